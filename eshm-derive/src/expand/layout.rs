@@ -1,0 +1,71 @@
+//! Compile-time layout checks, each spanned at the token it is about, so that the compiler's
+//! error points there: one `Message` bound per field type, one padding check per field (with
+//! the field's name carried by a marker type so that the message can say which field), and a
+//! `Copy` check on the type.
+
+use crate::ast::Field;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Path};
+
+pub(crate) fn struct_checks(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -> TokenStream {
+    let copy = copy_check(krate, ident);
+    let field_bounds = fields.iter().map(|f| {
+        let ty = f.ty;
+        quote_spanned!(ty.span()=> #krate::__private::assert_message::<#ty>();)
+    });
+    // Padding after field i = start of field i+1 (or the struct's end) minus end of field i.
+    let pad_consts = fields.iter().enumerate().map(|(i, f)| {
+        let name = format_ident!("__ESHM_PADDING_AFTER_{}", i);
+        let this = f.ident;
+        let ty = f.ty;
+        let next = match fields.get(i + 1) {
+            Some(next) => {
+                let next = next.ident;
+                quote!(::core::mem::offset_of!(#ident, #next))
+            }
+            None => quote!(::core::mem::size_of::<#ident>()),
+        };
+        quote! {
+            const #name: usize =
+                #next - (::core::mem::offset_of!(#ident, #this) + ::core::mem::size_of::<#ty>());
+        }
+    });
+    // The marker type is named after the field and declared in its own block, where it can
+    // shadow nothing the check uses (the check only names the alias and the constant, which
+    // live in other scopes or namespaces).
+    let pad_checks = fields.iter().enumerate().map(|(i, f)| {
+        let name = format_ident!("__ESHM_PADDING_AFTER_{}", i);
+        let marker = f.ident;
+        let span = f.original.span();
+        quote_spanned! {span=>
+            {
+                enum #marker {}
+                #krate::__private::assert_no_padding::<__EshmSelf, #marker, { #name }>();
+            }
+        }
+    });
+    quote! {
+        type __EshmSelf = #ident;
+        #(#pad_consts)*
+        fn __eshm_layout_checks() {
+            #copy
+            #(#field_bounds)*
+            #(#pad_checks)*
+        }
+    }
+}
+
+pub(crate) fn enum_checks(krate: &Path, ident: &Ident) -> TokenStream {
+    let copy = copy_check(krate, ident);
+    quote! {
+        fn __eshm_layout_checks() {
+            #copy
+        }
+    }
+}
+
+fn copy_check(krate: &Path, ident: &Ident) -> TokenStream {
+    quote_spanned!(ident.span()=> #krate::__private::assert_copy::<#ident>();)
+}

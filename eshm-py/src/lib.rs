@@ -1,0 +1,1 @@
+//! Python bindings for eshm: a placeholder until the Python module is built.
