@@ -101,6 +101,11 @@ fn forbidden_type(ty: &Type) -> Option<String> {
         Type::Array(array) => forbidden_type(&array.elem),
         Type::Group(group) => forbidden_type(&group.elem),
         Type::Paren(paren) => forbidden_type(&paren.elem),
+        Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => not(
+            "`&str`",
+            "it points to text in the sending process's memory",
+            "use a fixed-size byte array `[u8; N]` holding UTF-8 (with a length field)",
+        ),
         Type::Reference(_) => not(
             "a reference",
             "it points into the sending process's memory, which other processes cannot see",

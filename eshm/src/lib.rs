@@ -45,10 +45,6 @@ pub use eshm_derive::Message;
 /// Support for the code that `#[derive(Message)]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use bytemuck;
-
-    use crate::Message;
-
     /// Implemented only for a padding count of zero; `S` is the struct and `F` a marker type
     /// named after the field that the padding follows.
     #[diagnostic::on_unimplemented(
@@ -58,15 +54,8 @@ pub mod __private {
         note = "make the padding explicit with a field after it, such as `_pad: [u8; {N}]`, or reorder the fields from the largest alignment to the smallest"
     )]
     pub trait PaddingFree<S, F, const N: usize> {}
+    #[diagnostic::do_not_recommend]
     impl<S, F> PaddingFree<S, F, 0> for () {}
-
-    pub fn assert_no_padding<S, F, const N: usize>()
-    where
-        (): PaddingFree<S, F, N>,
-    {
-    }
-
-    pub fn assert_message<T: Message>() {}
 
     #[diagnostic::on_unimplemented(
         message = "`{Self}` must implement `Copy` to derive `Message`",
@@ -74,6 +63,7 @@ pub mod __private {
         note = "messages are copied byte for byte in and out of shared memory; add `#[derive(Clone, Copy)]` to `{Self}`"
     )]
     pub trait MessageIsCopy {}
+    #[diagnostic::do_not_recommend]
     impl<T: Copy> MessageIsCopy for T {}
 
     pub fn assert_copy<T: MessageIsCopy>() {}

@@ -32,9 +32,6 @@ use crate::schema::{Primitive, Schema, ValidityError};
 /// enum Mode { Idle = 0, Run = 1, Fault = 7 }
 /// ```
 ///
-/// Derived types also implement [`bytemuck::NoUninit`], so they can be handed to crates that
-/// build on bytemuck (GPU uploads, hashing) without another `unsafe impl`.
-///
 /// The derive checks the layout at compile time and points at the offending field when it
 /// cannot be shared. Generic structs and tuple structs are rejected: name the fields, and make
 /// one concrete struct per instantiation.

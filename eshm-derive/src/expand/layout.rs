@@ -1,7 +1,8 @@
 //! Compile-time layout checks, each spanned at the token it is about, so that the compiler's
-//! error points there: one `Message` bound per field type, one padding check per field (with
-//! the field's name carried by a marker type so that the message can say which field), and a
-//! `Copy` check on the type.
+//! error points there: one padding check per field (with the field's name carried by a marker
+//! type so that the message can say which field) and a `Copy` check on the type. (Each field's
+//! `Message` bound is checked where the schema names `<Field as Message>::SCHEMA`, spanned at the
+//! field type.)
 
 use crate::ast::Field;
 use proc_macro2::TokenStream;
@@ -11,10 +12,6 @@ use syn::{Ident, Path};
 
 pub(crate) fn struct_checks(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -> TokenStream {
     let copy = copy_check(krate, ident);
-    let field_bounds = fields.iter().map(|f| {
-        let ty = f.ty;
-        quote_spanned!(ty.span()=> #krate::__private::assert_message::<#ty>();)
-    });
     // Padding after field i = start of field i+1 (or the struct's end) minus end of field i.
     let pad_consts = fields.iter().enumerate().map(|(i, f)| {
         let name = format_ident!("__ESHM_PADDING_AFTER_{}", i);
@@ -33,8 +30,8 @@ pub(crate) fn struct_checks(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -
         }
     });
     // The marker type is named after the field and declared in its own block, where it can
-    // shadow nothing the check uses (the check only names the alias and the constant, which
-    // live in other scopes or namespaces).
+    // shadow nothing the check uses: the check names only a function and a constant, which live
+    // in the value namespace, while the marker is a type.
     let pad_checks = fields.iter().enumerate().map(|(i, f)| {
         let name = format_ident!("__ESHM_PADDING_AFTER_{}", i);
         let marker = f.ident;
@@ -42,16 +39,19 @@ pub(crate) fn struct_checks(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -
         quote_spanned! {span=>
             {
                 enum #marker {}
-                #krate::__private::assert_no_padding::<__EshmSelf, #marker, { #name }>();
+                __eshm_assert_no_padding::<#marker, { #name }>();
             }
         }
     });
     quote! {
-        type __EshmSelf = #ident;
+        fn __eshm_assert_no_padding<F, const N: usize>()
+        where
+            (): #krate::__private::PaddingFree<#ident, F, N>,
+        {
+        }
         #(#pad_consts)*
         fn __eshm_layout_checks() {
             #copy
-            #(#field_bounds)*
             #(#pad_checks)*
         }
     }

@@ -1,11 +1,12 @@
-//! `unsafe impl Message`: the schema, the initial value and the `bytemuck` marker.
+//! `unsafe impl Message`: the schema and the initial value.
 //!
 //! Why the generated `unsafe impl`s are sound: `check` accepted only `#[repr(C)]` (or
 //! `transparent`) structs with named fields and no generics, or fieldless enums with an integer
 //! repr; `layout` emits `__eshm_layout_checks` in the same `const` block, which fails to
-//! compile unless the type is `Copy`, every field type is a `Message` (so has no padding,
-//! pointers or accepted-but-invalid bit patterns) and no padding byte lies between or after the
-//! fields. The schema states the layout with `offset_of!`, `size_of` and `align_of`, so it is
+//! compile unless the type is `Copy` and no padding byte lies between or after the fields, and
+//! the schema below names `<Field as Message>::SCHEMA` for every field, which fails to compile
+//! unless every field type is a `Message` (so has no padding, pointers or accepted-but-invalid
+//! bit patterns). The schema states the layout with `offset_of!`, `size_of` and `align_of`, so it is
 //! exact by construction, and `INIT` is built from the fields' own `INIT`s.
 
 use crate::ast::{Field, Variant};
@@ -38,9 +39,6 @@ pub(crate) fn struct_impl(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -> 
         const __ESHM_FIELDS: &[#krate::schema::Field] = &[#(#schema_fields),*];
 
         #[automatically_derived]
-        unsafe impl #krate::__private::bytemuck::NoUninit for #ident {}
-
-        #[automatically_derived]
         unsafe impl #krate::Message for #ident {
             const SCHEMA: &'static #krate::Schema = &#krate::Schema::structure(
                 #name,
@@ -70,9 +68,6 @@ pub(crate) fn enum_impl(
     let first = variants[0].ident;
     quote! {
         const __ESHM_VARIANTS: &[#krate::schema::Variant] = &[#(#schema_variants),*];
-
-        #[automatically_derived]
-        unsafe impl #krate::__private::bytemuck::NoUninit for #ident {}
 
         #[automatically_derived]
         unsafe impl #krate::Message for #ident {

@@ -1,0 +1,7 @@
+#[derive(Clone, eshm::Message)]
+#[repr(C)]
+struct Reading {
+    value: f64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Key {
+    code: char,
+}
+
+fn main() {}

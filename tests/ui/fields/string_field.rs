@@ -1,0 +1,7 @@
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Label {
+    text: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Cloud {
+    points: Vec<f32>,
+}
+
+fn main() {}

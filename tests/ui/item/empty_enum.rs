@@ -1,0 +1,5 @@
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(u8)]
+enum Never {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Nothing {}
+
+fn main() {}
