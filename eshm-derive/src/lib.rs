@@ -1,9 +1,9 @@
 //! `#[derive(Message)]` for [eshm](https://docs.rs/eshm). Use it through `eshm::Message`;
 //! the generated code refers only to `::eshm` (or the path given by `#[eshm(crate = "...")]`).
 //!
-//! The derive follows serde's pipeline: the input is parsed into a checked model
-//! ([`ast`] and [`attr`]), every rule in [`check`] adds its errors to one [`ctxt::Ctxt`] so
-//! that all of them are reported at once, and only a clean model is expanded ([`expand`]).
+//! The derive follows serde's pipeline: the input is parsed into a checked model (`ast` and
+//! `attr`), every rule in `check` adds its errors to one `ctxt::Ctxt` so that all of them are
+//! reported at once, and only a clean model is expanded (`expand`).
 
 mod ast;
 mod attr;

@@ -32,10 +32,21 @@
 //!
 //! [fingerprint]: Schema::fingerprint
 
+pub mod error;
+mod layout;
 pub mod message;
+#[cfg(not(loom))]
+pub mod pubsub;
+mod ring;
 pub mod schema;
+#[cfg(not(loom))]
+pub mod segment;
+mod sync;
 
+pub use error::{Error, Result};
 pub use message::Message;
+#[cfg(not(loom))]
+pub use pubsub::{Publisher, RawPublisher, RawSubscriber, Subscriber, WaitStrategy};
 pub use schema::Schema;
 
 /// Derives [`Message`](trait@Message). See the trait's documentation for what it accepts.

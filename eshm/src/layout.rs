@@ -1,0 +1,169 @@
+//! The structures that live in shared memory, and nothing else: no I/O, no logic.
+//!
+//! Every field is an atomic from [`crate::sync`], even the ones written once before a segment
+//! becomes visible: another process (buggy, or running a different build) could write them at
+//! any time, and reading racing memory through anything but an atomic is undefined behaviour.
+//! Fields are fixed-width little-endian integers (eshm runs on little-endian Linux), padding is
+//! spelled out, and each struct's size and offsets are asserted below.
+//!
+//! A segment file is laid out as:
+//!
+//! ```text
+//! 0                 SegmentHeader (256 bytes)
+//! name_offset       the topic or channel name, UTF-8 (name_len bytes)
+//! schema_offset     the encoded schema (schema_len bytes; topics only)
+//! body_offset       kind-specific body, 64-byte aligned: RingHeader + slots for a topic,
+//!                   ChannelHeader + two queues for a channel
+//! total_len         end of file
+//! ```
+
+use crate::sync::{AtomicU32, AtomicU64};
+
+/// First 8 bytes of every segment: `"eshm"`, a NUL, `"seg"`.
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"eshm\0seg");
+/// Bumped whenever any structure in this file changes.
+pub(crate) const LAYOUT_VERSION: u32 = 1;
+
+/// `SegmentHeader::kind` of a publish/subscribe topic.
+pub(crate) const KIND_TOPIC: u32 = 1;
+/// `SegmentHeader::kind` of a duplex byte channel.
+pub(crate) const KIND_CHANNEL: u32 = 2;
+
+/// `SegmentHeader::state`: the owner is (as far as the segment knows) running.
+pub(crate) const STATE_LIVE: u32 = 0;
+/// The owner dropped its handle cleanly; nothing more will be written.
+pub(crate) const STATE_CLOSED: u32 = 1;
+/// A new owner replaced this segment under its name (the old owner had died); attached
+/// readers should drain what is left and re-open the name.
+pub(crate) const STATE_SUPERSEDED: u32 = 2;
+
+/// Size of [`SegmentHeader`]; the name starts right after it.
+pub(crate) const HEADER_LEN: usize = 256;
+/// Longest topic or channel name stored in a header, in bytes (file names are shorter still).
+pub(crate) const MAX_NAME_LEN: usize = 1024;
+
+/// The header every segment starts with.
+#[repr(C, align(64))]
+pub(crate) struct SegmentHeader {
+    // Line 0: identity, written before the segment is linked under its name.
+    /// [`MAGIC`].
+    pub(crate) magic: AtomicU64,
+    /// [`LAYOUT_VERSION`].
+    pub(crate) layout_version: AtomicU32,
+    /// [`KIND_TOPIC`] or [`KIND_CHANNEL`].
+    pub(crate) kind: AtomicU32,
+    /// Length of the file; a reader checks it against the real length.
+    pub(crate) total_len: AtomicU64,
+    pub(crate) name_offset: AtomicU32,
+    pub(crate) name_len: AtomicU32,
+    pub(crate) schema_offset: AtomicU32,
+    pub(crate) schema_len: AtomicU32,
+    /// FNV-1a of the schema bytes (see `schema`), or 0 for channels.
+    pub(crate) fingerprint: AtomicU64,
+    /// Offset of the kind-specific body, a multiple of 64.
+    pub(crate) body_offset: AtomicU64,
+    /// `CLOCK_MONOTONIC` at creation, in ns (the same clock in every process).
+    pub(crate) created_ns: AtomicU64,
+
+    // Line 1: who created it.
+    /// Process id of the creator (the publisher, or the channel's master).
+    pub(crate) owner_pid: AtomicU32,
+    pub(crate) _pad0: AtomicU32,
+    /// The creator's start time (`/proc/<pid>/stat` field 22), so that a recycled pid is not
+    /// mistaken for the creator.
+    pub(crate) owner_start_time: AtomicU64,
+    /// Wall-clock creation time (`CLOCK_REALTIME`, ns since the Unix epoch), for display.
+    pub(crate) created_unix_ns: AtomicU64,
+    pub(crate) _reserved1: [AtomicU64; 5],
+
+    // Line 2: mutable state.
+    /// [`STATE_LIVE`], [`STATE_CLOSED`] or [`STATE_SUPERSEDED`].
+    pub(crate) state: AtomicU32,
+    pub(crate) _pad1: AtomicU32,
+    /// The owner's last sign of life (`CLOCK_MONOTONIC_COARSE`, ns).
+    pub(crate) heartbeat_ns: AtomicU64,
+    pub(crate) _reserved2: [AtomicU64; 6],
+
+    // Line 3: reserved for later versions (keeps the name 256 bytes in).
+    pub(crate) _reserved3: [AtomicU64; 8],
+}
+
+/// The writer's cache line of a topic ring: written on every publish, read by readers only
+/// when they look for the newest message, count a loss or go to sleep.
+#[repr(C, align(64))]
+pub(crate) struct WriterLine {
+    /// Number of the newest committed message (messages are numbered from 1; 0 = none yet).
+    pub(crate) write_seq: AtomicU64,
+    /// `CLOCK_MONOTONIC_COARSE` time of the newest publish, in ns.
+    pub(crate) last_publish_ns: AtomicU64,
+    /// Readers asleep (or about to sleep) on `notify`; the writer calls `futex_wake` only when
+    /// this is non-zero.
+    pub(crate) waiters: AtomicU32,
+    /// Futex word: bumped by the writer before each wake-up.
+    pub(crate) notify: AtomicU32,
+    pub(crate) _reserved: [AtomicU64; 5],
+}
+
+impl WriterLine {
+    #[cfg(loom)]
+    pub(crate) fn new() -> WriterLine {
+        WriterLine {
+            write_seq: AtomicU64::new(0),
+            last_publish_ns: AtomicU64::new(0),
+            waiters: AtomicU32::new(0),
+            notify: AtomicU32::new(0),
+            _reserved: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// Number of subscriber registrations a topic keeps (for `eshm list`; readers beyond this
+/// work but are not counted).
+pub(crate) const MAX_READERS: usize = 64;
+
+/// One subscriber registration: a process id and its start time, or zeros when free.
+#[repr(C)]
+pub(crate) struct ReaderSlot {
+    pub(crate) pid: AtomicU32,
+    pub(crate) _pad: AtomicU32,
+    pub(crate) start_time: AtomicU64,
+}
+
+/// The body of a topic segment, followed (at `slots_offset`) by `slot_count` slots of
+/// `slot_size` bytes. A slot is a sequence word followed, at `payload_offset`, by the message.
+#[repr(C, align(64))]
+pub(crate) struct RingHeader {
+    // Line 0: geometry, written before the segment is linked.
+    /// Number of slots, a power of two.
+    pub(crate) slot_count: AtomicU64,
+    /// Bytes per slot, a multiple of 64 and of the message alignment.
+    pub(crate) slot_size: AtomicU64,
+    /// Offset of the message inside a slot (8, or the message's alignment if larger).
+    pub(crate) payload_offset: AtomicU64,
+    /// Message size in bytes (the schema's size).
+    pub(crate) payload_size: AtomicU64,
+    /// Offset of slot 0 from the start of the segment.
+    pub(crate) slots_offset: AtomicU64,
+    pub(crate) _reserved: [AtomicU64; 3],
+    /// Line 1.
+    pub(crate) writer: WriterLine,
+    /// Lines 2 to 17.
+    pub(crate) readers: [ReaderSlot; MAX_READERS],
+}
+
+#[cfg(not(loom))]
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<SegmentHeader>() == HEADER_LEN);
+    assert!(align_of::<SegmentHeader>() == 64);
+    assert!(offset_of!(SegmentHeader, total_len) == 16);
+    assert!(offset_of!(SegmentHeader, fingerprint) == 40);
+    assert!(offset_of!(SegmentHeader, owner_pid) == 64);
+    assert!(offset_of!(SegmentHeader, state) == 128);
+    assert!(offset_of!(SegmentHeader, heartbeat_ns) == 136);
+    assert!(size_of::<WriterLine>() == 64);
+    assert!(size_of::<ReaderSlot>() == 16);
+    assert!(size_of::<RingHeader>() == 128 + 16 * MAX_READERS);
+    assert!(offset_of!(RingHeader, writer) == 64);
+    assert!(offset_of!(RingHeader, readers) == 128);
+};

@@ -1,0 +1,39 @@
+//! Park and wake on a 32-bit word in shared memory (Linux futex, through rustix).
+//!
+//! The futex is *shared* (no `FUTEX_PRIVATE_FLAG`): the word lives in a `MAP_SHARED` mapping
+//! and the waker is usually another process. Under loom there is no kernel: waiting yields and
+//! waking does nothing, which models a spurious wake-up (callers always re-check their
+//! condition in a loop).
+
+use super::AtomicU32;
+use std::time::Duration;
+
+/// Sleeps while `*word == expected`, for at most `timeout` (forever if `None`). Returns on a
+/// wake-up, a timeout, a signal, or at once if the word already differs: callers re-check.
+#[cfg(not(loom))]
+pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+    use rustix::thread::futex;
+    let ts = timeout.map(|d| rustix::time::Timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    });
+    // EAGAIN (value changed), ETIMEDOUT and EINTR all mean "go and look again".
+    let _ = futex::wait(word, futex::Flags::empty(), expected, ts.as_ref());
+}
+
+/// Wakes every thread, in any process, sleeping in [`wait`] on `word`.
+#[cfg(not(loom))]
+pub(crate) fn wake_all(word: &AtomicU32) {
+    use rustix::thread::futex;
+    // An error here (EFAULT cannot happen for a valid reference) leaves sleepers to their
+    // timeout, which every caller bounds.
+    let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
+}
+
+#[cfg(loom)]
+pub(crate) fn wait(_word: &AtomicU32, _expected: u32, _timeout: Option<Duration>) {
+    loom::thread::yield_now();
+}
+
+#[cfg(loom)]
+pub(crate) fn wake_all(_word: &AtomicU32) {}

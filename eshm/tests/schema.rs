@@ -1,0 +1,407 @@
+//! Schema fingerprints and encodings: pinned test vectors, sensitivity to every layout detail,
+//! and decoding of untrusted bytes.
+
+use eshm::schema::{Kind, Primitive, SchemaError, fnv1a64};
+use eshm::{Message, Schema};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Vector3 {
+    x: f64,
+    y: f64,
+    z: f64,
+}
+
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(u8)]
+enum Mode {
+    Idle = 0,
+    Streaming = 1,
+    Fault = 255,
+}
+
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(i32)]
+enum Signed {
+    Down = -1,
+    Up = 1,
+}
+
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(u64)]
+enum Wide {
+    Low = 0,
+    High = u64::MAX,
+}
+
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Imu {
+    stamp_ns: u64,
+    accel: [f32; 3],
+    gyro: [f32; 3],
+    valid: bool,
+    mode: Mode,
+    _pad: [u8; 6],
+}
+
+#[derive(Clone, Copy, eshm::Message)]
+#[repr(C)]
+struct Cloud {
+    points: [Vector3; 4],
+    count: u32,
+    direction: Signed,
+    wide: Wide,
+}
+
+fn vectors_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/schema_vectors.json")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every schema in the vector file, with the Rust type it comes from.
+fn vector_schemas() -> Vec<(&'static str, &'static Schema)> {
+    vec![
+        ("u8", u8::SCHEMA),
+        ("u16", u16::SCHEMA),
+        ("u32", u32::SCHEMA),
+        ("u64", u64::SCHEMA),
+        ("i8", i8::SCHEMA),
+        ("i16", i16::SCHEMA),
+        ("i32", i32::SCHEMA),
+        ("i64", i64::SCHEMA),
+        ("f32", f32::SCHEMA),
+        ("f64", f64::SCHEMA),
+        ("bool", bool::SCHEMA),
+        ("[f32; 3]", <[f32; 3]>::SCHEMA),
+        ("[[u8; 2]; 3]", <[[u8; 2]; 3]>::SCHEMA),
+        ("Vector3", Vector3::SCHEMA),
+        ("Mode", Mode::SCHEMA),
+        ("Imu", Imu::SCHEMA),
+        ("Cloud", Cloud::SCHEMA),
+    ]
+}
+
+fn render_vectors() -> String {
+    let mut out = String::from("[\n");
+    let vectors = vector_schemas();
+    for (i, (name, schema)) in vectors.iter().enumerate() {
+        let entry = serde_json::json!({
+            "name": name,
+            "size": schema.size(),
+            "align": schema.align(),
+            "definition": schema.definition(),
+            "encoding": hex(&schema.encode()),
+            "fingerprint": format!("{:#018x}", schema.fingerprint()),
+        });
+        out.push_str("  ");
+        out.push_str(&serde_json::to_string(&entry).unwrap());
+        out.push_str(if i + 1 < vectors.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// The fingerprints are a cross-process, cross-language contract: they must never change by
+/// accident. `ESHM_UPDATE_VECTORS=1` rewrites the file after a deliberate format change.
+#[test]
+fn schema_vectors_are_stable() {
+    let rendered = render_vectors();
+    let path = vectors_path();
+    if std::env::var_os("ESHM_UPDATE_VECTORS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &rendered).unwrap();
+    }
+    let pinned = std::fs::read_to_string(&path).expect("tests/data/schema_vectors.json");
+    let pinned: serde_json::Value = serde_json::from_str(&pinned).unwrap();
+    let current: serde_json::Value = serde_json::from_str(&rendered).unwrap();
+    for (want, got) in pinned.as_array().unwrap().iter().zip(current.as_array().unwrap()) {
+        assert_eq!(want, got, "schema vector `{}` changed", want["name"]);
+    }
+    assert_eq!(pinned.as_array().unwrap().len(), current.as_array().unwrap().len());
+}
+
+#[test]
+fn schema_vectors_fingerprint_is_fnv1a_of_encoding() {
+    let pinned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    for v in pinned.as_array().unwrap() {
+        let enc = v["encoding"].as_str().unwrap();
+        let bytes: Vec<u8> = (0..enc.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&enc[i..i + 2], 16).unwrap())
+            .collect();
+        let fp =
+            u64::from_str_radix(v["fingerprint"].as_str().unwrap().trim_start_matches("0x"), 16)
+                .unwrap();
+        assert_eq!(fnv1a64(&bytes), fp, "{}", v["name"]);
+        let decoded = Schema::decode(&bytes).unwrap();
+        assert_eq!(decoded.fingerprint(), fp);
+        assert_eq!(decoded.encode(), bytes);
+        assert_eq!(decoded.definition(), v["definition"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn schema_fingerprint_is_const() {
+    const IMU: u64 = Imu::SCHEMA.fingerprint();
+    const LEN: usize = Imu::SCHEMA.encoded_len();
+    assert_eq!(IMU, fnv1a64(&Imu::SCHEMA.encode()));
+    assert_eq!(LEN, Imu::SCHEMA.encode().len());
+}
+
+mod variants {
+    //! Pairs of types that differ in exactly one respect.
+    #[derive(Clone, Copy, eshm::Message)]
+    #[repr(C)]
+    pub(crate) struct Base {
+        pub(crate) a: u32,
+        pub(crate) b: f32,
+    }
+    pub(crate) mod order {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C)]
+        pub(crate) struct Base {
+            pub(crate) b: f32,
+            pub(crate) a: u32,
+        }
+    }
+    pub(crate) mod name {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C)]
+        pub(crate) struct Base {
+            pub(crate) a: u32,
+            pub(crate) c: f32,
+        }
+    }
+    pub(crate) mod ty {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C)]
+        pub(crate) struct Base {
+            pub(crate) a: u32,
+            pub(crate) b: i32,
+        }
+    }
+    pub(crate) mod offset {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C)]
+        pub(crate) struct Base {
+            pub(crate) _pad: u32,
+            pub(crate) a: u32,
+            pub(crate) b: f32,
+            pub(crate) _pad2: u32,
+        }
+    }
+    pub(crate) mod type_name {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C)]
+        pub(crate) struct Other {
+            pub(crate) a: u32,
+            pub(crate) b: f32,
+        }
+    }
+    pub(crate) mod same_in_other_module {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C)]
+        pub(crate) struct Base {
+            pub(crate) a: u32,
+            pub(crate) b: f32,
+        }
+    }
+    pub(crate) mod align {
+        #[derive(Clone, Copy, eshm::Message)]
+        #[repr(C, align(8))]
+        pub(crate) struct Base {
+            pub(crate) a: u32,
+            pub(crate) b: f32,
+        }
+    }
+}
+
+#[test]
+fn schema_fingerprint_changes_with_every_layout_detail() {
+    use variants::*;
+    let base = Base::SCHEMA.fingerprint();
+    assert_ne!(base, order::Base::SCHEMA.fingerprint(), "field order");
+    assert_ne!(base, name::Base::SCHEMA.fingerprint(), "field name");
+    assert_ne!(base, ty::Base::SCHEMA.fingerprint(), "field type");
+    assert_ne!(base, offset::Base::SCHEMA.fingerprint(), "field offset");
+    assert_ne!(base, type_name::Other::SCHEMA.fingerprint(), "type name");
+    assert_ne!(base, align::Base::SCHEMA.fingerprint(), "alignment");
+    assert_ne!(<[u8; 3]>::SCHEMA.fingerprint(), <[u8; 4]>::SCHEMA.fingerprint(), "array length");
+    assert_ne!(<[u16; 2]>::SCHEMA.fingerprint(), <[i16; 2]>::SCHEMA.fingerprint(), "element type");
+    // ... and on nothing else: not the module path.
+    assert_eq!(base, same_in_other_module::Base::SCHEMA.fingerprint());
+}
+
+#[test]
+fn schema_first_difference_names_the_field() {
+    use variants::*;
+    let diff = |a: &Schema, b: &Schema| a.first_difference(b).unwrap();
+    assert_eq!(Base::SCHEMA.first_difference(same_in_other_module::Base::SCHEMA), None);
+    assert_eq!(diff(Base::SCHEMA, name::Base::SCHEMA), "field 1 is `b` here, `c` there");
+    assert_eq!(diff(Base::SCHEMA, ty::Base::SCHEMA), "field `b`: type: `f32` here, `i32` there");
+    assert_eq!(
+        diff(Base::SCHEMA, type_name::Other::SCHEMA),
+        "type name: `Base` here, `Other` there"
+    );
+    assert_eq!(diff(Base::SCHEMA, f64::SCHEMA), "type: `Base` here, `f64` there");
+    assert_eq!(
+        diff(Cloud::SCHEMA, cloud_with_f32_z()),
+        "field `points`[..].z: type: `f64` here, `f32` there"
+    );
+}
+
+/// `Cloud` with `Vector3::z` as an `f32` (plus explicit padding).
+fn cloud_with_f32_z() -> &'static Schema {
+    #[derive(Clone, Copy, eshm::Message)]
+    #[repr(C)]
+    struct Vector3 {
+        x: f64,
+        y: f64,
+        z: f32,
+        _pad: u32,
+    }
+    #[derive(Clone, Copy, eshm::Message)]
+    #[repr(C)]
+    struct Cloud {
+        points: [Vector3; 4],
+        count: u32,
+        direction: Signed,
+        wide: Wide,
+    }
+    Cloud::SCHEMA
+}
+
+#[test]
+fn schema_decode_rejects_malformed_input() {
+    let good = Imu::SCHEMA.encode();
+    // Every strict prefix is truncated.
+    for n in 0..good.len() {
+        assert!(
+            matches!(Schema::decode(&good[..n]), Err(SchemaError::Truncated { .. })),
+            "prefix of {n} bytes"
+        );
+    }
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert!(matches!(Schema::decode(&trailing), Err(SchemaError::TrailingBytes { .. })));
+    let mut version = good.clone();
+    version[0] = 9;
+    assert!(matches!(Schema::decode(&version), Err(SchemaError::Version { found: 9, .. })));
+    assert!(matches!(
+        Schema::decode(&[1, 0x7f]),
+        Err(SchemaError::UnknownTag { tag: 0x7f, at: 1 })
+    ));
+    assert!(matches!(
+        Schema::decode(&vec![0; eshm::schema::MAX_ENCODED_LEN + 1]),
+        Err(SchemaError::TooLong { .. })
+    ));
+    // Arrays nested past the depth limit.
+    let mut deep = vec![1u8];
+    for _ in 0..40 {
+        deep.extend_from_slice(&[0x10, 1, 0, 0, 0]);
+    }
+    deep.push(0x01);
+    assert!(matches!(Schema::decode(&deep), Err(SchemaError::TooDeep { .. })));
+    // A zero-length array, and one whose size overflows u32.
+    assert!(matches!(Schema::decode(&[1, 0x10, 0, 0, 0, 0, 1]), Err(SchemaError::Invalid { .. })));
+    assert!(matches!(
+        Schema::decode(&[1, 0x10, 0xff, 0xff, 0xff, 0xff, 0x04]),
+        Err(SchemaError::Invalid { .. })
+    ));
+    // A struct with a gap, an overlap, a bad alignment, no fields, a repeated field.
+    let strukt = |size: u32, align: u32, fields: &[(&str, u32, u8)]| {
+        let mut v = vec![1, 0x11, 1, b'S'];
+        v.extend_from_slice(&size.to_le_bytes());
+        v.extend_from_slice(&align.to_le_bytes());
+        v.extend_from_slice(&(fields.len() as u16).to_le_bytes());
+        for (name, off, tag) in fields {
+            v.push(name.len() as u8);
+            v.extend_from_slice(name.as_bytes());
+            v.extend_from_slice(&off.to_le_bytes());
+            v.push(*tag);
+        }
+        v
+    };
+    assert!(Schema::decode(&strukt(8, 4, &[("a", 0, 0x03), ("b", 4, 0x09)])).is_ok());
+    for (case, bytes) in [
+        ("gap", strukt(8, 4, &[("a", 0, 0x01), ("b", 4, 0x09)])),
+        ("overlap", strukt(8, 4, &[("a", 0, 0x03), ("b", 2, 0x02), ("c", 4, 0x09)])),
+        ("misaligned", strukt(6, 2, &[("a", 0, 0x02), ("b", 2, 0x03)])),
+        ("bad align", strukt(8, 3, &[("a", 0, 0x03), ("b", 4, 0x09)])),
+        ("short struct", strukt(4, 4, &[("a", 0, 0x03), ("b", 4, 0x09)])),
+        ("no fields", strukt(0, 1, &[])),
+        ("repeated name", strukt(8, 4, &[("a", 0, 0x03), ("a", 4, 0x09)])),
+    ] {
+        assert!(matches!(Schema::decode(&bytes), Err(SchemaError::Invalid { .. })), "{case}");
+    }
+    // Enum values outside the repr, repeated values, float repr, empty names.
+    let enumeration = |repr: u8, variants: &[(&str, i64)]| {
+        let mut v = vec![1, 0x12, 1, b'E', repr];
+        v.extend_from_slice(&(variants.len() as u16).to_le_bytes());
+        for (name, value) in variants {
+            v.push(name.len() as u8);
+            v.extend_from_slice(name.as_bytes());
+            v.extend_from_slice(&value.to_le_bytes());
+        }
+        v
+    };
+    assert!(Schema::decode(&enumeration(0x01, &[("A", 0), ("B", 255)])).is_ok());
+    for (case, bytes) in [
+        ("u8 overflow", enumeration(0x01, &[("A", 256)])),
+        ("negative u8", enumeration(0x01, &[("A", -1)])),
+        ("i8 overflow", enumeration(0x05, &[("A", 128)])),
+        ("repeated value", enumeration(0x01, &[("A", 1), ("B", 1)])),
+        ("float repr", enumeration(0x09, &[("A", 0)])),
+        ("empty name", enumeration(0x01, &[("", 0)])),
+        ("no variants", enumeration(0x01, &[])),
+    ] {
+        assert!(matches!(Schema::decode(&bytes), Err(SchemaError::Invalid { .. })), "{case}");
+    }
+}
+
+#[test]
+fn schema_validate_checks_bools_and_enums() {
+    let mut bytes = eshm::message::as_bytes(&Imu::INIT).to_vec();
+    assert!(Imu::SCHEMA.validate(&bytes).is_ok());
+    bytes[32] = 2;
+    assert_eq!(
+        Imu::SCHEMA.validate(&bytes).unwrap_err().to_string(),
+        "`valid` at byte 32 holds 2, which is not a valid bool"
+    );
+    bytes[32] = 1;
+    bytes[33] = 3;
+    assert_eq!(
+        Imu::SCHEMA.validate(&bytes).unwrap_err().to_string(),
+        "`mode` at byte 33 holds 3, which is not a valid `Mode` variant"
+    );
+    bytes[33] = 255;
+    assert!(Imu::SCHEMA.validate(&bytes).is_ok());
+    assert!(Imu::SCHEMA.validate(&bytes[1..]).is_err());
+    // Nested arrays of structs report the full path.
+    let mut cloud = eshm::message::as_bytes(&Cloud::INIT).to_vec();
+    assert!(Cloud::SCHEMA.validate(&cloud).is_ok());
+    let off = 4 * 24 + 4;
+    cloud[off..off + 4].copy_from_slice(&7i32.to_le_bytes());
+    assert_eq!(
+        Cloud::SCHEMA.validate(&cloud).unwrap_err().to_string(),
+        format!("`direction` at byte {off} holds 7, which is not a valid `Signed` variant")
+    );
+}
+
+#[test]
+fn schema_init_matches_message_init() {
+    assert_eq!(Imu::SCHEMA.init_bytes(), eshm::message::as_bytes(&Imu::INIT));
+    assert_eq!(Cloud::SCHEMA.init_bytes(), eshm::message::as_bytes(&Cloud::INIT));
+    let Kind::Enum { repr, variants, .. } = Signed::SCHEMA.kind() else { panic!() };
+    assert_eq!(*repr, Primitive::I32);
+    assert_eq!(variants[0].value(), -1);
+    assert_eq!(Signed::SCHEMA.init_bytes(), (-1i32).to_le_bytes());
+    let Kind::Enum { variants, .. } = Wide::SCHEMA.kind() else { panic!() };
+    assert_eq!(variants[1].value() as u64, u64::MAX);
+}
