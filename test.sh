@@ -24,4 +24,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 step "cargo test (unit, integration, doc, compile-fail, multi-process)"
 cargo test --workspace --locked
 
+step "loom models of the shared-memory protocols (release build, --cfg loom)"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
+  cargo test --locked -p eshm --lib --release --target-dir target/loom loom_
+
 step "done: every check passed"

@@ -42,6 +42,8 @@ pub mod schema;
 #[cfg(not(loom))]
 pub mod segment;
 mod sync;
+#[cfg(test)]
+mod tests;
 
 pub use error::{Error, Result};
 pub use message::Message;

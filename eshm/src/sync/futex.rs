@@ -1,9 +1,10 @@
 //! Park and wake on a 32-bit word in shared memory (Linux futex, through rustix).
 //!
 //! The futex is *shared* (no `FUTEX_PRIVATE_FLAG`): the word lives in a `MAP_SHARED` mapping
-//! and the waker is usually another process. Under loom there is no kernel: waiting yields and
-//! waking does nothing, which models a spurious wake-up (callers always re-check their
-//! condition in a loop).
+//! and the waker is usually another process. Under loom there is no kernel: a wait without a
+//! timeout yields until the word changes (as a futex sleeps until woken by a waker that changed
+//! the word first), so a lost wake-up makes the model spin forever, which loom reports; a wait
+//! with a timeout returns at once (a timeout or spurious wake-up).
 
 use super::AtomicU32;
 use std::time::Duration;
@@ -31,8 +32,11 @@ pub(crate) fn wake_all(word: &AtomicU32) {
 }
 
 #[cfg(loom)]
-pub(crate) fn wait(_word: &AtomicU32, _expected: u32, _timeout: Option<Duration>) {
-    loom::thread::yield_now();
+pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+    use super::Ordering;
+    while timeout.is_none() && word.load(Ordering::Acquire) == expected {
+        loom::thread::yield_now();
+    }
 }
 
 #[cfg(loom)]

@@ -1,0 +1,4 @@
+//! Loom models of the shared-memory protocols (run with `--cfg loom`; see `test.sh`).
+
+#[cfg(loom)]
+mod loom_ring;
