@@ -33,6 +33,8 @@
 //! [fingerprint]: Schema::fingerprint
 
 pub mod error;
+#[cfg(not(loom))]
+pub mod inspect;
 mod layout;
 pub mod message;
 #[cfg(not(loom))]

@@ -3,7 +3,6 @@
 //! [`Schema`] and bytes, which is what the Python module and the command-line tool use.
 //!
 //! ```
-//! # let dir = tempfile_dir();
 //! use eshm::{Publisher, Subscriber};
 //! use std::time::Duration;
 //!
@@ -25,7 +24,6 @@
 //! assert_eq!(subscriber.try_recv()?, None);                   // nothing new
 //! assert_eq!(subscriber.lost(), 0);
 //! # Ok::<(), eshm::Error>(())
-//! # fn tempfile_dir() {}
 //! ```
 //!
 //! # Semantics
@@ -64,8 +62,9 @@ pub const MAX_CAPACITY: usize = 1 << 24;
 const IDLE_CHECK_NS: u64 = 200_000_000;
 /// Longest sleep of a blocked subscriber between checks of its segment.
 const PARK_SLICE: Duration = Duration::from_millis(200);
-/// How often an unattached subscriber looks for its topic.
-const ATTACH_RETRY_NS: u64 = 1_000_000;
+/// Losses in a row after which one receive call gives up (an honest writer cannot lap a
+/// reader this often within one call; a corrupt ring could make it loop forever).
+const MAX_LOSSES_PER_CALL: u32 = 64;
 
 /// How a blocking receive waits for the next message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +107,9 @@ impl Geometry {
             (payload_offset + payload_size.next_multiple_of(8)).next_multiple_of(align.max(64));
         let slot_count = match capacity {
             Some(0) => {
-                return Err(Error::InvalidArgument("a topic needs a capacity of at least 1".into()));
+                return Err(Error::InvalidArgument(
+                    "a topic needs a capacity of at least 1".into(),
+                ));
             }
             Some(n) if n > MAX_CAPACITY => {
                 return Err(Error::InvalidArgument(format!(
@@ -133,9 +134,9 @@ impl Geometry {
     }
 }
 
-struct MappedRing {
-    seg: Segment,
-    info: HeaderInfo,
+pub(crate) struct MappedRing {
+    pub(crate) seg: Segment,
+    pub(crate) info: HeaderInfo,
     geo: Geometry,
     writer: NonNull<WriterLine>,
     header: NonNull<RingHeader>,
@@ -151,9 +152,13 @@ unsafe impl Send for MappedRing {}
 unsafe impl Sync for MappedRing {}
 
 impl MappedRing {
+    pub(crate) fn geometry(&self) -> (usize, usize) {
+        (self.geo.slot_count, self.geo.payload_size)
+    }
+
     /// Checks the ring header of a freshly opened (or created) topic segment against the file
     /// and the schema, and keeps pointers to it.
-    fn new(seg: Segment, info: HeaderInfo, schema_size: usize) -> Result<MappedRing> {
+    pub(crate) fn new(seg: Segment, info: HeaderInfo, schema_size: usize) -> Result<MappedRing> {
         let bad = |reason: String| Error::corrupt(seg.path(), reason);
         let body = info.body_offset;
         if body.checked_add(size_of::<RingHeader>()).is_none_or(|end| end > seg.len()) {
@@ -208,7 +213,7 @@ impl MappedRing {
     }
 
     #[inline(always)]
-    fn view(&self) -> RingView<'_> {
+    pub(crate) fn view(&self) -> RingView<'_> {
         // SAFETY: `writer` and `slots` were derived in `new` from references into `self.seg`'s
         // mapping (bounds checked there) and stay valid while `self` (and so the mapping)
         // lives; the returned view borrows `self`. Both point to atomics only.
@@ -224,12 +229,12 @@ impl MappedRing {
         }
     }
 
-    fn header(&self) -> &RingHeader {
+    pub(crate) fn header(&self) -> &RingHeader {
         // SAFETY: as in `view`: derived from a checked reference into the mapping `self` owns.
         unsafe { self.header.as_ref() }
     }
 
-    fn wake_segment(seg: &Segment) {
+    pub(crate) fn wake_segment(seg: &Segment) {
         // Used on segments being closed or superseded: wake sleepers if the ring is readable.
         if let Ok(info) = seg.read_header(SegmentKind::Topic) {
             let body = info.body_offset;
@@ -259,6 +264,26 @@ impl Default for PublisherOptions {
     }
 }
 
+impl PublisherOptions {
+    /// See [`PublisherBuilder::capacity`].
+    pub fn capacity(mut self, messages: usize) -> Self {
+        self.capacity = Some(messages);
+        self
+    }
+
+    /// See [`PublisherBuilder::mode`].
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o777;
+        self
+    }
+
+    /// See [`PublisherBuilder::unlink_on_drop`].
+    pub fn unlink_on_drop(mut self, unlink: bool) -> Self {
+        self.unlink_on_drop = unlink;
+        self
+    }
+}
+
 /// Builds a [`Publisher`]: `Publisher::<T>::builder(name).capacity(64).create()`.
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `create` is called"]
@@ -272,21 +297,21 @@ impl<T: Message> PublisherBuilder<T> {
     /// Number of messages the ring keeps (rounded up to a power of two). A subscriber that
     /// falls further behind loses messages. Default: as many as fit in 16 MiB, from 4 to 1024.
     pub fn capacity(mut self, messages: usize) -> Self {
-        self.options.capacity = Some(messages);
+        self.options = self.options.capacity(messages);
         self
     }
 
     /// Permission bits of the segment file (default `0o600`, owner only). Subscribers refuse
     /// segments of other users, or writable by them, unless they allow it explicitly.
     pub fn mode(mut self, mode: u32) -> Self {
-        self.options.mode = mode & 0o777;
+        self.options = self.options.mode(mode);
         self
     }
 
     /// Whether dropping the publisher removes the topic's name (default `true`). Either way
     /// the segment is marked closed, and subscribers keep what they received.
     pub fn unlink_on_drop(mut self, unlink: bool) -> Self {
-        self.options.unlink_on_drop = unlink;
+        self.options = self.options.unlink_on_drop(unlink);
         self
     }
 
@@ -718,6 +743,9 @@ pub struct RawSubscriber {
     options: SubscriberOptions,
     dir: Dir,
     attached: Option<Attached>,
+    /// The segment last detached from (closed or superseded, and read to the end): never
+    /// attached again, which would deliver its messages twice.
+    drained: Option<segment::os::FileId>,
     next: u64,
     lost: u64,
     created_ns: u64,
@@ -757,6 +785,7 @@ impl RawSubscriber {
             options,
             dir: Dir::open()?,
             attached: None,
+            drained: None,
             next: 1,
             lost: 0,
             created_ns: os::monotonic_ns(),
@@ -800,6 +829,13 @@ impl RawSubscriber {
         else {
             return Ok(false);
         };
+        // A superseded segment is about to be replaced under its name (its replacement is
+        // renamed in right after marking it), and a drained one was read to the end: wait for
+        // the next segment instead.
+        if seg.state() == STATE_SUPERSEDED || self.drained == Some(seg.id()) {
+            return Ok(false);
+        }
+
         let found = Schema::decode(&info.schema)
             .map_err(|e| Error::corrupt(seg.path(), format!("its schema does not decode: {e}")))?;
         if let Some(expected) = &self.expected {
@@ -825,7 +861,10 @@ impl RawSubscriber {
             1
         } else {
             let newest = view.newest();
-            (newest + 1).saturating_sub(self.options.history.min(view.capacity())).max(1)
+            newest
+                .saturating_add(1)
+                .saturating_sub(self.options.history.min(view.capacity()))
+                .max(1)
         };
         let reader_slot = register_reader(ring.header());
         self.attached = Some(Attached { ring, schema: found, reader_slot });
@@ -835,6 +874,7 @@ impl RawSubscriber {
 
     fn detach(&mut self) {
         if let Some(att) = self.attached.take() {
+            self.drained = Some(att.ring.seg.id());
             if let Some(i) = att.reader_slot {
                 unregister_reader(att.ring.header(), i);
             }
@@ -843,7 +883,9 @@ impl RawSubscriber {
 
     /// Makes sure we are attached to the current segment, if there is one. Called when there
     /// is nothing to read: detaches from a closed, superseded or replaced segment (after the
-    /// caller has drained it) and attaches to a new one, at most once per millisecond.
+    /// caller has drained it) and attaches to a new one. While attached, whether the name
+    /// still refers to our segment (a system call) is checked at most every 200 ms unless
+    /// `force`d.
     fn refresh(&mut self, force: bool) -> Result<()> {
         let now_ns = os::coarse_ns();
         match &self.attached {
@@ -859,9 +901,7 @@ impl RawSubscriber {
                 }
             }
             None => {
-                if force || now_ns.saturating_sub(self.last_check_ns) >= ATTACH_RETRY_NS {
-                    self.attach()?;
-                }
+                self.attach()?;
             }
         }
         Ok(())
@@ -874,6 +914,7 @@ impl RawSubscriber {
     /// [`Schema::validate`]) before trusting the bytes as a value.
     pub fn try_recv_into(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool> {
         let mut refreshed = false;
+        let mut losses = 0u32;
         loop {
             let Some(att) = &self.attached else {
                 if refreshed {
@@ -900,8 +941,12 @@ impl RawSubscriber {
                 }
                 Read::Lost => {
                     let resume = ring.resume_after_loss(self.next);
-                    self.lost += resume - self.next;
+                    self.lost = self.lost.saturating_add(resume - self.next);
                     self.next = resume;
+                    losses += 1;
+                    if losses == MAX_LOSSES_PER_CALL {
+                        return Ok(false);
+                    }
                 }
                 Read::Pending => {
                     // Nothing new. The header's state line is written only on close, so it stays
@@ -932,7 +977,7 @@ impl RawSubscriber {
         if let Some(att) = &self.attached {
             let ring = att.ring.view();
             let newest = ring.newest();
-            if newest > self.next {
+            if newest > self.next && newest != u64::MAX {
                 self.next = newest;
             }
         }
@@ -1088,14 +1133,29 @@ impl Drop for RawSubscriber {
     }
 }
 
+/// High bit of `ReaderSlot::pid` while its owner is filling in the start time.
+const REGISTERING: u32 = 1 << 31;
+
+/// Claims a free (or dead) entry of the reader table: pid with the `REGISTERING` bit first,
+/// then the start time, then the plain pid, so that nobody mistakes a half-written entry for
+/// one whose owner died.
 fn register_reader(header: &RingHeader) -> Option<usize> {
     let me = os::pid();
-    let start = os::self_start_time();
     for (i, slot) in header.readers.iter().enumerate().take(MAX_READERS) {
         let pid = slot.pid.load(Ordering::Acquire);
-        let free = pid == 0 || !os::is_alive(pid, slot.start_time.load(Ordering::Acquire));
-        if free && slot.pid.compare_exchange(pid, me, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            slot.start_time.store(start, Ordering::Release);
+        let free = match pid {
+            0 => true,
+            p if p & REGISTERING != 0 => os::start_time(p & !REGISTERING).is_none(),
+            p => !os::is_alive(p, slot.start_time.load(Ordering::Acquire)),
+        };
+        if free
+            && slot
+                .pid
+                .compare_exchange(pid, me | REGISTERING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            slot.start_time.store(os::self_start_time(), Ordering::Release);
+            slot.pid.store(me, Ordering::Release);
             return Some(i);
         }
     }

@@ -31,6 +31,19 @@ use crate::sync::{AtomicU64, Ordering, fence, futex, torn};
 use std::mem::MaybeUninit;
 use std::time::Duration;
 
+/// The sequence word of a slot holding message `n`, and of one being written with it. Message
+/// numbers read from shared memory (`write_seq`) are untrusted, so the arithmetic wraps
+/// instead of panicking; honest numbers never get near 2^63.
+#[inline(always)]
+const fn committed(n: u64) -> u64 {
+    n.wrapping_mul(2)
+}
+
+#[inline(always)]
+const fn writing(n: u64) -> u64 {
+    committed(n).wrapping_sub(1)
+}
+
 /// A view of one ring: the writer's line and the slot words.
 #[derive(Clone, Copy)]
 pub(crate) struct RingView<'a> {
@@ -83,7 +96,7 @@ impl<'a> RingView<'a> {
     /// contents concurrently will see the sequence move and discard their copy.
     #[inline(always)]
     pub(crate) fn begin_write(&self, n: u64) {
-        self.seq(n).store(2 * n - 1, Ordering::Relaxed);
+        self.seq(n).store(writing(n), Ordering::Relaxed);
         // Orders the odd store before the payload stores: a reader whose copy contains any of
         // the new payload sees (after its Acquire fence in `read`) at least this odd value on
         // its re-check. Pairs with the Acquire fence in `read`.
@@ -95,7 +108,7 @@ impl<'a> RingView<'a> {
     #[inline(always)]
     pub(crate) fn end_write(&self, n: u64) -> bool {
         // Publishes the payload: pairs with the Acquire load of the sequence in `read`.
-        self.seq(n).store(2 * n, Ordering::Release);
+        self.seq(n).store(committed(n), Ordering::Release);
         self.writer.write_seq.store(n, Ordering::Release);
         // Store-load barrier: either a reader registered in `waiters` before this fence (and
         // we see it below), or its re-check after its own fence sees the commit above. Pairs
@@ -126,20 +139,20 @@ impl<'a> RingView<'a> {
         let seq = self.seq(n);
         // Pairs with the Release store in `end_write`: seeing 2n means seeing its payload.
         let before = seq.load(Ordering::Acquire);
-        if before != 2 * n {
-            return if before < 2 * n { Read::Pending } else { Read::Lost };
+        if before != committed(n) {
+            return if before < committed(n) { Read::Pending } else { Read::Lost };
         }
         torn::load(self.payload(n), dst);
         // Pairs with the Release fence in `begin_write`: if the copy saw any byte of a later
         // write, the load below sees that write's odd (or a larger) sequence.
         fence(Ordering::Acquire);
-        if seq.load(Ordering::Relaxed) == 2 * n { Read::Done } else { Read::Lost }
+        if seq.load(Ordering::Relaxed) == committed(n) { Read::Done } else { Read::Lost }
     }
 
     /// Whether message `n` is neither pending nor lost (cheap: one load).
     #[inline(always)]
     pub(crate) fn is_pending(&self, n: u64) -> bool {
-        self.seq(n).load(Ordering::Acquire) < 2 * n
+        self.seq(n).load(Ordering::Acquire) < committed(n)
     }
 
     /// The newest committed message number (0 if none).
@@ -154,7 +167,7 @@ impl<'a> RingView<'a> {
         let newest = self.newest();
         // Slots hold newest - capacity + 1 ..= newest; the oldest of them may be under
         // rewrite already, in which case the next read reports another loss and we move on.
-        (n + 1).max((newest + 1).saturating_sub(self.capacity()))
+        n.saturating_add(1).max(newest.saturating_add(1).saturating_sub(self.capacity()))
     }
 
     /// Sleeps until message `n` may have arrived, a wake-up, or `timeout`. Returns at once if
@@ -247,6 +260,7 @@ mod tests {
         ring.begin_write(10);
         assert_eq!(read_u64(&ring, 10).0, Read::Pending);
         assert_eq!(read_u64(&ring, 6).0, Read::Lost);
+        torn::store(ring.payload(10), &100u64.to_ne_bytes());
         assert!(!ring.end_write(10), "nobody is waiting");
         assert_eq!(read_u64(&ring, 10), (Read::Done, 100));
     }

@@ -1,5 +1,12 @@
 //! Shared pieces of the eshm integration tests: message types defined in another crate (for the
-//! derive's pass cases) and helpers for tests that run several processes.
+//! derive's pass cases), a self-checking message, unique names, and a harness that runs the
+//! current test binary again as a child process in a given role.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Re-export, so that a test can name eshm through another path (`#[eshm(crate = "...")]`).
 pub use eshm;
@@ -15,4 +22,194 @@ pub mod geometry {
         /// Vertical component.
         pub y: f32,
     }
+}
+
+/// A 64-byte message that carries its own checksum, so that a torn read (bytes from two
+/// messages) is detected by the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, eshm::Message)]
+#[repr(C)]
+pub struct Stamped {
+    /// Which publisher process sent it (1, 2, ... across restarts).
+    pub generation: u64,
+    /// Sequence number within the generation, from 1.
+    pub seq: u64,
+    /// Words derived from `seq`.
+    pub payload: [u64; 5],
+    /// A hash of everything above.
+    pub checksum: u64,
+}
+
+fn mix(x: u64) -> u64 {
+    // splitmix64's finaliser.
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Stamped {
+    /// Message `seq` of publisher `generation`.
+    pub fn new(generation: u64, seq: u64) -> Stamped {
+        let payload = std::array::from_fn(|i| mix(seq ^ ((i as u64) << 56) ^ generation));
+        let mut m = Stamped { generation, seq, payload, checksum: 0 };
+        m.checksum = m.expected_checksum();
+        m
+    }
+
+    fn expected_checksum(&self) -> u64 {
+        let mut h = mix(self.generation ^ mix(self.seq));
+        for w in self.payload {
+            h = mix(h ^ w);
+        }
+        h
+    }
+
+    /// Whether every word agrees with the others (no torn read, no corruption).
+    pub fn is_intact(&self) -> bool {
+        *self == Stamped::new(self.generation, self.seq)
+            && self.checksum == self.expected_checksum()
+    }
+}
+
+/// A name no other test (or test run) uses.
+pub fn unique_name(what: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!("eshm-test/{what}/{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Environment variable that tells a re-executed test binary which child role to play.
+pub const CHILD_ROLE_ENV: &str = "ESHM_TEST_CHILD_ROLE";
+
+/// A child process running this test binary in a role; killed when dropped.
+#[derive(Debug)]
+pub struct ChildProcess {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    role: String,
+}
+
+/// For child roles that must stay alive until the parent is done with them: blocks until the
+/// parent closes the child's stdin (or exits).
+pub fn wait_for_parent() {
+    let mut sink = String::new();
+    while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+}
+
+/// How long any single wait on a child may take before the test fails (instead of hanging).
+pub const CHILD_PATIENCE: Duration = Duration::from_secs(120);
+
+impl ChildProcess {
+    /// Runs the current executable again with `role` and `args` (the binary's `main` must
+    /// dispatch on [`CHILD_ROLE_ENV`]).
+    pub fn spawn(role: &str, args: &[String]) -> ChildProcess {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut child = Command::new(exe)
+            .args(args)
+            .env(CHILD_ROLE_ENV, role)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn child `{role}`: {e}"));
+        let stdout: ChildStdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ChildProcess { child, lines, role: role.to_owned() }
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for a line of the child's stdout starting with `prefix` and returns it. Panics if
+    /// the child exits first or prints none within [`CHILD_PATIENCE`].
+    pub fn expect_line(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + CHILD_PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "child `{}` printed no {prefix:?} line within {CHILD_PATIENCE:?}",
+                        self.role
+                    )
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("child `{}` exited before printing {prefix:?}", self.role)
+                }
+            }
+        }
+    }
+
+    /// Closes the child's stdin: a child in [`wait_for_parent`] goes on.
+    pub fn release(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Kills the child with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the child to exit successfully and returns its last stdout line starting
+    /// with `prefix`. Panics on a non-zero exit, or if it runs longer than [`CHILD_PATIENCE`].
+    pub fn finish(mut self, prefix: &str) -> String {
+        self.release();
+        let deadline = Instant::now() + CHILD_PATIENCE;
+        let mut last = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if line.starts_with(prefix) {
+                        last = line;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("child `{}` still running after {CHILD_PATIENCE:?}", self.role)
+                }
+            }
+        }
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for child") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "child `{}` still running after {CHILD_PATIENCE:?}",
+                self.role
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        assert!(status.success(), "child `{}` failed: {status}", self.role);
+        last
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses `key=value` pairs from a line such as `done received=10 lost=2`.
+pub fn field(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no `{key}=` in {line:?}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("bad `{key}` in {line:?}: {e}"))
 }

@@ -181,7 +181,6 @@ impl std::fmt::Debug for Segment {
 /// A segment's header, copied out of shared memory and checked.
 #[derive(Clone, Debug)]
 pub(crate) struct HeaderInfo {
-    pub(crate) kind: SegmentKind,
     pub(crate) name: String,
     pub(crate) schema: Vec<u8>,
     pub(crate) fingerprint: u64,
@@ -211,6 +210,11 @@ impl Segment {
 
     pub(crate) fn file_name(&self) -> &str {
         &self.file_name
+    }
+
+    /// The file's identity (device and inode).
+    pub(crate) fn id(&self) -> FileId {
+        self.id
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -365,7 +369,6 @@ impl Segment {
             return Err(bad("the schema does not match its fingerprint".into()));
         }
         Ok(HeaderInfo {
-            kind,
             name,
             schema,
             fingerprint,
@@ -622,6 +625,29 @@ fn check_trust(path: &Path, stat: &FileStat, trust: Trust) -> Result<()> {
     Ok(())
 }
 
+/// Opens a segment file for inspection only (read-only mapping, no trust checks: nothing is
+/// received from it). `Ok(None)` if it does not exist.
+pub(crate) fn open_for_inspection(
+    dir: &Dir,
+    file_name: &str,
+) -> Result<Option<(Segment, FileStat)>> {
+    let path = dir.file_path(file_name);
+    let Some(file) = dir.open_file(file_name, false)? else { return Ok(None) };
+    let stat = os::fstat(&file, &path)?;
+    if !stat.regular {
+        return Err(Error::Permission { path, reason: "it is not a regular file".into() });
+    }
+    let len = usize::try_from(stat.len)
+        .map_err(|_| Error::corrupt(&path, "the file is too large to map"))?;
+    if len < HEADER_LEN {
+        return Err(Error::corrupt(
+            &path,
+            format!("the file is {len} bytes, shorter than a header"),
+        ));
+    }
+    Ok(Some((Segment::new(file, stat, len, false, path, file_name.to_owned())?, stat)))
+}
+
 /// Opens and checks the segment `name`; `Ok(None)` if it does not exist.
 pub(crate) fn open(
     dir: &Dir,
@@ -648,6 +674,71 @@ pub(crate) fn open(
         return Err(Error::corrupt(seg.path(), format!("it holds {:?}, not {name:?}", info.name)));
     }
     Ok(Some((seg, info)))
+}
+
+/// Why [`remove_unowned`] did or did not remove a file.
+pub(crate) enum Removed {
+    /// Removed (or, in a dry run, would be).
+    Yes,
+    /// Its owner is alive: left alone.
+    OwnerAlive { pid: u32 },
+    /// Gone already, or replaced while we looked.
+    Vanished,
+}
+
+/// Removes the segment `file_name` if its owner is dead (or, with `include_corrupt`, if its
+/// header is unreadable), using the same lock-and-recheck protocol as [`create`], and wakes
+/// its sleepers after marking it superseded.
+pub(crate) fn remove_unowned(
+    dir: &Dir,
+    kind: SegmentKind,
+    file_name: &str,
+    include_corrupt: bool,
+    dry_run: bool,
+    wake: fn(&Segment),
+) -> Result<Removed> {
+    let path = dir.file_path(file_name);
+    let Some(file) = dir.open_file(file_name, !dry_run)? else { return Ok(Removed::Vanished) };
+    let stat = os::fstat(&file, &path)?;
+    if !dry_run && !os::lock_exclusive(&file, &path, Duration::from_secs(5))? {
+        return Err(Error::io(
+            "lock",
+            &path,
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "another process held the lock for 5 s",
+            ),
+        ));
+    }
+    if !matches!(dir.stat(file_name)?, Some(now) if now.id == stat.id) {
+        return Ok(Removed::Vanished);
+    }
+    let len = usize::try_from(stat.len).unwrap_or(0);
+    let seg = if len >= HEADER_LEN {
+        Some(Segment::new(file, stat, len, !dry_run, path, file_name.to_owned())?)
+    } else {
+        None
+    };
+    match seg.as_ref().map(|s| s.read_header(kind)) {
+        Some(Ok(info)) => {
+            if os::is_alive(info.owner_pid, info.owner_start_time) {
+                return Ok(Removed::OwnerAlive { pid: info.owner_pid });
+            }
+        }
+        Some(Err(_)) | None => {
+            if !include_corrupt {
+                return Err(Error::corrupt(dir.file_path(file_name), "its header cannot be read"));
+            }
+        }
+    }
+    if !dry_run {
+        if let Some(seg) = seg.as_ref().filter(|s| s.read_header(kind).is_ok()) {
+            seg.header().state.store(STATE_SUPERSEDED, Ordering::Release);
+            wake(seg);
+        }
+        dir.unlink(file_name)?;
+    }
+    Ok(Removed::Yes)
 }
 
 /// Marks a segment closed by its owner and wakes its sleepers.

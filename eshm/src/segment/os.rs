@@ -21,7 +21,7 @@ pub fn shm_dir() -> PathBuf {
     std::env::var_os(SHM_DIR_ENV).map_or_else(|| PathBuf::from("/dev/shm"), PathBuf::from)
 }
 
-/// File metadata that the segment protocol needs.
+/// A file's identity: device and inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FileId {
     pub(crate) dev: u64,
@@ -71,10 +71,6 @@ impl Dir {
         )
         .map_err(|e| Error::io("open the segment directory", &path, e))?;
         Ok(Dir { fd, path })
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
     }
 
     pub(crate) fn file_path(&self, name: &str) -> PathBuf {

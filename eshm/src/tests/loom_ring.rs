@@ -26,7 +26,13 @@ impl Model {
     }
 
     fn view(&self) -> RingView<'_> {
-        RingView { writer: &self.writer, slots: &self.slots, slot_words: 3, payload_word: 1, mask: self.mask }
+        RingView {
+            writer: &self.writer,
+            slots: &self.slots,
+            slot_words: 3,
+            payload_word: 1,
+            mask: self.mask,
+        }
     }
 }
 
@@ -41,7 +47,10 @@ fn payload(n: u64) -> [u8; 16] {
 fn decode(buf: &[MaybeUninit<u8>; 16]) -> (u64, u64) {
     // SAFETY: called only after `Read::Done`, which initialised all 16 bytes.
     let bytes: [u8; 16] = unsafe { std::mem::transmute(*buf) };
-    (u64::from_ne_bytes(bytes[..8].try_into().unwrap()), u64::from_ne_bytes(bytes[8..].try_into().unwrap()))
+    (
+        u64::from_ne_bytes(bytes[..8].try_into().unwrap()),
+        u64::from_ne_bytes(bytes[8..].try_into().unwrap()),
+    )
 }
 
 /// Makes `attempts` receive attempts as a subscriber does (or, with `None`, waits until
@@ -92,7 +101,11 @@ fn loom_ring_readers_never_see_torn_or_reordered_messages() {
         }
         for r in readers {
             let (received, lost, next) = r.join().unwrap();
-            assert_eq!(received + lost, next - 1, "every message before `next` is received or lost");
+            assert_eq!(
+                received + lost,
+                next - 1,
+                "every message before `next` is received or lost"
+            );
         }
         // After the writer is done, the newest message is always still there to be read.
         let (received, lost, next) = read_some(ring, 3, None);
