@@ -58,7 +58,10 @@ use std::time::{Duration, Instant};
 const DEFAULT_RING_BYTES: usize = 16 << 20;
 /// Largest ring accepted, in slots.
 pub const MAX_CAPACITY: usize = 1 << 24;
+/// How many slots ahead of the one just read a subscriber prefetches.
+const READ_AHEAD: u64 = 4;
 /// How often an idle subscriber checks that its segment is still the one under its name.
+
 const IDLE_CHECK_NS: u64 = 200_000_000;
 /// Longest sleep of a blocked subscriber between checks of its segment.
 const PARK_SLICE: Duration = Duration::from_millis(200);
@@ -467,6 +470,7 @@ impl RawPublisher {
         }
         ring.writer.last_publish_ns.store(os::coarse_ns(), Ordering::Relaxed);
         self.next = n + 1;
+        ring.prefetch(n + 1);
     }
 
     /// Publishes one message given as bytes.
@@ -575,7 +579,7 @@ impl<T: Message> Publisher<T> {
             + self.raw.ring.geo.payload_offset;
         let ptr = self.raw.ring.seg.ptr_at(at, size_of::<T>()).cast::<T>();
         debug_assert!(ptr.is_aligned());
-        if T::SCHEMA.has_invalid_bit_patterns() {
+        if Validate::<T>::NEEDED {
             // Only this publisher writes its slots, always with valid messages; check anyway,
             // so that a process scribbling on the segment cannot make this `&mut T` invalid.
             let mut current = MaybeUninit::<T>::uninit();
@@ -912,7 +916,40 @@ impl RawSubscriber {
     ///
     /// The copy is not validated: callers check `bool` and enum fields (see
     /// [`Schema::validate`]) before trusting the bytes as a value.
+    #[inline]
     pub fn try_recv_into(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool> {
+        // Fast path, inlined into typed callers: attached, and the next message is there (or
+        // nothing is, on a live segment). Everything else goes to `try_recv_slow`.
+        if let Some(att) = &self.attached {
+            if dst.len() == att.ring.geo.payload_size {
+                let ring = att.ring.view();
+                match ring.read(self.next, dst) {
+                    Read::Done => {
+                        self.next += 1;
+                        // A reader that is behind reads slot after slot, each a cache miss:
+                        // fetching a few ahead lets those misses overlap.
+                        ring.prefetch(self.next + READ_AHEAD);
+                        return Ok(true);
+                    }
+                    // The header's state line is written only on close, so it stays cached
+                    // and this check costs about a nanosecond.
+                    Read::Pending if att.ring.seg.state() == STATE_LIVE => {
+                        self.idle_polls = self.idle_polls.wrapping_add(1);
+                        if self.idle_polls % 1024 != 0 {
+                            return Ok(false);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.try_recv_slow(dst)
+    }
+
+    /// Everything but the common cases: losses, closed or replaced segments, attaching, and
+    /// (every 1024 empty polls) a look at whether the name still refers to our segment.
+    #[inline(never)]
+    fn try_recv_slow(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool> {
         let mut refreshed = false;
         let mut losses = 0u32;
         loop {
@@ -936,7 +973,6 @@ impl RawSubscriber {
             match ring.read(self.next, dst) {
                 Read::Done => {
                     self.next += 1;
-                    self.idle_polls = 0;
                     return Ok(true);
                 }
                 Read::Lost => {
@@ -949,15 +985,12 @@ impl RawSubscriber {
                     }
                 }
                 Read::Pending => {
-                    // Nothing new. The header's state line is written only on close, so it stays
-                    // cached and this check costs about a nanosecond.
                     let live = att.ring.seg.state() == STATE_LIVE;
                     if !live && !ring.is_pending(self.next) {
                         // A message committed just before the close: read it first.
                         continue;
                     }
-                    self.idle_polls = self.idle_polls.wrapping_add(1);
-                    if refreshed || (live && self.idle_polls % 1024 != 0) {
+                    if refreshed {
                         return Ok(false);
                     }
                     self.refresh(false)?;
@@ -1080,18 +1113,24 @@ impl RawSubscriber {
             backoff = Duration::from_millis(1);
             let ring = att.ring.view();
             let n = self.next;
+            let busy = matches!(self.options.wait, WaitStrategy::Spin);
             let spin_until = match self.options.wait {
                 WaitStrategy::Spin => deadline,
                 WaitStrategy::SpinThenPark(d) => Some(Instant::now() + d),
                 WaitStrategy::Park => Some(Instant::now()),
             };
-            if spin(&ring, n, spin_until, matches!(self.options.wait, WaitStrategy::Spin)) {
-                continue;
-            }
-            if matches!(self.options.wait, WaitStrategy::Spin) {
-                // Busy mode spins until the deadline; looking at the segment now and then.
-                self.refresh(false)?;
-                continue;
+            match spin(&ring, n, dst, spin_until, busy) {
+                Some(Read::Done) => {
+                    self.next = n + 1;
+                    return Ok(());
+                }
+                // A loss, or (busy mode) a while without news: the slow path deals with it.
+                Some(_) => continue,
+                None if busy => {
+                    self.refresh(false)?;
+                    continue;
+                }
+                None => {}
             }
             let slice = remaining.map_or(PARK_SLICE, |r| r.min(PARK_SLICE));
             if att.ring.seg.state() == STATE_LIVE {
@@ -1104,22 +1143,31 @@ impl RawSubscriber {
     }
 }
 
-/// Spins until message `n` stops being pending (`true`) or `until` passes (`false`). Checks the
-/// clock every 64 polls; with `busy`, polls without the `PAUSE` hint.
+/// Polls for message `n` (copying it into `dst` as soon as it is there) until it is read or
+/// lost (`Some`), or `until` passes (`None`). Checks the clock every 64 polls; an unbounded busy
+/// spin returns `None` every 4096 polls, so that the caller can look at its segment. With
+/// `busy`, polls without the `PAUSE` hint.
 #[inline]
-fn spin(ring: &RingView<'_>, n: u64, until: Option<Instant>, busy: bool) -> bool {
+fn spin(
+    ring: &RingView<'_>,
+    n: u64,
+    dst: &mut [MaybeUninit<u8>],
+    until: Option<Instant>,
+    busy: bool,
+) -> Option<Read> {
     let mut polls = 0u32;
     loop {
-        if !ring.is_pending(n) {
-            return true;
+        match ring.read(n, dst) {
+            Read::Pending => {}
+            done_or_lost => return Some(done_or_lost),
         }
         polls = polls.wrapping_add(1);
-        if polls % 64 == 0 && until.is_some_and(|u| Instant::now() >= u) {
-            return false;
-        }
-        if polls % 4096 == 0 && until.is_none() {
-            // Unbounded busy spin: return now and then so the caller can check the segment.
-            return false;
+        if polls % 64 == 0 {
+            match until {
+                Some(u) if Instant::now() >= u => return None,
+                None if polls % 4096 == 0 => return None,
+                _ => {}
+            }
         }
         if !busy {
             crate::sync::spin_loop();
@@ -1208,7 +1256,7 @@ impl<T: Message> Subscriber<T> {
         if !ok {
             return Ok(None);
         }
-        if T::SCHEMA.has_invalid_bit_patterns() {
+        if Validate::<T>::NEEDED {
             // SAFETY: `ok` means the ring copied all `size_of::<T>()` bytes into `out`.
             let bytes =
                 unsafe { std::slice::from_raw_parts(out.as_ptr().cast::<u8>(), size_of::<T>()) };
@@ -1292,6 +1340,13 @@ impl<T: Message> Subscriber<T> {
     pub fn as_raw(&self) -> &RawSubscriber {
         &self.raw
     }
+}
+
+/// Whether received `T`s must be validated, computed at compile time.
+struct Validate<T>(PhantomData<T>);
+
+impl<T: Message> Validate<T> {
+    const NEEDED: bool = T::SCHEMA.has_invalid_bit_patterns();
 }
 
 fn bytes_of_uninit<T>(value: &mut MaybeUninit<T>) -> &mut [MaybeUninit<u8>] {

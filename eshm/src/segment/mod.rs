@@ -200,6 +200,7 @@ impl Segment {
         path: PathBuf,
         file_name: String,
     ) -> Result<Segment> {
+        assert!(len >= HEADER_LEN, "eshm bug: mapping a {len}-byte segment");
         let map = os::map(&file, len, write, &path)?;
         Ok(Segment { map, len, _file: file, id: stat.id, path, file_name })
     }
@@ -277,7 +278,10 @@ impl Segment {
     }
 
     pub(crate) fn header(&self) -> &SegmentHeader {
-        self.at(0)
+        // SAFETY: `Segment::new` asserts that the mapping holds at least `HEADER_LEN` bytes,
+        // the size of `SegmentHeader`; offset 0 of a page-aligned mapping is aligned; and the
+        // header is all atomics (see `at`). This skips `at`'s check on the publish path.
+        unsafe { &*self.map.as_ptr().cast::<SegmentHeader>() }
     }
 
     /// Copies `len` bytes at `offset` out of shared memory (word-wise atomics).

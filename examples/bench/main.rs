@@ -1,0 +1,531 @@
+//! eshm's benchmark: one-way latency and throughput between two processes, each pinned to its
+//! own core, next to the hardware floor measured in the same run.
+//!
+//! ```text
+//! cargo run --release --example bench                  # everything (about a minute)
+//! cargo run --release --example bench -- --quick       # 10x fewer iterations
+//! cargo run --release --example bench -- --only pingpong,throughput
+//! ```
+//!
+//! - **floor**: one `AtomicU64` in a mapped `/dev/shm` file, bounced between the two processes
+//!   (one cache-line transfer each way): the best any shared-memory transport can do.
+//! - **pingpong**: process A publishes on `ping`, B receives it and publishes it back on `pong`,
+//!   A receives that; one-way latency = round trip / 2. Payloads of 8 B, 64 B, 4 KiB and 1 MiB,
+//!   written and read in full (the publisher copies the message in, the subscriber copies it
+//!   out). Modes: `spin` (busy-polling receive), `blocking` (the default strategy: spin 20 µs,
+//!   then sleep on a futex) and `park` (sleep at once: every message costs a wake-up).
+//! - **throughput**: A publishes 8 B or 64 B messages as fast as it can, B receives them
+//!   (busy-polling); messages/s received, and how many B lost because it fell behind.
+//!
+//! Each latency row is paired with a floor measured just before it, and printed as a multiple
+//! of that floor too: the core-to-core latency of these machines changes by 3x from minute to
+//! minute, so only ratios taken in one run mean anything. Every figure is also printed as a
+//! machine-readable line, e.g. `RESULT impl=eshm bench=pingpong payload=8 mode=spin ...`.
+#![allow(clippy::disallowed_types)] // the floor uses a plain std atomic in a mapping
+
+use eshm::pubsub::{PublisherOptions, SubscriberOptions};
+use eshm::{Message, Publisher, RawPublisher, RawSubscriber, Subscriber, WaitStrategy};
+use std::mem::MaybeUninit;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const ROLE_ENV: &str = "ESHM_BENCH_ROLE";
+const CPU_A: usize = 0;
+const CPU_B: usize = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: pinning, statistics, output.
+
+fn pin(cpu: usize) {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu % rustix::thread::CpuSet::MAX_CPU);
+    if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+        eprintln!("warning: cannot pin to CPU {cpu}: {e}");
+    }
+}
+
+struct Stats {
+    n: usize,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    mean: f64,
+}
+
+impl Stats {
+    /// From round-trip samples in ns, as one-way figures.
+    fn one_way(mut rtt: Vec<u64>) -> Stats {
+        rtt.sort_unstable();
+        let n = rtt.len();
+        let q = |p: f64| rtt[((p * n as f64).ceil() as usize).clamp(1, n) - 1] as f64 / 2.0;
+        let mean = rtt.iter().map(|&v| v as f64).sum::<f64>() / n as f64 / 2.0;
+        Stats { n, p50: q(0.5), p99: q(0.99), p999: q(0.999), mean }
+    }
+}
+
+fn spawn(role: &str, args: &[String]) -> Child {
+    Command::new(std::env::current_exe().expect("current exe"))
+        .args(args)
+        .env(ROLE_ENV, role)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .spawn()
+        .expect("spawn benchmark child")
+}
+
+fn wait_ok(mut child: Child) {
+    let status = child.wait().expect("wait for child");
+    assert!(status.success(), "benchmark child failed: {status}");
+}
+
+fn topic(what: &str) -> String {
+    format!("eshm-bench/{}/{what}", std::process::id())
+}
+
+fn label(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor: one atomic word, bounced.
+
+struct Word {
+    _map: memmap2::MmapMut,
+    ptr: *const AtomicU64,
+    path: String,
+}
+
+impl Word {
+    fn open(path: &str, create: bool) -> Word {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(create)
+            .truncate(false)
+            .open(path)
+            .expect("floor file");
+        if create {
+            file.set_len(4096).expect("size floor file");
+        }
+        // SAFETY: the file is ours (created just now, or by our parent for this run) and is
+        // only ever accessed through the atomic below, in both processes.
+        let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }.expect("map floor file");
+        let ptr = map.as_mut_ptr().cast::<AtomicU64>().cast_const();
+        Word { _map: map, ptr, path: path.to_owned() }
+    }
+
+    fn get(&self, index: usize) -> &AtomicU64 {
+        assert!(index < 512);
+        // SAFETY: the mapping is 4096 bytes (512 words, `index` is below that), page-aligned,
+        // lives as long as `self`, and is accessed only atomically.
+        unsafe { &*self.ptr.add(index) }
+    }
+}
+
+/// Word (in 8-byte units) of the answer: the same cache line as the question (`lines` = 1), or
+/// the next line (`lines` = 2, as with two topics, which are two lines).
+fn answer_word(lines: &str) -> usize {
+    if lines == "2" { 8 } else { 0 }
+}
+
+fn floor_child(args: &[String]) {
+    pin(CPU_B);
+    let word = Word::open(&args[0], false);
+    let total: u64 = args[1].parse().unwrap();
+    let (ask, answer) = (word.get(0), word.get(answer_word(&args[2])));
+    answer.store(1, Ordering::Release); // ready
+    for i in 1..=total {
+        while ask.load(Ordering::Acquire) != 2 * i {}
+        answer.store(2 * i + 1, Ordering::Release);
+    }
+}
+
+/// One-way latency of the bare ping-pong of one atomic word (`lines` = 1: question and answer
+/// in one cache line, the absolute floor) or of two words in two lines (`lines` = 2: what any
+/// transport with one line per direction pays).
+fn floor(iters: usize, lines: &str) -> Stats {
+    let path = format!("/dev/shm/eshm-bench-floor-{}", std::process::id());
+    let word = Word::open(&path, true);
+    let (ask, answer) = (word.get(0), word.get(answer_word(lines)));
+    ask.store(0, Ordering::Release);
+    answer.store(0, Ordering::Release);
+    let warmup = iters / 10;
+    let child = spawn("floor", &[path.clone(), (warmup + iters).to_string(), lines.to_owned()]);
+    pin(CPU_A);
+    while answer.load(Ordering::Acquire) != 1 {
+        std::thread::yield_now();
+    }
+    let mut stamps = Vec::with_capacity(iters + 1);
+    for i in 1..=(warmup + iters) as u64 {
+        if i as usize == warmup + 1 {
+            stamps.push(Instant::now());
+        }
+        ask.store(2 * i, Ordering::Release);
+        while answer.load(Ordering::Acquire) != 2 * i + 1 {}
+        if i as usize > warmup {
+            stamps.push(Instant::now());
+        }
+    }
+    wait_ok(child);
+    let _ = std::fs::remove_file(&word.path);
+    Stats::one_way(stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ping-pong over eshm topics.
+
+/// A message that carries an iteration number in its first word.
+trait Payload: Message {
+    fn with(id: u64) -> Self;
+    fn id(&self) -> u64;
+}
+
+impl Payload for u64 {
+    fn with(id: u64) -> Self {
+        id
+    }
+    fn id(&self) -> u64 {
+        *self
+    }
+}
+
+impl<const N: usize> Payload for [u64; N] {
+    fn with(id: u64) -> Self {
+        let mut v = [id ^ 0x5555; N];
+        v[0] = id;
+        v
+    }
+    fn id(&self) -> u64 {
+        self[0]
+    }
+}
+
+fn wait_strategy(mode: &str) -> WaitStrategy {
+    match mode {
+        "spin" => WaitStrategy::Spin,
+        "park" => WaitStrategy::Park,
+        _ => WaitStrategy::default(),
+    }
+}
+
+/// Side B: echoes `total` messages from `ping` back on `pong`.
+fn echo_child<T: Payload>(ping: &str, pong: &str, mode: &str, total: u64) {
+    pin(CPU_B);
+    let mut sub = Subscriber::<T>::builder(ping)
+        .wait_strategy(wait_strategy(mode))
+        .open()
+        .expect("ping subscriber");
+    let mut publisher = Publisher::<T>::create(pong).expect("pong publisher");
+    for _ in 0..total {
+        let m = sub.recv().expect("receive ping");
+        publisher.publish(&m).expect("publish pong");
+    }
+    // Dropping the publisher closes `pong`; A still reads what is left in it.
+}
+
+/// Waits until the other process's subscriber is attached to `name` (it then receives every
+/// message published from now on).
+fn wait_for_reader(name: &str) {
+    while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, name).map_or(0, |i| i.readers)
+        == 0
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Side A: returns round-trip samples.
+fn pingpong<T: Payload>(mode: &str, iters: usize) -> Vec<u64> {
+    let (ping, pong) = (topic("ping"), topic("pong"));
+    let warmup = iters / 10;
+    let total = warmup + iters;
+    let mut publisher = Publisher::<T>::create(&ping).expect("ping publisher");
+    let child = spawn(
+        "echo",
+        &[
+            size_of::<T>().to_string(),
+            ping.clone(),
+            pong.clone(),
+            mode.to_owned(),
+            total.to_string(),
+        ],
+    );
+    pin(CPU_A);
+    // Opened before or after the echo side's publisher, it receives every pong.
+    let mut sub = Subscriber::<T>::builder(&pong)
+        .wait_strategy(wait_strategy(mode))
+        .open()
+        .expect("pong subscriber");
+    wait_for_reader(&ping);
+    let mut stamps = Vec::with_capacity(iters + 1);
+    for i in 1..=total as u64 {
+        if i as usize == warmup + 1 {
+            stamps.push(Instant::now());
+        }
+        publisher.publish(&T::with(i)).expect("publish ping");
+        let back = sub.recv().expect("receive pong");
+        assert_eq!(back.id(), i, "pong carries the ping's number");
+        if i as usize > warmup {
+            stamps.push(Instant::now());
+        }
+    }
+    wait_ok(child);
+    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+}
+
+/// 1 MiB: untyped publisher and a heap buffer on the receive side (the message would be a
+/// 1 MiB value on the stack with the typed API).
+fn echo_child_large(ping: &str, pong: &str, mode: &str, total: u64, size: usize) {
+    pin(CPU_B);
+    let options = SubscriberOptions::default().wait_strategy(wait_strategy(mode));
+    let schema = <[u64; LARGE_WORDS]>::SCHEMA;
+    let mut sub = RawSubscriber::open(ping, Some(schema), options).expect("ping subscriber");
+    let mut publisher =
+        RawPublisher::create_with(pong, schema, &PublisherOptions::default().capacity(4))
+            .expect("pong");
+    let mut buf = vec![MaybeUninit::<u8>::uninit(); size];
+    for _ in 0..total {
+        sub.recv_into_deadline(&mut buf, None).expect("receive ping");
+        // SAFETY: a successful receive initialised all of `buf`.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), size) };
+        publisher.publish_bytes(bytes).expect("publish pong");
+    }
+}
+
+const LARGE_WORDS: usize = 1 << 17; // 1 MiB
+
+fn pingpong_large(mode: &str, iters: usize) -> Vec<u64> {
+    let size = LARGE_WORDS * 8;
+    let (ping, pong) = (topic("ping-large"), topic("pong-large"));
+    let warmup = iters / 10;
+    let total = warmup + iters;
+    let schema = <[u64; LARGE_WORDS]>::SCHEMA;
+    let mut publisher =
+        RawPublisher::create_with(&ping, schema, &PublisherOptions::default().capacity(4))
+            .expect("ping");
+    let child = spawn(
+        "echo",
+        &[size.to_string(), ping.clone(), pong.clone(), mode.to_owned(), total.to_string()],
+    );
+    pin(CPU_A);
+    let options = SubscriberOptions::default().wait_strategy(wait_strategy(mode));
+    let mut sub = RawSubscriber::open(&pong, Some(schema), options).expect("pong subscriber");
+    wait_for_reader(&ping);
+    let mut out = vec![0x5au8; size];
+    let mut back = vec![MaybeUninit::<u8>::uninit(); size];
+    let mut stamps = Vec::with_capacity(iters + 1);
+    for i in 1..=total as u64 {
+        if i as usize == warmup + 1 {
+            stamps.push(Instant::now());
+        }
+        out[..8].copy_from_slice(&i.to_ne_bytes());
+        publisher.publish_bytes(&out).expect("publish ping");
+        sub.recv_into_deadline(&mut back, None).expect("receive pong");
+        // SAFETY: a successful receive initialised `back`; only its first word is read.
+        let id = unsafe { std::ptr::read_unaligned(back.as_ptr().cast::<u64>()) };
+        assert_eq!(id, i);
+        if i as usize > warmup {
+            stamps.push(Instant::now());
+        }
+    }
+    wait_ok(child);
+    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throughput.
+
+fn throughput_child<T: Payload>(name: &str, total: u64) {
+    pin(CPU_A);
+    let mut publisher = Publisher::<T>::create(name).expect("publisher");
+    wait_for_reader(name);
+    for i in 1..=total {
+        publisher.publish(&T::with(i)).expect("publish");
+    }
+}
+
+/// Returns (received per second, sent, received, lost).
+fn throughput<T: Payload>(total: u64) -> (f64, u64, u64, u64) {
+    let name = topic(&format!("tput-{}", size_of::<T>()));
+    pin(CPU_B);
+    let mut sub = Subscriber::<T>::builder(&name)
+        .wait_strategy(WaitStrategy::Spin)
+        .open()
+        .expect("subscriber");
+    let child = spawn("tput", &[size_of::<T>().to_string(), name.clone(), total.to_string()]);
+    let first = sub.recv().expect("first message");
+    let start = Instant::now();
+    let mut received = 1u64;
+    let mut last = first.id();
+    while last != total {
+        let m = sub.recv().expect("receive");
+        assert!(m.id() > last, "in order");
+        last = m.id();
+        received += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    wait_ok(child);
+    let lost = sub.lost();
+    assert_eq!(
+        received + lost + first.id() - 1,
+        total,
+        "every message is received or counted lost"
+    );
+    (received as f64 / secs, total, received, lost)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn child_main(role: &str) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match role {
+        "floor" => floor_child(&args),
+        "echo" => {
+            let (ping, pong, mode, total) =
+                (&args[1], &args[2], &args[3], args[4].parse().unwrap());
+            match args[0].parse::<usize>().unwrap() {
+                8 => echo_child::<u64>(ping, pong, mode, total),
+                64 => echo_child::<[u64; 8]>(ping, pong, mode, total),
+                4096 => echo_child::<[u64; 512]>(ping, pong, mode, total),
+                size => echo_child_large(ping, pong, mode, total, size),
+            }
+        }
+        "tput" => {
+            let (name, total) = (&args[1], args[2].parse().unwrap());
+            match args[0].parse::<usize>().unwrap() {
+                8 => throughput_child::<u64>(name, total),
+                _ => throughput_child::<[u64; 8]>(name, total),
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn main() {
+    if let Ok(role) = std::env::var(ROLE_ENV) {
+        return child_main(&role);
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.split(',').map(str::to_owned).collect());
+    let want = |what: &str| only.as_ref().is_none_or(|o| o.iter().any(|w| w == what));
+    let scale = |n: usize| if quick { (n / 10).max(100) } else { n };
+
+    println!(
+        "eshm benchmark: {} CPUs, processes pinned to CPU {CPU_A} and {CPU_B}{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if quick { " (quick)" } else { "" }
+    );
+
+    let base = floor(scale(500_000), "1");
+    let two = floor(scale(500_000), "2");
+    println!(
+        "\nfloor (one atomic word, two processes, spinning): one-way median {:.1} ns, p99 {:.1} ns, p99.9 {:.1} ns",
+        base.p50, base.p99, base.p999
+    );
+    println!(
+        "floor with the answer in a second cache line (as two topics are): one-way median {:.1} ns ({:.2}x)",
+        two.p50,
+        two.p50 / base.p50
+    );
+    for (s, bench) in [(&base, "pingpong_atomic"), (&two, "pingpong_atomic_two_lines")] {
+        println!(
+            "RESULT impl=floor bench={bench} payload=8 n={} oneway_p50_ns={:.1} oneway_p99_ns={:.1} oneway_p999_ns={:.1} oneway_mean_ns={:.1}",
+            s.n, s.p50, s.p99, s.p999, s.mean
+        );
+    }
+
+    if want("pingpong") {
+        println!(
+            "\none-way latency (round trip / 2), payload written and read in full; each row is paired with a floor measured just before it:"
+        );
+        println!(
+            "{:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>11} {:>8}",
+            "payload", "mode", "p50 ns", "p99 ns", "p99.9 ns", "mean ns", "floor ns", "x floor"
+        );
+        let cases: &[(usize, &str, usize)] = &[
+            (8, "spin", 300_000),
+            (64, "spin", 300_000),
+            (4096, "spin", 100_000),
+            (1 << 20, "spin", 2_000),
+            (8, "blocking", 200_000),
+            (64, "blocking", 200_000),
+            (8, "park", 10_000),
+        ];
+        let case_filter = std::env::var("ESHM_BENCH_CASE").ok();
+        for &(size, mode, iters) in cases {
+            if case_filter.as_ref().is_some_and(|c| *c != format!("{size}-{mode}")) {
+                continue;
+            }
+            let paired = floor(scale(50_000), "1");
+            let iters = scale(iters);
+            let rtt = match size {
+                8 => pingpong::<u64>(mode, iters),
+                64 => pingpong::<[u64; 8]>(mode, iters),
+                4096 => pingpong::<[u64; 512]>(mode, iters),
+                _ => pingpong_large(mode, iters),
+            };
+            let s = Stats::one_way(rtt);
+            let x = s.p50 / paired.p50;
+            println!(
+                "{:>8} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>11.1} {:>8.2}",
+                label(size),
+                mode,
+                s.p50,
+                s.p99,
+                s.p999,
+                s.mean,
+                paired.p50,
+                x
+            );
+            println!(
+                "RESULT impl=eshm bench=pingpong payload={size} mode={mode} n={} oneway_p50_ns={:.1} oneway_p99_ns={:.1} oneway_p999_ns={:.1} oneway_mean_ns={:.1} floor_p50_ns={:.1} x_floor={x:.2}",
+                s.n, s.p50, s.p99, s.p999, s.mean, paired.p50
+            );
+        }
+    }
+
+    if want("throughput") {
+        println!(
+            "\nthroughput, one publisher process -> one busy-polling subscriber process (median of 3 runs):"
+        );
+        println!(
+            "{:>8} {:>14} {:>12} {:>12} {:>10}",
+            "payload", "received/s", "sent", "received", "lost"
+        );
+        for size in [8usize, 64] {
+            let total = scale(20_000_000) as u64;
+            let mut runs: Vec<(f64, u64, u64, u64)> = (0..3)
+                .map(|_| {
+                    if size == 8 { throughput::<u64>(total) } else { throughput::<[u64; 8]>(total) }
+                })
+                .collect();
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (rate, sent, received, lost) = runs[1];
+            println!(
+                "{:>8} {:>14.0} {:>12} {:>12} {:>10}",
+                label(size),
+                rate,
+                sent,
+                received,
+                lost
+            );
+            println!(
+                "RESULT impl=eshm bench=throughput payload={size} msgs_per_s={rate:.0} sent={sent} received={received} lost={lost}"
+            );
+        }
+    }
+    let last = floor(scale(200_000), "1");
+    println!(
+        "\nfloor again: one-way median {:.1} ns (it was {:.1} ns at the start: compare ratios within a row)",
+        last.p50, base.p50
+    );
+}
