@@ -62,13 +62,23 @@ fn main() -> eshm::Result<()> {
         std::process::id()
     );
 
-    let mut publisher = Publisher::<Pose>::create(&topic)?;
+    let published = publish(&topic);
+    if published.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("wait for the subscriber");
+    published?;
+    assert!(status.success(), "subscriber failed: {status}");
+    Ok(())
+}
+
+fn publish(topic: &str) -> eshm::Result<()> {
+    let mut publisher = Publisher::<Pose>::create(topic)?;
     // Wait until the subscriber process has attached (it registers in the topic's reader table).
-    while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, &topic)?.readers == 0 {
+    while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, topic)?.readers == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
     let start = Instant::now();
-
     for seq in 0..MESSAGES {
         let t = seq as f64 * 1e-3;
         publisher.publish(&Pose { stamp_ns: now_ns(), seq, x: t.cos(), y: t.sin(), theta: t })?;
@@ -79,8 +89,6 @@ fn main() -> eshm::Result<()> {
         }
     }
     println!("[publisher  pid {}] published {MESSAGES} messages", std::process::id());
-    let status = child.wait().expect("wait for the subscriber");
-    assert!(status.success(), "subscriber failed: {status}");
     Ok(())
 }
 

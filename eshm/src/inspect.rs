@@ -284,11 +284,9 @@ pub fn clean(dry_run: bool, include_corrupt: bool) -> Result<CleanReport> {
         let path = dir.file_path(&file_name);
         if let Some(pid) = segment::tmp_file_pid(&file_name) {
             if os::start_time(pid).is_none() {
-                if !dry_run {
-                    if let Err(e) = dir.unlink(&file_name) {
-                        report.failed.push((path, e.to_string()));
-                        continue;
-                    }
+                if !dry_run && let Err(e) = dir.unlink(&file_name) {
+                    report.failed.push((path, e.to_string()));
+                    continue;
                 }
                 report.removed.push(Removal {
                     path,

@@ -61,7 +61,6 @@ pub const MAX_CAPACITY: usize = 1 << 24;
 /// How many slots ahead of the one just read a subscriber prefetches.
 const READ_AHEAD: u64 = 4;
 /// How often an idle subscriber checks that its segment is still the one under its name.
-
 const IDLE_CHECK_NS: u64 = 200_000_000;
 /// Longest sleep of a blocked subscriber between checks of its segment.
 const PARK_SLICE: Duration = Duration::from_millis(200);
@@ -217,12 +216,13 @@ impl MappedRing {
 
     #[inline(always)]
     pub(crate) fn view(&self) -> RingView<'_> {
-        // SAFETY: `writer` and `slots` were derived in `new` from references into `self.seg`'s
-        // mapping (bounds checked there) and stay valid while `self` (and so the mapping)
-        // lives; the returned view borrows `self`. Both point to atomics only.
-        let (writer, slots) = unsafe {
-            (self.writer.as_ref(), std::slice::from_raw_parts(self.slots.as_ptr(), self.slots_len))
-        };
+        // SAFETY: `writer` was derived in `new` from a reference into `self.seg`'s mapping
+        // (bounds checked there), which stays mapped while `self` lives; the returned view
+        // borrows `self`. It points to atomics only.
+        let writer = unsafe { self.writer.as_ref() };
+        // SAFETY: as for `writer`: `slots` and `slots_len` come from a checked slice of the
+        // same mapping (`Segment::words` in `new`).
+        let slots = unsafe { std::slice::from_raw_parts(self.slots.as_ptr(), self.slots_len) };
         RingView {
             writer,
             slots,
@@ -253,7 +253,7 @@ impl MappedRing {
 // ---------------------------------------------------------------------------------------------
 // Publisher
 
-/// Options for creating a publisher; see [`Publisher::builder`] and [`RawPublisher::builder`].
+/// Options for creating a publisher; see [`Publisher::builder`] and [`RawPublisher::create_with`].
 #[derive(Clone, Debug)]
 pub struct PublisherOptions {
     capacity: Option<usize>,
@@ -842,19 +842,19 @@ impl RawSubscriber {
 
         let found = Schema::decode(&info.schema)
             .map_err(|e| Error::corrupt(seg.path(), format!("its schema does not decode: {e}")))?;
-        if let Some(expected) = &self.expected {
-            if expected.fingerprint() != info.fingerprint {
-                return Err(Error::TypeMismatch {
-                    name: self.name.clone(),
-                    expected: expected.type_name(),
-                    found: found.type_name(),
-                    expected_fingerprint: expected.fingerprint(),
-                    found_fingerprint: info.fingerprint,
-                    difference: expected
-                        .first_difference(&found)
-                        .unwrap_or_else(|| "none found".into()),
-                });
-            }
+        if let Some(expected) = &self.expected
+            && expected.fingerprint() != info.fingerprint
+        {
+            return Err(Error::TypeMismatch {
+                name: self.name.clone(),
+                expected: expected.type_name(),
+                found: found.type_name(),
+                expected_fingerprint: expected.fingerprint(),
+                found_fingerprint: info.fingerprint,
+                difference: expected
+                    .first_difference(&found)
+                    .unwrap_or_else(|| "none found".into()),
+            });
         }
         let ring = MappedRing::new(seg, info, found.size())?;
         // A segment created after this subscriber holds only messages published after it was
@@ -920,27 +920,27 @@ impl RawSubscriber {
     pub fn try_recv_into(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool> {
         // Fast path, inlined into typed callers: attached, and the next message is there (or
         // nothing is, on a live segment). Everything else goes to `try_recv_slow`.
-        if let Some(att) = &self.attached {
-            if dst.len() == att.ring.geo.payload_size {
-                let ring = att.ring.view();
-                match ring.read(self.next, dst) {
-                    Read::Done => {
-                        self.next += 1;
-                        // A reader that is behind reads slot after slot, each a cache miss:
-                        // fetching a few ahead lets those misses overlap.
-                        ring.prefetch(self.next + READ_AHEAD);
-                        return Ok(true);
-                    }
-                    // The header's state line is written only on close, so it stays cached
-                    // and this check costs about a nanosecond.
-                    Read::Pending if att.ring.seg.state() == STATE_LIVE => {
-                        self.idle_polls = self.idle_polls.wrapping_add(1);
-                        if self.idle_polls % 1024 != 0 {
-                            return Ok(false);
-                        }
-                    }
-                    _ => {}
+        if let Some(att) = &self.attached
+            && dst.len() == att.ring.geo.payload_size
+        {
+            let ring = att.ring.view();
+            match ring.read(self.next, dst) {
+                Read::Done => {
+                    self.next += 1;
+                    // A reader that is behind reads slot after slot, each a cache miss:
+                    // fetching a few ahead lets those misses overlap.
+                    ring.prefetch(self.next + READ_AHEAD);
+                    return Ok(true);
                 }
+                // The header's state line is written only on close, so it stays cached and
+                // this check costs about a nanosecond.
+                Read::Pending if att.ring.seg.state() == STATE_LIVE => {
+                    self.idle_polls = self.idle_polls.wrapping_add(1);
+                    if !self.idle_polls.is_multiple_of(1024) {
+                        return Ok(false);
+                    }
+                }
+                _ => {}
             }
         }
         self.try_recv_slow(dst)
@@ -1162,10 +1162,10 @@ fn spin(
             done_or_lost => return Some(done_or_lost),
         }
         polls = polls.wrapping_add(1);
-        if polls % 64 == 0 {
+        if polls.is_multiple_of(64) {
             match until {
                 Some(u) if Instant::now() >= u => return None,
-                None if polls % 4096 == 0 => return None,
+                None if polls.is_multiple_of(4096) => return None,
                 _ => {}
             }
         }

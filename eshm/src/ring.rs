@@ -137,7 +137,6 @@ impl<'a> RingView<'a> {
     }
 
     /// Wakes every reader asleep on this ring (and readers about to sleep: the bump makes
-
     /// their `futex_wait` return at once).
     pub(crate) fn wake(&self) {
         self.writer.notify.fetch_add(1, Ordering::Release);

@@ -26,9 +26,16 @@ enum Mode {
 }
 
 fn sample(seq: u64) -> Sample {
-    Sample { seq, value: seq as f32 * 0.5, valid: seq % 2 == 0, mode: Mode::Run, _pad: [0; 2] }
+    Sample {
+        seq,
+        value: seq as f32 * 0.5,
+        valid: seq.is_multiple_of(2),
+        mode: Mode::Run,
+        _pad: [0; 2],
+    }
 }
 
+#[allow(clippy::disallowed_types)] // a process-local counter, not shared memory
 fn name(what: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
@@ -361,7 +368,7 @@ fn pubsub_mutated_headers_never_crash_a_subscriber() {
             }
             let mut bytes = original.clone();
             bytes[offset] = value;
-            if rng % 4 == 0 {
+            if rng.is_multiple_of(4) {
                 // Sometimes also a second, random byte.
                 let o = (rng >> 8) as usize % slots;
                 bytes[o] = (rng >> 32) as u8;

@@ -121,9 +121,11 @@ impl Word {
 
     fn get(&self, index: usize) -> &AtomicU64 {
         assert!(index < 512);
-        // SAFETY: the mapping is 4096 bytes (512 words, `index` is below that), page-aligned,
-        // lives as long as `self`, and is accessed only atomically.
-        unsafe { &*self.ptr.add(index) }
+        // SAFETY: the mapping is 4096 bytes (512 words, `index` is below that).
+        let ptr = unsafe { self.ptr.add(index) };
+        // SAFETY: in bounds (above), aligned (page-aligned base, 8-byte steps), valid while
+        // `self` keeps the mapping, and accessed only atomically by both processes.
+        unsafe { &*ptr }
     }
 }
 

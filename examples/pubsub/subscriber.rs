@@ -44,7 +44,7 @@ fn main() -> eshm::Result<()> {
             );
             connected = now;
         }
-        if subscriber.lost() > 0 && received % 1000 == 0 {
+        if subscriber.lost() > 0 && received.is_multiple_of(1000) {
             println!("lost so far: {}", subscriber.lost());
         }
     }

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
+#[allow(clippy::disallowed_types)] // a process-local counter, not shared memory
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -72,6 +73,7 @@ impl Stamped {
 }
 
 /// A name no other test (or test run) uses.
+#[allow(clippy::disallowed_types)] // a process-local counter, not shared memory
 pub fn unique_name(what: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!("eshm-test/{what}/{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))

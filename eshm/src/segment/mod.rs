@@ -1,5 +1,5 @@
 //! Named shared-memory segments: files in `/dev/shm` (or `$ESHM_SHM_DIR`) that start with a
-//! [`SegmentHeader`] and are mapped by every process that uses them.
+//! header (magic, layout version, schema, owner, state) and are mapped by every process that uses them.
 //!
 //! # Names
 //!
@@ -235,15 +235,28 @@ impl Segment {
             "eshm bug: structure at {offset} outside or misaligned in a {}-byte segment",
             self.len
         );
+        let ptr = self.byte_ptr(offset);
         // SAFETY:
-        // - the pointer is derived from the mapping's base, which is valid for `self.len`
-        //   bytes for as long as `self` (the mapping lives in `self.map`), and the assertion
-        //   keeps `offset..offset + size_of::<T>()` inside it;
+        // - `ptr` is derived from the mapping's base, which is valid for `self.len` bytes for
+        //   as long as `self` (the mapping lives in `self.map`), and the assertion keeps
+        //   `offset..offset + size_of::<T>()` inside it;
         // - the mapping is page-aligned and `offset` is a multiple of `align_of::<T>()`;
         // - `T: Shared` is made only of atomics, so every bit pattern is a valid `T` and
         //   concurrent writes by other processes go through the same atomics (no data race);
         //   the reference is shared, so this process never writes through it non-atomically.
-        unsafe { &*self.map.as_ptr().add(offset).cast::<T>() }
+        unsafe { &*ptr.cast::<T>() }
+    }
+
+    /// Pointer to byte `offset` of the mapping.
+    ///
+    /// # Panics
+    ///
+    /// If `offset` is past the end of the mapping.
+    fn byte_ptr(&self, offset: usize) -> *const u8 {
+        assert!(offset <= self.len, "eshm bug: offset {offset} past a {}-byte segment", self.len);
+        // SAFETY: `offset <= self.len`, so the result is in bounds of (or one past) the
+        // mapping, which is one allocation of `self.len` bytes; `add` keeps its provenance.
+        unsafe { self.map.as_ptr().add(offset) }
     }
 
     /// `count` shared 64-bit words starting at `offset`.
@@ -261,9 +274,9 @@ impl Segment {
         // SAFETY: as in `at`: in bounds (asserted), 8-aligned (asserted; the base is
         // page-aligned), valid for the lifetime of `&self`, and `AtomicU64` has the size and
         // alignment of `u64` with every bit pattern valid and only atomic access.
-        unsafe {
-            std::slice::from_raw_parts(self.map.as_ptr().add(offset).cast::<AtomicU64>(), count)
-        }
+        let ptr = self.byte_ptr(offset).cast::<AtomicU64>();
+        // SAFETY: see above; `ptr` is `offset` bytes into the mapping.
+        unsafe { std::slice::from_raw_parts(ptr, count) }
     }
 
     /// Raw pointer to byte `offset` of the mapping, for writing a message in place.

@@ -19,7 +19,7 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         tv_nsec: i64::from(d.subsec_nanos()),
     });
     // EAGAIN (value changed), ETIMEDOUT and EINTR all mean "go and look again".
-    let _ = futex::wait(word, futex::Flags::empty(), expected, ts.as_ref());
+    let _ = futex::wait(word.as_std(), futex::Flags::empty(), expected, ts.as_ref());
 }
 
 /// Wakes every thread, in any process, sleeping in [`wait`] on `word`.
@@ -28,7 +28,7 @@ pub(crate) fn wake_all(word: &AtomicU32) {
     use rustix::thread::futex;
     // An error here (EFAULT cannot happen for a valid reference) leaves sleepers to their
     // timeout, which every caller bounds.
-    let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
+    let _ = futex::wake(word.as_std(), futex::Flags::empty(), i32::MAX as u32);
 }
 
 #[cfg(loom)]

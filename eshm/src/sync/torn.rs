@@ -73,11 +73,11 @@ pub(crate) fn load(src: &[AtomicU64], dst: &mut [MaybeUninit<u8>]) {
     }
     let (head, tail) = dst.split_at_mut(full * 8);
     for (i, word) in src[..full].iter().enumerate() {
-        // SAFETY: `head` has `full * 8` bytes, so bytes `8 * i .. 8 * i + 8` are in bounds for
-        // `i < full`; the write is unaligned-tolerant and `MaybeUninit<u8>` accepts any value.
-        unsafe {
-            head.as_mut_ptr().add(8 * i).cast::<u64>().write_unaligned(word.load(Ordering::Relaxed))
-        };
+        // SAFETY: `head` has `full * 8` bytes, so byte `8 * i` is in bounds for `i < full`.
+        let out = unsafe { head.as_mut_ptr().add(8 * i) }.cast::<u64>();
+        // SAFETY: `out` points to 8 writable bytes of `head`; the write needs no alignment and
+        // `MaybeUninit<u8>` accepts any value.
+        unsafe { out.write_unaligned(word.load(Ordering::Relaxed)) };
     }
     if !tail.is_empty() {
         let bytes = src[full].load(Ordering::Relaxed).to_ne_bytes();
@@ -99,7 +99,7 @@ pub(crate) fn store(dst: &[AtomicU64], src: &[u8]) {
     #[cfg(all(target_arch = "x86_64", not(loom)))]
     if src.len() >= ASM_COPY_MIN {
         // Zero the tail of the last word first, as the word path does.
-        if src.len() % 8 != 0 {
+        if !src.len().is_multiple_of(8) {
             dst[dst.len() - 1].store(0, Ordering::Relaxed);
         }
         // SAFETY: `dst` holds at least `src.len()` bytes (sliced above) and is written only
@@ -110,12 +110,11 @@ pub(crate) fn store(dst: &[AtomicU64], src: &[u8]) {
 
     let full = src.len() / 8;
     for (i, word) in dst[..full].iter().enumerate() {
-        // SAFETY: `src` has at least `8 * i + 8` bytes for `i < full = src.len() / 8`;
-        // `read_unaligned` has no alignment requirement.
-        word.store(
-            unsafe { src.as_ptr().add(8 * i).cast::<u64>().read_unaligned() },
-            Ordering::Relaxed,
-        );
+        // SAFETY: `src` has at least `8 * i + 8` bytes for `i < full = src.len() / 8`, so the
+        // pointer stays in bounds.
+        let at = unsafe { src.as_ptr().add(8 * i) }.cast::<u64>();
+        // SAFETY: `at` points to 8 readable bytes of `src`; `read_unaligned` needs no alignment.
+        word.store(unsafe { at.read_unaligned() }, Ordering::Relaxed);
     }
     let rest = &src[full * 8..];
 
