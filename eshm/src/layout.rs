@@ -151,6 +151,78 @@ pub(crate) struct RingHeader {
     pub(crate) readers: [ReaderSlot; MAX_READERS],
 }
 
+/// One endpoint (master or slave) of a channel: who holds the role, and its heartbeat.
+#[repr(C, align(64))]
+pub(crate) struct Endpoint {
+    /// Process id of the holder, 0 when free (with [`REGISTERING`] set while being claimed).
+    pub(crate) pid: AtomicU32,
+    /// 1 while attached, 0 after a clean detach.
+    pub(crate) attached: AtomicU32,
+    /// The holder's start time (see `SegmentHeader::owner_start_time`).
+    pub(crate) start_time: AtomicU64,
+    /// `CLOCK_MONOTONIC` time of the holder's last sign of life, in ns.
+    pub(crate) heartbeat_ns: AtomicU64,
+    /// Number of heartbeats so far (the original ESHM's heartbeat counter).
+    pub(crate) heartbeats: AtomicU64,
+    /// Bumped each time a process takes this role.
+    pub(crate) generation: AtomicU64,
+    pub(crate) _reserved: [AtomicU64; 3],
+}
+
+/// High bit of `Endpoint::pid` and `ReaderSlot::pid` while the claimer fills in the rest.
+pub(crate) const REGISTERING: u32 = 1 << 31;
+
+/// The body of a channel segment: geometry and the two endpoints, followed by two queues
+/// (master to slave at `queue_offset[0]`, slave to master at `queue_offset[1]`).
+#[repr(C, align(64))]
+pub(crate) struct ChannelHeader {
+    // Line 0: geometry, written before the segment is linked.
+    /// Data bytes per queue, a multiple of 8.
+    pub(crate) capacity: AtomicU64,
+    /// Largest message, in bytes.
+    pub(crate) max_message: AtomicU64,
+    /// Offset of each queue's header from the start of the segment.
+    pub(crate) queue_offset: [AtomicU64; 2],
+    pub(crate) _reserved: [AtomicU64; 4],
+    /// Line 1.
+    pub(crate) master: Endpoint,
+    /// Line 2.
+    pub(crate) slave: Endpoint,
+}
+
+/// One direction of a channel: a single-producer single-consumer queue of records, each
+/// `[len: u32 | flags: u32][payload][padding to 8 bytes]`, at byte positions that only grow
+/// (a position's place in the data area is `position % capacity`). The data area of
+/// `capacity` bytes follows the header.
+#[repr(C, align(64))]
+pub(crate) struct QueueHeader {
+    // Line 0: the producer's.
+    /// Bytes written and committed (the end of the last complete record).
+    pub(crate) head: AtomicU64,
+    /// Records written.
+    pub(crate) written: AtomicU64,
+    pub(crate) _reserved0: [AtomicU64; 6],
+    // Line 1: the consumer's.
+    /// Bytes consumed.
+    pub(crate) tail: AtomicU64,
+    /// Records read.
+    pub(crate) read: AtomicU64,
+    pub(crate) _reserved1: [AtomicU64; 6],
+    // Line 2: sleeping and waking.
+    /// Bumped by the producer when a consumer may be asleep.
+    pub(crate) data_futex: AtomicU32,
+    /// Consumers asleep (or about to be) on `data_futex`.
+    pub(crate) data_waiters: AtomicU32,
+    /// Bumped by the consumer when a producer may be asleep for space.
+    pub(crate) space_futex: AtomicU32,
+    /// Producers asleep (or about to be) on `space_futex`.
+    pub(crate) space_waiters: AtomicU32,
+    pub(crate) _reserved2: [AtomicU64; 6],
+}
+
+/// `len` of a record that marks "the rest of the data area is unused: continue at its start".
+pub(crate) const WRAP: u32 = u32::MAX;
+
 #[cfg(not(loom))]
 const _: () = {
     use std::mem::{align_of, offset_of, size_of};
@@ -166,4 +238,11 @@ const _: () = {
     assert!(size_of::<RingHeader>() == 128 + 16 * MAX_READERS);
     assert!(offset_of!(RingHeader, writer) == 64);
     assert!(offset_of!(RingHeader, readers) == 128);
+    assert!(size_of::<Endpoint>() == 64);
+    assert!(size_of::<ChannelHeader>() == 192);
+    assert!(offset_of!(ChannelHeader, master) == 64);
+    assert!(offset_of!(ChannelHeader, slave) == 128);
+    assert!(size_of::<QueueHeader>() == 192);
+    assert!(offset_of!(QueueHeader, tail) == 64);
+    assert!(offset_of!(QueueHeader, data_futex) == 128);
 };

@@ -41,7 +41,9 @@
 //!   only when someone sleeps (see [`WaitStrategy`]).
 
 use crate::error::{Error, Result};
-use crate::layout::{MAX_READERS, RingHeader, STATE_LIVE, STATE_SUPERSEDED, WriterLine};
+use crate::layout::{
+    MAX_READERS, REGISTERING, RingHeader, STATE_LIVE, STATE_SUPERSEDED, WriterLine,
+};
 use crate::message::{self, Message};
 use crate::ring::{Read, RingView};
 use crate::schema::Schema;
@@ -1117,9 +1119,14 @@ impl RawSubscriber {
             let spin_until = match self.options.wait {
                 WaitStrategy::Spin => deadline,
                 WaitStrategy::SpinThenPark(d) => Some(Instant::now() + d),
-                WaitStrategy::Park => Some(Instant::now()),
+                // No spinning: `try_recv_into` above just looked.
+                WaitStrategy::Park => None,
             };
-            match spin(&ring, n, dst, spin_until, busy) {
+            let spun = match self.options.wait {
+                WaitStrategy::Park => None,
+                _ => spin(&ring, n, dst, spin_until, busy),
+            };
+            match spun {
                 Some(Read::Done) => {
                     self.next = n + 1;
                     return Ok(());
@@ -1180,9 +1187,6 @@ impl Drop for RawSubscriber {
         self.detach();
     }
 }
-
-/// High bit of `ReaderSlot::pid` while its owner is filling in the start time.
-const REGISTERING: u32 = 1 << 31;
 
 /// Claims a free (or dead) entry of the reader table: pid with the `REGISTERING` bit first,
 /// then the start time, then the plain pid, so that nobody mistakes a half-written entry for
