@@ -299,8 +299,7 @@ pub fn clean(dry_run: bool, include_corrupt: bool) -> Result<CleanReport> {
         let Some((kind, name)) = segment::parse_file_name(&file_name) else { continue };
         let wake: fn(&segment::Segment) = match kind {
             SegmentKind::Topic => MappedRing::wake_segment,
-            // Replaced by the channel's wake-up once channels exist.
-            SegmentKind::Channel => |_| {},
+            SegmentKind::Channel => crate::channel::wake_segment,
         };
         let owner = segment::open_for_inspection(&dir, &file_name)
             .ok()

@@ -201,13 +201,17 @@ pub(crate) struct QueueHeader {
     pub(crate) head: AtomicU64,
     /// Records written.
     pub(crate) written: AtomicU64,
-    pub(crate) _reserved0: [AtomicU64; 6],
+    /// Payload bytes written.
+    pub(crate) bytes_written: AtomicU64,
+    pub(crate) _reserved0: [AtomicU64; 5],
     // Line 1: the consumer's.
     /// Bytes consumed.
     pub(crate) tail: AtomicU64,
     /// Records read.
     pub(crate) read: AtomicU64,
-    pub(crate) _reserved1: [AtomicU64; 6],
+    /// Payload bytes read.
+    pub(crate) bytes_read: AtomicU64,
+    pub(crate) _reserved1: [AtomicU64; 5],
     // Line 2: sleeping and waking.
     /// Bumped by the producer when a consumer may be asleep.
     pub(crate) data_futex: AtomicU32,
@@ -222,6 +226,28 @@ pub(crate) struct QueueHeader {
 
 /// `len` of a record that marks "the rest of the data area is unused: continue at its start".
 pub(crate) const WRAP: u32 = u32::MAX;
+
+impl QueueHeader {
+    #[cfg(loom)]
+    pub(crate) fn new() -> QueueHeader {
+        let z64 = || AtomicU64::new(0);
+        QueueHeader {
+            head: z64(),
+            written: z64(),
+            bytes_written: z64(),
+            _reserved0: std::array::from_fn(|_| z64()),
+            tail: z64(),
+            read: z64(),
+            bytes_read: z64(),
+            _reserved1: std::array::from_fn(|_| z64()),
+            data_futex: AtomicU32::new(0),
+            data_waiters: AtomicU32::new(0),
+            space_futex: AtomicU32::new(0),
+            space_waiters: AtomicU32::new(0),
+            _reserved2: std::array::from_fn(|_| z64()),
+        }
+    }
+}
 
 #[cfg(not(loom))]
 const _: () = {

@@ -32,6 +32,12 @@
 //!
 //! [fingerprint]: Schema::fingerprint
 
+#[cfg(not(loom))]
+pub mod channel;
+// Under loom only the queue protocol is built (and model-checked), not the segment plumbing.
+#[cfg(loom)]
+#[path = "channel/queue.rs"]
+mod channel_queue;
 pub mod error;
 #[cfg(not(loom))]
 pub mod inspect;

@@ -421,6 +421,10 @@ unsafe impl Shared for SegmentHeader {}
 unsafe impl Shared for crate::layout::RingHeader {}
 // SAFETY: as above.
 unsafe impl Shared for crate::layout::WriterLine {}
+// SAFETY: as above.
+unsafe impl Shared for crate::layout::ChannelHeader {}
+// SAFETY: as above.
+unsafe impl Shared for crate::layout::QueueHeader {}
 
 /// What a new segment holds, apart from its kind-specific body.
 pub(crate) struct NewSegment<'a> {
