@@ -90,6 +90,14 @@ pub struct ChildProcess {
     role: String,
 }
 
+/// For child roles: the next line the parent sends ([`ChildProcess::send`]), without the
+/// newline; empty once the parent has closed stdin.
+pub fn read_parent_line() -> String {
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    line.trim_end().to_owned()
+}
+
 /// For child roles that must stay alive until the parent is done with them: blocks until the
 /// parent closes the child's stdin (or exits).
 pub fn wait_for_parent() {
@@ -151,6 +159,13 @@ impl ChildProcess {
                 }
             }
         }
+    }
+
+    /// Sends one line to the child's stdin (see [`read_parent_line`]).
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().expect("stdin not released yet");
+        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to child stdin");
     }
 
     /// Closes the child's stdin: a child in [`wait_for_parent`] goes on.

@@ -1055,7 +1055,6 @@ fn claim_slave(link: &Link, name: &str) -> Result<()> {
         let free = match pid {
             0 => true,
             p if p & REGISTERING != 0 => os::start_time(p & !REGISTERING).is_none(),
-            p if p == me => true,
             p => !os::is_alive(p, ep.start_time.load(Ordering::Acquire)),
         };
         if !free {
