@@ -32,6 +32,10 @@
 //!
 //! [fingerprint]: Schema::fingerprint
 
+// The loom build (`--cfg loom`) compiles only the protocols it model-checks, without the
+// segment and I/O layers, so the helpers those use are unused there.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
+
 #[cfg(not(loom))]
 pub mod channel;
 // Under loom only the queue protocol is built (and model-checked), not the segment plumbing.
