@@ -23,6 +23,7 @@
 //! machine-readable line, e.g. `RESULT impl=eshm bench=pingpong payload=8 mode=spin ...`.
 #![allow(clippy::disallowed_types)] // the floor uses a plain std atomic in a mapping
 
+use eshm::channel::{Channel, Role};
 use eshm::pubsub::{PublisherOptions, SubscriberOptions};
 use eshm::{Message, Publisher, RawPublisher, RawSubscriber, Subscriber, WaitStrategy};
 use std::mem::MaybeUninit;
@@ -381,6 +382,94 @@ fn throughput<T: Payload>(total: u64) -> (f64, u64, u64, u64) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The byte channel.
+
+fn open_channel(name: &str, role: Role, mode: &str, size: usize) -> Channel {
+    Channel::builder(name)
+        .role(role)
+        .max_message(size)
+        .capacity((4 * size).max(1 << 20))
+        .wait_strategy(wait_strategy(mode))
+        .read_timeout(Duration::from_secs(60))
+        .write_timeout(Duration::from_secs(60))
+        .open()
+        .expect("open channel")
+}
+
+/// Slave side: echoes `total` messages (round trip), or reads `total` (throughput).
+fn channel_child(args: &[String]) {
+    pin(CPU_B);
+    let (name, mode, size, total, echo) = (
+        &args[0],
+        &args[1],
+        args[2].parse().unwrap(),
+        args[3].parse::<u64>().unwrap(),
+        args[4] == "echo",
+    );
+    let mut ch = open_channel(name, Role::Slave, mode, size);
+    let mut buf = vec![0u8; size];
+    for _ in 0..total {
+        let n = ch.read_into(&mut buf).expect("read");
+        if echo {
+            ch.write(&buf[..n]).expect("echo");
+        }
+    }
+}
+
+/// Master side of the round trip: returns round-trip samples.
+fn channel_round_trip(mode: &str, size: usize, iters: usize) -> Vec<u64> {
+    let name = topic(&format!("channel-rtt-{size}"));
+    let warmup = iters / 10;
+    let total = warmup + iters;
+    let mut ch = open_channel(&name, Role::Master, mode, size);
+    let child = spawn(
+        "channel",
+        &[name.clone(), mode.to_owned(), size.to_string(), total.to_string(), "echo".into()],
+    );
+    pin(CPU_A);
+    let msg = vec![0x5a; size];
+    let mut back = vec![0u8; size];
+    let mut stamps = Vec::with_capacity(iters + 1);
+    for i in 0..total {
+        if i == warmup {
+            stamps.push(Instant::now());
+        }
+        ch.write(&msg).expect("write");
+        let n = ch.read_into(&mut back).expect("read echo");
+        assert_eq!(n, size);
+        if i >= warmup {
+            stamps.push(Instant::now());
+        }
+    }
+    wait_ok(child);
+    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+}
+
+/// Master writes `total` messages as fast as the slave reads them (back-pressure, no loss).
+fn channel_throughput(size: usize, total: u64) -> f64 {
+    let name = topic(&format!("channel-tput-{size}"));
+    let mut ch = open_channel(&name, Role::Master, "spin", size);
+    let child = spawn(
+        "channel",
+        &[name.clone(), "spin".into(), size.to_string(), total.to_string(), "read".into()],
+    );
+    pin(CPU_A);
+    let msg = vec![0xa5; size];
+    ch.write(&msg).expect("first write"); // waits for the slave
+    let start = Instant::now();
+    for _ in 1..total {
+        ch.write(&msg).expect("write");
+    }
+    // Done when the slave has read everything.
+    while ch.stats().m2s_read < total {
+        std::hint::spin_loop();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    wait_ok(child);
+    (total - 1) as f64 / secs
+}
+
+// ---------------------------------------------------------------------------------------------
 
 fn child_main(role: &str) {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -396,6 +485,7 @@ fn child_main(role: &str) {
                 size => echo_child_large(ping, pong, mode, total, size),
             }
         }
+        "channel" => channel_child(&args),
         "tput" => {
             let (name, total) = (&args[1], args[2].parse().unwrap());
             match args[0].parse::<usize>().unwrap() {
@@ -525,6 +615,53 @@ fn main() {
             );
         }
     }
+    if want("channel") {
+        println!(
+            "\nbyte channel: round trip (master -> slave -> master), one-way = round trip / 2:"
+        );
+        println!(
+            "{:>8} {:>9} {:>10} {:>10} {:>10} {:>11} {:>8}",
+            "payload", "mode", "p50 ns", "p99 ns", "p99.9 ns", "floor ns", "x floor"
+        );
+        for &(size, mode, iters) in &[
+            (64usize, "spin", 200_000usize),
+            (64, "blocking", 200_000),
+            (64 << 10, "spin", 20_000),
+        ] {
+            let paired = floor(scale(50_000), "1");
+            let s = Stats::one_way(channel_round_trip(mode, size, scale(iters)));
+            let x = s.p50 / paired.p50;
+            println!(
+                "{:>8} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>11.1} {:>8.2}",
+                label(size),
+                mode,
+                s.p50,
+                s.p99,
+                s.p999,
+                paired.p50,
+                x
+            );
+            println!(
+                "RESULT impl=eshm bench=channel_pingpong payload={size} mode={mode} n={} oneway_p50_ns={:.1} oneway_p99_ns={:.1} oneway_p999_ns={:.1} oneway_mean_ns={:.1} floor_p50_ns={:.1} x_floor={x:.2}",
+                s.n, s.p50, s.p99, s.p999, s.mean, paired.p50
+            );
+        }
+        println!("\nbyte channel: throughput master -> slave (back-pressure, nothing lost):");
+        for &(size, total) in &[(64usize, 5_000_000usize), (64 << 10, 50_000)] {
+            let rate = channel_throughput(size, scale(total) as u64);
+            println!(
+                "{:>8} {:>14.0} messages/s {:>10.2} GB/s",
+                label(size),
+                rate,
+                rate * size as f64 / 1e9
+            );
+            println!(
+                "RESULT impl=eshm bench=channel_throughput payload={size} msgs_per_s={rate:.0} GBps={:.3}",
+                rate * size as f64 / 1e9
+            );
+        }
+    }
+
     let last = floor(scale(200_000), "1");
     println!(
         "\nfloor again: one-way median {:.1} ns (it was {:.1} ns at the start: compare ratios within a row)",

@@ -22,7 +22,7 @@
 //! # Roles
 //!
 //! - A **master** creates the channel's segment, or takes over the segment of a master that
-//!   died (see [`segment`](crate::segment) for the protocol). A second live master gets
+//!   died (see [`segment`] for the protocol). A second live master gets
 //!   [`Error::RoleTaken`].
 //! - A **slave** attaches to the master's segment, retrying every `reconnect_interval` (up to
 //!   `max_reconnect_attempts`) until a live master exists.

@@ -29,7 +29,10 @@ fn payload(i: u8) -> Vec<u8> {
 fn loom_queue_delivers_records_in_order_across_wrap_with_sleeping_ends() {
     loom::model(|| {
         // 32 bytes: records of 8 (empty), 16 and 16 bytes, so the third one wraps.
-        let model = Arc::new(Model { header: QueueHeader::new(), data: (0..4).map(|_| AtomicU64::new(0)).collect() });
+        let model = Arc::new(Model {
+            header: QueueHeader::new(),
+            data: (0..4).map(|_| AtomicU64::new(0)).collect(),
+        });
         let consumer = {
             let model = model.clone();
             thread::spawn(move || {
@@ -44,7 +47,8 @@ fn loom_queue_delivers_records_in_order_across_wrap_with_sleeping_ends() {
                     let mut buf = vec![MaybeUninit::<u8>::uninit(); record.len];
                     q.copy(&record, &mut buf);
                     // SAFETY: `copy` initialised all `record.len` bytes.
-                    let got: Vec<u8> = buf.into_iter().map(|b| unsafe { b.assume_init() }).collect();
+                    let got: Vec<u8> =
+                        buf.into_iter().map(|b| unsafe { b.assume_init() }).collect();
                     assert_eq!(got, payload(i), "record {i}");
                     if q.consume(&record) {
                         q.wake_producer();
@@ -63,7 +67,9 @@ fn loom_queue_delivers_records_in_order_across_wrap_with_sleeping_ends() {
                         }
                         break;
                     }
-                    Push::Full => q.wait_for_space(crate::channel_queue::record_size(data.len()), None),
+                    Push::Full => {
+                        q.wait_for_space(crate::channel_queue::record_size(data.len()), None)
+                    }
                 }
             }
         }

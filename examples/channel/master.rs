@@ -1,0 +1,52 @@
+//! The master end of a channel: sends a numbered request every 500 ms and prints the slave's
+//! replies and the channel's statistics. Run it next to `channel_slave`, in two terminals:
+//!
+//! ```text
+//! cargo run --example channel_master          # terminal 1
+//! cargo run --example channel_slave           # terminal 2 (either may start first)
+//! ```
+//!
+//! Stop the slave and start it again: the master reports it gone (`Disconnected` after the
+//! reconnect wait), then carries on with the new one.
+
+use eshm::Error;
+use eshm::channel::{Channel, Role};
+use std::time::Duration;
+
+fn main() -> eshm::Result<()> {
+    let name = std::env::args().nth(1).unwrap_or_else(|| "demo/control".to_owned());
+    let mut ch =
+        Channel::builder(&name).role(Role::Master).reconnect_wait(Duration::from_secs(2)).open()?;
+    println!("master of {name:?} (pid {}); waiting for a slave", std::process::id());
+    for n in 0u64.. {
+        match ch.write(format!("request {n}").as_bytes()) {
+            Ok(()) => {}
+            Err(Error::Disconnected { reason, .. }) => {
+                println!("no slave ({reason}); still waiting");
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        match ch.read_timeout(Duration::from_millis(500)) {
+            Ok(reply) => println!("reply: {}", String::from_utf8_lossy(&reply)),
+            Err(Error::Timeout) => println!("no reply within 500 ms"),
+            Err(Error::Disconnected { reason, .. }) => println!("slave gone: {reason}"),
+            Err(e) => return Err(e),
+        }
+        if n % 10 == 9 {
+            let s = ch.stats();
+            println!(
+                "stats: slave pid {} alive {}, m2s {}/{} written/read, s2m {}/{}, stale events {}",
+                s.slave_pid,
+                s.slave_alive,
+                s.m2s_written,
+                s.m2s_read,
+                s.s2m_written,
+                s.s2m_read,
+                s.stale_events
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok(())
+}

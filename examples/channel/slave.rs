@@ -1,0 +1,41 @@
+//! The slave end of a channel: answers every request of `channel_master` (see there for how
+//! to run both). It waits for a master to appear, and re-attaches by itself when the master
+//! is restarted.
+
+use eshm::Error;
+use eshm::channel::{Channel, DisconnectBehavior, Role};
+use std::time::Duration;
+
+fn main() -> eshm::Result<()> {
+    let name = std::env::args().nth(1).unwrap_or_else(|| "demo/control".to_owned());
+    let mut ch = Channel::builder(&name)
+        .role(Role::Slave)
+        .disconnect_behavior(DisconnectBehavior::Never)
+        .max_reconnect_attempts(None)
+        .open()?;
+    println!(
+        "slave of {name:?} (pid {}), master pid {}",
+        std::process::id(),
+        ch.stats().master_pid
+    );
+    let mut reconnects = 0;
+    loop {
+        match ch.read_timeout(Duration::from_secs(5)) {
+            Ok(request) => {
+                let request = String::from_utf8_lossy(&request).into_owned();
+                println!("{request}");
+                ch.write(format!("done: {request}").as_bytes())?;
+            }
+            Err(Error::Timeout) => println!("no request for 5 s"),
+            Err(e) => return Err(e),
+        }
+        let s = ch.stats();
+        if s.reconnects != reconnects {
+            reconnects = s.reconnects;
+            println!(
+                "re-attached to a new master (pid {}); {} message(s) to the old one lost",
+                s.master_pid, s.lost
+            );
+        }
+    }
+}
