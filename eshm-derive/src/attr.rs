@@ -35,6 +35,8 @@ pub(crate) struct ContainerAttrs {
     pub(crate) crate_path: Option<syn::Path>,
     /// `python`: also generate a Python class.
     pub(crate) python: Option<Span>,
+    /// `python(module = "...")`: the Python module the class says it belongs to.
+    pub(crate) python_module: Option<LitStr>,
 }
 
 fn int_repr(ident: &Ident) -> Option<&'static str> {
@@ -120,6 +122,17 @@ impl ContainerAttrs {
                         cx.error_spanned_by(&meta.path, "duplicate eshm attribute `python`");
                     }
                     out.python = Some(meta.path.span());
+                    if meta.input.peek(syn::token::Paren) {
+                        meta.parse_nested_meta(|inner| {
+                            if inner.path.is_ident("module") {
+                                out.python_module = Some(inner.value()?.parse()?);
+                                Ok(())
+                            } else {
+                                Err(inner
+                                    .error("unknown `python` option; expected `module = \"...\"`"))
+                            }
+                        })?;
+                    }
                 } else {
                     let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
                     cx.error_spanned_by(

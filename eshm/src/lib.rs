@@ -36,6 +36,9 @@
 // segment and I/O layers, so the helpers those use are unused there.
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
+// Lets the derive's `::eshm::...` paths work inside this crate too (for `msg`).
+extern crate self as eshm;
+
 #[cfg(not(loom))]
 pub mod channel;
 // Under loom only the queue protocol is built (and model-checked), not the segment plumbing.
@@ -47,8 +50,11 @@ pub mod error;
 pub mod inspect;
 mod layout;
 pub mod message;
+pub mod msg;
 #[cfg(not(loom))]
 pub mod pubsub;
+#[cfg(feature = "python")]
+pub mod python;
 mod ring;
 pub mod schema;
 #[cfg(not(loom))]
@@ -67,9 +73,34 @@ pub use schema::Schema;
 #[cfg(feature = "derive")]
 pub use eshm_derive::Message;
 
+/// Stops the build when `#[eshm(python)]` is used without eshm's `python` feature.
+#[cfg(feature = "python")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __eshm_require_python {
+    () => {};
+}
+
+/// Stops the build when `#[eshm(python)]` is used without eshm's `python` feature.
+#[cfg(not(feature = "python"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __eshm_require_python {
+    () => {
+        ::core::compile_error!(
+            "`#[eshm(python)]` needs eshm's `python` feature: write `eshm = { version = \"...\", features = [\"python\"] }` in Cargo.toml"
+        );
+    };
+}
+
 /// Support for the code that `#[derive(Message)]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "python")]
+    pub use crate::python;
+    #[cfg(feature = "python")]
+    pub use pyo3;
+
     /// Implemented only for a padding count of zero; `S` is the struct and `F` a marker type
     /// named after the field that the padding follows.
     #[diagnostic::on_unimplemented(

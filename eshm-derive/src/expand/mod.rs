@@ -4,6 +4,7 @@
 
 mod layout;
 mod message;
+mod python;
 
 use crate::ast::{Container, Data};
 use crate::check;
@@ -36,9 +37,15 @@ pub(crate) fn derive_message(input: &DeriveInput) -> Result<TokenStream, Vec<syn
             )
         }
     };
-    let python = cont.attrs.python.map(|span| {
-        syn::Error::new(span, "`#[eshm(python)]` is not available yet in this version of eshm")
-            .to_compile_error()
+    let python = cont.attrs.python.map(|span| match &cont.data {
+        Data::Struct(fields) => python::struct_class(
+            &krate,
+            cont.ident,
+            fields,
+            cont.attrs.python_module.as_ref(),
+            span,
+        ),
+        Data::Enum(variants) => python::enum_field(&krate, cont.ident, variants),
     });
     Ok(quote! {
         #[doc(hidden)]

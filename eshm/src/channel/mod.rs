@@ -579,47 +579,54 @@ impl Channel {
         alive
     }
 
-    /// Makes sure the remote is alive, following the disconnect behaviour; a slave looks for
-    /// a new master meanwhile. `deadline` is the operation's own.
-    fn ensure_remote(&mut self, deadline: Instant) -> Result<()> {
-        if self.link.seg.state() == STATE_LIVE && self.remote_alive_cached() {
-            return Ok(());
-        }
-        if self.role == Role::Slave && self.try_reattach()? && self.remote_alive_cached() {
-            return Ok(());
-        }
-        let is_slave = self.role == Role::Slave;
-        let reason = move || -> String {
-            if is_slave {
-                "the master is gone or stale".to_owned()
-            } else {
-                "no live slave is attached".to_owned()
-            }
-        };
-        let wait_until = match self.cfg.disconnect_behavior {
-            DisconnectBehavior::Immediately => {
-                return Err(Error::Disconnected { name: self.name.clone(), reason: reason() });
-            }
+    /// Until when an operation starting now may wait for a missing remote: `None` for as long
+    /// as the reconnection budget lasts ([`DisconnectBehavior::Never`]).
+    #[doc(hidden)]
+    pub fn reconnect_deadline(&self) -> Option<Instant> {
+        match self.cfg.disconnect_behavior {
+            DisconnectBehavior::Immediately => Some(Instant::now()),
             DisconnectBehavior::OnTimeout => Some(Instant::now() + self.cfg.reconnect_wait),
             DisconnectBehavior::Never => None,
-        };
+        }
+    }
+
+    /// Makes sure the remote is alive, waiting for it (a slave looks for a new master
+    /// meanwhile) until `reconnect_until` or the reconnection budget, whichever comes first:
+    /// then [`Error::Disconnected`]. Returns `Ok(false)` if `slice_end` comes first.
+    fn ensure_remote(
+        &mut self,
+        reconnect_until: Option<Instant>,
+        slice_end: Option<Instant>,
+    ) -> Result<bool> {
+        if self.link.seg.state() == STATE_LIVE && self.remote_alive_cached() {
+            return Ok(true);
+        }
+        if self.role == Role::Slave && self.try_reattach()? && self.remote_alive_cached() {
+            return Ok(true);
+        }
         let mut attempts = 0u32;
         loop {
             let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::Timeout);
-            }
             let budget_spent = self.cfg.max_reconnect_attempts.is_some_and(|max| attempts >= max);
-            if wait_until.is_some_and(|w| now >= w) || budget_spent {
+            if reconnect_until.is_some_and(|until| now >= until) || budget_spent {
+                let what = if self.role == Role::Slave {
+                    "the master is gone or stale"
+                } else {
+                    "no live slave is attached"
+                };
                 return Err(Error::Disconnected {
                     name: self.name.clone(),
-                    reason: format!("{} (waited {attempts} reconnection interval(s))", reason()),
+                    reason: format!("{what} (waited {attempts} reconnection interval(s))"),
                 });
             }
-            let nap = self.cfg.reconnect_interval.min(deadline - now);
-            std::thread::sleep(
-                nap.min(wait_until.map_or(nap, |w| w.saturating_duration_since(now))),
-            );
+            if slice_end.is_some_and(|end| now >= end) {
+                return Ok(false);
+            }
+            let mut nap = self.cfg.reconnect_interval;
+            for limit in [reconnect_until, slice_end].into_iter().flatten() {
+                nap = nap.min(limit.saturating_duration_since(now));
+            }
+            std::thread::sleep(nap);
             attempts += 1;
             self.beat();
             self.remote_cache = None;
@@ -627,7 +634,7 @@ impl Channel {
                 self.try_reattach()?;
             }
             if self.link.seg.state() == STATE_LIVE && self.remote_alive_cached() {
-                return Ok(());
+                return Ok(true);
             }
         }
     }
@@ -674,49 +681,66 @@ impl Channel {
         self.write_timeout(data, self.cfg.write_timeout)
     }
 
-    /// Writes `data` if there is room now.
+    /// Writes `data` if there is room now; never waits, not even for a missing remote.
     ///
     /// # Errors
     ///
-    /// [`Error::Full`] if there is no room now; otherwise as [`write`](Self::write).
+    /// [`Error::Full`] if there is no room now, [`Error::Disconnected`] if the remote is not
+    /// alive; otherwise as [`write`](Self::write).
     pub fn try_write(&mut self, data: &[u8]) -> Result<()> {
-        if data.len() > self.link.max_message {
-            return Err(self.too_large(data.len()));
-        }
-        self.beat();
-        self.ensure_remote(Instant::now() + self.cfg.reconnect_wait.max(self.cfg.write_timeout))?;
-        match self.push(data)? {
-            true => Ok(()),
-            false => Err(Error::Full),
+        let now = Instant::now();
+        match self.write_until(data, now, Some(now), None) {
+            Err(Error::Timeout) => Err(Error::Full),
+            other => other.map(|done| debug_assert!(done.is_some())),
         }
     }
 
-    /// Writes `data`, waiting up to `timeout` while the queue is full.
+    /// Writes `data`, waiting up to `timeout` while the queue is full (and, while the remote
+    /// is missing, as the disconnect behaviour says).
     ///
     /// # Errors
     ///
     /// As [`write`](Self::write).
     pub fn write_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<()> {
+        let reconnect = self.reconnect_deadline();
+        self.write_until(data, Instant::now() + timeout, reconnect, None).map(|_| ())
+    }
+
+    /// The write operation with explicit deadlines: `deadline` for room in the queue,
+    /// `reconnect_until` for a missing remote ([`reconnect_deadline`](Self::reconnect_deadline)),
+    /// and `slice_end`, at which it returns `Ok(None)` so that the caller can look around (the
+    /// Python module checks for Ctrl-C) and call again.
+    #[doc(hidden)]
+    pub fn write_until(
+        &mut self,
+        data: &[u8],
+        deadline: Instant,
+        reconnect_until: Option<Instant>,
+        slice_end: Option<Instant>,
+    ) -> Result<Option<()>> {
         if data.len() > self.link.max_message {
             return Err(self.too_large(data.len()));
         }
-        let deadline = Instant::now() + timeout;
         self.beat();
-        self.ensure_remote(deadline.max(Instant::now() + self.cfg.reconnect_wait))?;
         loop {
+            if !self.ensure_remote(reconnect_until, slice_end)? {
+                return Ok(None);
+            }
             if self.push(data)? {
-                return Ok(());
+                return Ok(Some(()));
             }
             let now = Instant::now();
             if now >= deadline {
                 return Err(Error::Timeout);
             }
+            if slice_end.is_some_and(|end| now >= end) {
+                return Ok(None);
+            }
             // Sleep in slices, to notice a remote that dies while we wait for room.
-            let slice =
-                (deadline - now).min(self.cfg.stale_threshold / 2).max(Duration::from_millis(1));
-            self.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(slice));
+            let until = slice_end.map_or(deadline, |end| end.min(deadline));
+            let nap = (until - now).min(self.cfg.stale_threshold / 2).max(Duration::from_millis(1));
+            self.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(nap));
             self.beat();
-            self.ensure_remote(deadline)?;
         }
     }
 
@@ -750,19 +774,21 @@ impl Channel {
     /// As [`read`](Self::read).
     pub fn read_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.read_deadline(Instant::now() + timeout, &mut Sink::Vec(&mut out))?;
+        let reconnect = self.reconnect_deadline();
+        self.read_until(Instant::now() + timeout, reconnect, None, &mut out)?;
         Ok(out)
     }
 
-    /// The next message if one is queued; never waits (but follows the disconnect behaviour
-    /// when the queue is empty and the remote is gone).
+    /// The next message if one is queued; never waits.
     ///
     /// # Errors
     ///
-    /// As [`read`](Self::read), without [`Error::Timeout`].
+    /// [`Error::Disconnected`] if nothing is queued and the remote is not alive; otherwise as
+    /// [`read`](Self::read), without [`Error::Timeout`].
     pub fn try_read(&mut self) -> Result<Option<Vec<u8>>> {
         let mut out = Vec::new();
-        match self.read_deadline(Instant::now(), &mut Sink::Vec(&mut out)) {
+        let now = Instant::now();
+        match self.read_until(now, Some(now), None, &mut out) {
             Ok(_) => Ok(Some(out)),
             Err(Error::Timeout) => Ok(None),
             Err(e) => Err(e),
@@ -785,45 +811,65 @@ impl Channel {
     ///
     /// As [`read_into`](Self::read_into).
     pub fn read_into_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize> {
-        self.read_deadline(Instant::now() + timeout, &mut Sink::Slice(buf))
+        let reconnect = self.reconnect_deadline();
+        let n = self.read_until(Instant::now() + timeout, reconnect, None, Sink::Slice(buf))?;
+        Ok(n.expect("no slice end"))
     }
 
     /// Reads the next message into `buf` if one is queued; `Ok(None)` otherwise.
     ///
     /// # Errors
     ///
-    /// As [`read_into`](Self::read_into), without [`Error::Timeout`].
+    /// As [`try_read`](Self::try_read), and [`Error::BufferTooSmall`].
     pub fn try_read_into(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
-        match self.read_deadline(Instant::now(), &mut Sink::Slice(buf)) {
-            Ok(n) => Ok(Some(n)),
+        let now = Instant::now();
+        match self.read_until(now, Some(now), None, Sink::Slice(buf)) {
+            Ok(n) => Ok(n),
             Err(Error::Timeout) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    fn read_deadline(&mut self, deadline: Instant, sink: &mut Sink<'_>) -> Result<usize> {
+    /// The read operation with explicit deadlines (see [`write_until`](Self::write_until)):
+    /// the message goes into `sink` (a `Vec<u8>`, replaced, or a `&mut [u8]`); returns its
+    /// length, or `Ok(None)` at `slice_end`.
+    #[doc(hidden)]
+    pub fn read_until<'s>(
+        &mut self,
+        deadline: Instant,
+        reconnect_until: Option<Instant>,
+        slice_end: Option<Instant>,
+        sink: impl Into<Sink<'s>>,
+    ) -> Result<Option<usize>> {
+        let mut sink = sink.into();
         self.beat();
         let mut polls = 0u32;
         loop {
-            if let Some(n) = self.pop(sink)? {
-                return Ok(n);
+            if let Some(n) = self.pop(&mut sink)? {
+                return Ok(Some(n));
             }
             // Nothing queued: is there still someone to write?
             polls = polls.wrapping_add(1);
             if polls % 64 == 1 {
-                self.ensure_remote(deadline)?;
-                if let Some(n) = self.pop(sink)? {
-                    return Ok(n);
+                if !self.ensure_remote(reconnect_until, slice_end)? {
+                    return Ok(None);
+                }
+                if let Some(n) = self.pop(&mut sink)? {
+                    return Ok(Some(n));
                 }
             }
             let now = Instant::now();
             if now >= deadline {
                 return Err(Error::Timeout);
             }
+            if slice_end.is_some_and(|end| now >= end) {
+                return Ok(None);
+            }
+            let until = slice_end.map_or(deadline, |end| end.min(deadline));
             let q = self.link.incoming(self.role);
             let spin_until = match self.cfg.wait {
-                WaitStrategy::Spin => deadline,
-                WaitStrategy::SpinThenPark(d) => (now + d).min(deadline),
+                WaitStrategy::Spin => until,
+                WaitStrategy::SpinThenPark(d) => (now + d).min(until),
                 WaitStrategy::Park => now,
             };
             let mut spins = 0u32;
@@ -837,11 +883,11 @@ impl Channel {
                 }
             }
             if !matches!(self.cfg.wait, WaitStrategy::Spin) {
-                let slice = deadline
+                let nap = until
                     .saturating_duration_since(Instant::now())
                     .min(self.cfg.stale_threshold / 2)
                     .max(Duration::from_millis(1));
-                q.wait_for_data(Some(slice));
+                q.wait_for_data(Some(nap));
                 self.beat();
                 polls = 0;
             }
@@ -920,9 +966,20 @@ impl Channel {
     }
 }
 
-enum Sink<'a> {
+/// Where [`Channel::read_until`] puts a message.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Sink<'a> {
+    /// Replaces the vector's contents.
     Vec(&'a mut Vec<u8>),
+    /// Fills the start of the slice ([`Error::BufferTooSmall`] if it is too short).
     Slice(&'a mut [u8]),
+}
+
+impl<'a> From<&'a mut Vec<u8>> for Sink<'a> {
+    fn from(v: &'a mut Vec<u8>) -> Self {
+        Sink::Vec(v)
+    }
 }
 
 impl Drop for Channel {
