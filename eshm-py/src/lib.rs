@@ -1,1 +1,55 @@
-//! Python bindings for eshm: a placeholder until the Python module is built.
+//! The native part of the `eshm` Python package (imported as `eshm._eshm`; use `eshm`).
+//!
+//! One Rust file per Python class: [`publisher`], [`subscriber`], [`channel`]; every exception
+//! in [`errors`]; value conversions in [`codec`].
+
+mod channel;
+mod codec;
+mod errors;
+mod publisher;
+mod subscriber;
+
+use pyo3::prelude::*;
+
+/// Checks an encoded schema and returns its fingerprint (FNV-1a of the bytes; see the Rust
+/// documentation of `eshm::schema` for the format).
+#[pyfunction]
+fn schema_fingerprint(encoded: &[u8]) -> PyResult<u64> {
+    eshm::Schema::decode(encoded)
+        .map(|s| s.fingerprint())
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
+}
+
+/// Checks an encoded schema and returns its readable definition.
+#[pyfunction]
+fn schema_definition(encoded: &[u8]) -> PyResult<String> {
+    eshm::Schema::decode(encoded)
+        .map(|s| s.definition())
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
+}
+
+#[pymodule]
+fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    errors::register(m)?;
+    channel::register_enums(m)?;
+    m.add_class::<publisher::Publisher>()?;
+    m.add_class::<subscriber::Subscriber>()?;
+    m.add_class::<channel::Eshm>()?;
+    m.add_class::<codec::ScalarType>()?;
+    for scalar in codec::ScalarType::all() {
+        let name = scalar.name_str();
+        m.add(name, Bound::new(py, scalar)?)?;
+    }
+    let msg = PyModule::new(py, "msg")?;
+    eshm::python::add_class::<eshm::msg::Vector3>(&msg)?;
+    eshm::python::add_class::<eshm::msg::Quaternion>(&msg)?;
+    eshm::python::add_class::<eshm::msg::Pose>(&msg)?;
+    eshm::python::add_class::<eshm::msg::Twist>(&msg)?;
+    eshm::python::add_class::<eshm::msg::Imu>(&msg)?;
+    m.add_submodule(&msg)?;
+    m.add_function(wrap_pyfunction!(schema_fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(schema_definition, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

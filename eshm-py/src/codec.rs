@@ -1,0 +1,204 @@
+//! How Python values become message bytes and back, decided once per topic from its default
+//! value: `bool`, `int` (an `i64` topic), `float` (`f64`), a scalar type (`eshm.f32`,
+//! `eshm.u8`, ...), or a message class or instance (anything with `SCHEMA_BYTES`, `to_bytes`
+//! and `from_bytes`, such as `eshm.msg.Pose` or a class generated in another extension).
+
+use eshm::Schema;
+use eshm::schema::Primitive;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyType};
+
+/// A scalar message type, usable where a default value is expected: `eshm.f32`, `eshm.u8`, ...
+#[pyclass(module = "eshm", frozen, name = "ScalarType")]
+pub(crate) struct ScalarType {
+    primitive: Primitive,
+}
+
+#[pymethods]
+impl ScalarType {
+    /// The type's name (`"f32"`).
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.primitive.name()
+    }
+
+    /// Size in bytes.
+    #[getter]
+    fn size(&self) -> usize {
+        self.primitive.size()
+    }
+
+    /// The fingerprint of its schema.
+    #[getter]
+    fn fingerprint(&self) -> u64 {
+        Schema::primitive(self.primitive).fingerprint()
+    }
+
+    /// `value`, checked to fit the type (`OverflowError` for an integer out of range).
+    fn __call__(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let codec = Codec::Scalar(self.primitive);
+        let mut bytes = Vec::new();
+        codec.encode(value, &mut bytes)?;
+        codec.decode(py, &bytes)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("eshm.{}", self.primitive.name())
+    }
+}
+
+impl ScalarType {
+    /// The Rust name, for the module attribute (`f32`).
+    pub(crate) fn name_str(&self) -> &'static str {
+        self.primitive.name()
+    }
+
+    /// Every scalar type, for the module.
+    pub(crate) fn all() -> impl Iterator<Item = ScalarType> {
+        Primitive::ALL.into_iter().map(|primitive| ScalarType { primitive })
+    }
+}
+
+/// Converts between Python values and the bytes of one message type.
+pub(crate) enum Codec {
+    Scalar(Primitive),
+    Message { class: Py<PyType> },
+}
+
+/// What a topic carries, as decided from a default value.
+pub(crate) struct Typed {
+    pub(crate) codec: Codec,
+    pub(crate) schema: Schema,
+    /// The value `subscribe()` returns before anything arrives.
+    pub(crate) default: Py<PyAny>,
+}
+
+const EXPECTED: &str = "the message type comes from the default value: a bool, an int (i64), a float (f64), \
+                        a scalar type such as eshm.f32 or eshm.u8, or a message class or instance such as eshm.msg.Pose";
+
+fn message_class<'py>(value: &Bound<'py, PyAny>) -> Option<Bound<'py, PyType>> {
+    let class = match value.cast::<PyType>() {
+        Ok(class) => class.clone(),
+        Err(_) => value.get_type(),
+    };
+    class.hasattr("SCHEMA_BYTES").ok()?.then_some(class)
+}
+
+impl Typed {
+    pub(crate) fn from_default(value: &Bound<'_, PyAny>) -> PyResult<Typed> {
+        let py = value.py();
+        let scalar = |p: Primitive, default: Bound<'_, PyAny>| Typed {
+            codec: Codec::Scalar(p),
+            schema: Schema::primitive(p),
+            default: default.unbind(),
+        };
+        if value.is_instance_of::<PyBool>() {
+            return Ok(scalar(Primitive::Bool, value.clone()));
+        }
+        if value.is_instance_of::<PyInt>() {
+            return Ok(scalar(Primitive::I64, value.clone()));
+        }
+        if value.is_instance_of::<PyFloat>() {
+            return Ok(scalar(Primitive::F64, value.clone()));
+        }
+        if let Ok(t) = value.cast::<ScalarType>() {
+            let p = t.get().primitive;
+            let zero = Codec::Scalar(p).decode(py, &vec![0; p.size()])?;
+            return Ok(scalar(p, zero.into_bound(py)));
+        }
+        if let Some(class) = message_class(value) {
+            let encoded: Vec<u8> = class.getattr("SCHEMA_BYTES")?.extract()?;
+            let schema = Schema::decode(&encoded).map_err(|e| {
+                PyValueError::new_err(format!(
+                    "{} has an invalid SCHEMA_BYTES: {e}",
+                    class.name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?;
+            let default = if value.is_instance(&class)? { value.clone() } else { class.call0()? };
+            return Ok(Typed {
+                codec: Codec::Message { class: class.unbind() },
+                schema,
+                default: default.unbind(),
+            });
+        }
+        Err(PyTypeError::new_err(format!("{EXPECTED}; got {}", value.get_type().name()?)))
+    }
+}
+
+impl Codec {
+    /// Writes the bytes of `value` into `out` (cleared first).
+    pub(crate) fn encode(&self, value: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<()> {
+        out.clear();
+        match self {
+            Codec::Scalar(p) => {
+                match p {
+                    Primitive::Bool => out.push(u8::from(value.extract::<bool>()?)),
+                    Primitive::U8 => out.extend_from_slice(&value.extract::<u8>()?.to_le_bytes()),
+                    Primitive::U16 => out.extend_from_slice(&value.extract::<u16>()?.to_le_bytes()),
+                    Primitive::U32 => out.extend_from_slice(&value.extract::<u32>()?.to_le_bytes()),
+                    Primitive::U64 => out.extend_from_slice(&value.extract::<u64>()?.to_le_bytes()),
+                    Primitive::I8 => out.extend_from_slice(&value.extract::<i8>()?.to_le_bytes()),
+                    Primitive::I16 => out.extend_from_slice(&value.extract::<i16>()?.to_le_bytes()),
+                    Primitive::I32 => out.extend_from_slice(&value.extract::<i32>()?.to_le_bytes()),
+                    Primitive::I64 => out.extend_from_slice(&value.extract::<i64>()?.to_le_bytes()),
+                    Primitive::F32 => {
+                        out.extend_from_slice(&(value.extract::<f64>()? as f32).to_le_bytes())
+                    }
+                    Primitive::F64 => out.extend_from_slice(&value.extract::<f64>()?.to_le_bytes()),
+                    other => {
+                        return Err(PyTypeError::new_err(format!(
+                            "unsupported scalar type {other}"
+                        )));
+                    }
+                }
+                Ok(())
+            }
+            Codec::Message { class } => {
+                let class = class.bind(value.py());
+                if !value.is_instance(class)? {
+                    return Err(PyTypeError::new_err(format!(
+                        "expected a {}, got {}",
+                        class.name()?,
+                        value.get_type().name()?
+                    )));
+                }
+                let bytes = value.call_method0("to_bytes")?;
+                out.extend_from_slice(bytes.cast::<PyBytes>()?.as_bytes());
+                Ok(())
+            }
+        }
+    }
+
+    /// The Python value of `bytes` (already validated by the caller for scalars; message
+    /// classes validate in `from_bytes`).
+    pub(crate) fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
+        fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
+            bytes[..N].try_into().expect("message size checked by the subscriber")
+        }
+        let any = |v: Bound<'_, PyAny>| v.unbind();
+        Ok(match self {
+            Codec::Scalar(p) => match p {
+                Primitive::Bool => any(PyBool::new(py, bytes[0] != 0).to_owned().into_any()),
+                Primitive::U8 => any(bytes[0].into_pyobject(py)?.into_any()),
+                Primitive::U16 => any(u16::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
+                Primitive::U32 => any(u32::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
+                Primitive::U64 => any(u64::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
+                Primitive::I8 => any((bytes[0] as i8).into_pyobject(py)?.into_any()),
+                Primitive::I16 => any(i16::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
+                Primitive::I32 => any(i32::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
+                Primitive::I64 => any(i64::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
+                Primitive::F32 => {
+                    any(PyFloat::new(py, f64::from(f32::from_le_bytes(le(bytes)))).into_any())
+                }
+                Primitive::F64 => any(PyFloat::new(py, f64::from_le_bytes(le(bytes))).into_any()),
+                other => {
+                    return Err(PyTypeError::new_err(format!("unsupported scalar type {other}")));
+                }
+            },
+            Codec::Message { class } => {
+                class.bind(py).call_method1("from_bytes", (PyBytes::new(py, bytes),))?.unbind()
+            }
+        })
+    }
+}

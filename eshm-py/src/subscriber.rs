@@ -1,0 +1,195 @@
+//! `eshm.Subscriber`: receives Python values from a topic.
+
+use crate::codec::{Codec, Typed};
+use crate::errors::{IntoPy, timeout};
+use eshm::pubsub::SubscriberOptions;
+use eshm::{RawSubscriber, WaitStrategy};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyValueError};
+use pyo3::prelude::*;
+use std::mem::MaybeUninit;
+use std::time::{Duration, Instant};
+
+/// Longest stretch a blocking call spends without the GIL before looking for signals (Ctrl-C).
+pub(crate) const SLICE: Duration = Duration::from_millis(50);
+
+/// Parses the `wait` keyword shared by the classes.
+pub(crate) fn wait_strategy(wait: &str) -> PyResult<WaitStrategy> {
+    match wait {
+        "default" => Ok(WaitStrategy::default()),
+        "spin" => Ok(WaitStrategy::Spin),
+        "park" => Ok(WaitStrategy::Park),
+        other => Err(PyValueError::new_err(format!(
+            "wait must be \"default\" (spin 20 µs, then sleep), \"spin\" (busy-poll) or \"park\" (sleep at once), not {other:?}"
+        ))),
+    }
+}
+
+/// Receives values of one type from a topic. The type comes from `default_value`.
+#[pyclass(module = "eshm", name = "Subscriber")]
+pub(crate) struct Subscriber {
+    raw: Option<RawSubscriber>,
+    typed: Typed,
+    name: String,
+    buf: Vec<MaybeUninit<u8>>,
+    /// The last value `subscribe()` returned.
+    last: Option<Py<PyAny>>,
+}
+
+fn closed() -> PyErr {
+    PyRuntimeError::new_err("operation on a closed Subscriber")
+}
+
+impl Subscriber {
+    /// The value in `buf` (just received).
+    fn decode(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: called only after a successful receive, which initialised all of `buf`.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.buf.len()) };
+        if let Codec::Scalar(_) = self.typed.codec {
+            // Message classes validate in `from_bytes`; a scalar `bool` is checked here.
+            self.typed
+                .schema
+                .validate(bytes)
+                .map_err(|source| eshm::Error::InvalidMessage { name: self.name.clone(), source })
+                .py()?;
+        }
+        self.typed.codec.decode(py, bytes)
+    }
+
+    fn recv_blocking(&mut self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
+        let deadline =
+            timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
+        let raw = self.raw.as_mut().ok_or_else(closed)?;
+        if raw.try_recv_into(&mut self.buf).py()? {
+            return self.decode(py);
+        }
+        loop {
+            let now = Instant::now();
+            let slice_end = deadline.map_or(now + SLICE, |d| d.min(now + SLICE));
+            let (raw, buf) = (self.raw.as_mut().ok_or_else(closed)?, &mut self.buf);
+            match py.detach(|| raw.recv_into_deadline(buf, Some(slice_end))) {
+                Ok(()) => return self.decode(py),
+                Err(eshm::Error::Timeout) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(timeout("Subscriber.recv"));
+                    }
+                    py.check_signals()?;
+                }
+                Err(e) => return Err(crate::errors::to_py(e)),
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl Subscriber {
+    #[new]
+    #[pyo3(signature = (name, default_value, *, wait = "default", history = 1, allow_other_owners = false))]
+    fn new(
+        name: &str,
+        default_value: &Bound<'_, PyAny>,
+        wait: &str,
+        history: u64,
+        allow_other_owners: bool,
+    ) -> PyResult<Self> {
+        let typed = Typed::from_default(default_value)?;
+        let options = SubscriberOptions::default()
+            .wait_strategy(wait_strategy(wait)?)
+            .history(history)
+            .allow_other_owners(allow_other_owners);
+        let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
+        let buf = vec![MaybeUninit::uninit(); typed.schema.size()];
+        Ok(Subscriber { raw: Some(raw), typed, name: name.to_owned(), buf, last: None })
+    }
+
+    /// `(value, is_new)`: the newest value and `True` if one arrived since the last call;
+    /// otherwise the previous value (or the default, before anything arrived) and `False`.
+    fn subscribe(&mut self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
+        let raw = self.raw.as_mut().ok_or_else(closed)?;
+        if raw.latest_into(&mut self.buf).py()? {
+            let value = self.decode(py)?;
+            self.last = Some(value.clone_ref(py));
+            return Ok((value, true));
+        }
+        let value = self.last.as_ref().unwrap_or(&self.typed.default).clone_ref(py);
+        Ok((value, false))
+    }
+
+    /// The next value in order, waiting at most `timeout` seconds (forever if `None`).
+    /// Releases the GIL while it waits; Ctrl-C interrupts it.
+    #[pyo3(signature = (timeout = None))]
+    fn recv(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        self.recv_blocking(py, timeout)
+    }
+
+    /// The next value in order, or `None` if none has arrived (never blocks).
+    fn try_recv(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let raw = self.raw.as_mut().ok_or_else(closed)?;
+        if raw.try_recv_into(&mut self.buf).py()? { self.decode(py).map(Some) } else { Ok(None) }
+    }
+
+    /// The newest value if one arrived since the last receive, skipping older ones; else `None`.
+    fn latest(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let raw = self.raw.as_mut().ok_or_else(closed)?;
+        if raw.latest_into(&mut self.buf).py()? { self.decode(py).map(Some) } else { Ok(None) }
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if self.raw.is_none() {
+            return Err(PyStopIteration::new_err(()));
+        }
+        self.recv_blocking(py, None)
+    }
+
+    /// Messages overwritten before this subscriber read them.
+    #[getter]
+    fn lost(&self) -> PyResult<u64> {
+        Ok(self.raw.as_ref().ok_or_else(closed)?.lost())
+    }
+
+    /// Whether it is attached to a topic whose publisher runs.
+    #[getter]
+    fn is_connected(&self) -> bool {
+        self.raw.as_ref().is_some_and(RawSubscriber::is_connected)
+    }
+
+    /// The topic's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The message type's name.
+    #[getter]
+    fn type_name(&self) -> String {
+        self.typed.schema.type_name()
+    }
+
+    /// Detaches from the topic. Idempotent.
+    fn close(&mut self) {
+        self.raw = None;
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &mut self,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> bool {
+        self.close();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.raw.is_some() { "" } else { ", closed" };
+        format!("eshm.Subscriber({:?}, {}{state})", self.name, self.typed.schema.type_name())
+    }
+}
