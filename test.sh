@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check eshm has, in the order a failure is cheapest to find:
 # formatting, lints, docs, the Rust tests (unit, integration, doc, compile-fail,
-# multi-process), the loom models, then the Python suite.
+# multi-process), the loom models, then the Python module: build, pytest, and
+# the type stubs checked against the compiled module.
 #
 #   ./test.sh            everything (what CI runs through .ci/run)
 #
-# Needs only the Rust toolchain, Python 3 and pip: Python tools go into ./.venv.
+# Needs only the Rust toolchain, Python 3 and pip: Python tools go into ./.venv
+# (created on first use, from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,5 +29,21 @@ cargo test --workspace --locked
 step "loom models of the shared-memory protocols (release build, --cfg loom)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
   cargo test --locked -p eshm --lib --release --target-dir target/loom loom_
+
+step "python: tools in .venv (maturin, pytest, mypy)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  "maturin>=1.9.4,<2" "pytest>=8" "pytest-timeout>=2" "mypy>=1.18" "typing_extensions>=4.12"
+
+step "python: build the eshm module into .venv (maturin develop)"
+(cd eshm-py && ../.venv/bin/maturin develop --quiet --locked)
+
+step "python: pytest"
+.venv/bin/python -m pytest eshm-py/tests -q
+
+step "python: type stubs match the compiled module (mypy.stubtest)"
+(cd /tmp && "$OLDPWD/.venv/bin/python" -m mypy.stubtest eshm._eshm eshm.msg)
 
 step "done: every check passed"

@@ -161,7 +161,7 @@ impl Eshm {
         auto_cleanup = true,
         use_threads = true,
         *,
-        capacity = 1 << 20,
+        capacity = 1048576,
         max_message = 65536,
         wait = "default",
     ))]

@@ -1,7 +1,7 @@
 //! The native part of the `eshm` Python package (imported as `eshm._eshm`; use `eshm`).
 //!
-//! One Rust file per Python class: [`publisher`], [`subscriber`], [`channel`]; every exception
-//! in [`errors`]; value conversions in [`codec`].
+//! One Rust file per Python class: `publisher`, `subscriber`, `channel`; every exception in
+//! `errors`; value conversions in `codec`.
 
 mod channel;
 mod codec;
@@ -28,6 +28,35 @@ fn schema_definition(encoded: &[u8]) -> PyResult<String> {
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
 }
 
+/// Message types with every kind of field (arrays of numbers and of messages, `bool`, an
+/// enum, small integers), for the test suite: `eshm._eshm._testing`.
+mod testing {
+    /// An enum field.
+    #[derive(Clone, Copy, Debug, eshm::Message)]
+    #[eshm(python)]
+    #[repr(u8)]
+    pub(crate) enum Mode {
+        Idle = 0,
+        Run = 1,
+        Fault = 7,
+    }
+
+    /// One of each.
+    #[derive(Clone, Copy, Debug, eshm::Message)]
+    #[eshm(python(module = "eshm._eshm._testing"))]
+    #[repr(C)]
+    pub(crate) struct Sample {
+        pub(crate) stamp_ns: u64,
+        pub(crate) points: [eshm::msg::Vector3; 2],
+        pub(crate) values: [f32; 3],
+        pub(crate) counts: [u16; 2],
+        pub(crate) valid: bool,
+        pub(crate) mode: Mode,
+        pub(crate) small: i8,
+        pub(crate) _pad: [u8; 5],
+    }
+}
+
 #[pymodule]
 fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -48,6 +77,10 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     eshm::python::add_class::<eshm::msg::Twist>(&msg)?;
     eshm::python::add_class::<eshm::msg::Imu>(&msg)?;
     m.add_submodule(&msg)?;
+    let testing = PyModule::new(py, "_testing")?;
+    eshm::python::add_class::<testing::Sample>(&testing)?;
+    // An attribute, not an export: test-only, and out of `__all__` and the stubs.
+    m.setattr("_testing", testing)?;
     m.add_function(wrap_pyfunction!(schema_fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(schema_definition, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -83,6 +83,11 @@ fn vector_schemas() -> Vec<(&'static str, &'static Schema)> {
         ("Mode", Mode::SCHEMA),
         ("Imu", Imu::SCHEMA),
         ("Cloud", Cloud::SCHEMA),
+        ("msg::Vector3", eshm::msg::Vector3::SCHEMA),
+        ("msg::Quaternion", eshm::msg::Quaternion::SCHEMA),
+        ("msg::Pose", eshm::msg::Pose::SCHEMA),
+        ("msg::Twist", eshm::msg::Twist::SCHEMA),
+        ("msg::Imu", eshm::msg::Imu::SCHEMA),
     ]
 }
 

@@ -1,0 +1,70 @@
+"""Blocking calls release the GIL (other threads run) and Ctrl-C (SIGINT) interrupts them."""
+
+import signal
+import threading
+
+import pytest
+
+from eshm import ESHM, ESHMRole
+
+BLOCKERS = {
+    "Subscriber.recv": """
+        import sys, eshm
+        sub = eshm.Subscriber(sys.argv[1], 0.0)
+        print("blocking", flush=True)
+        sub.recv()
+    """,
+    "ESHM.read": """
+        import sys
+        from eshm import ESHM, ESHMRole
+        master = ESHM(sys.argv[1], role=ESHMRole.MASTER)
+        slave = ESHM(sys.argv[1], role=ESHMRole.SLAVE)
+        print("blocking", flush=True)
+        slave.read(timeout_ms=600000)
+    """,
+    "ESHM(role=SLAVE) waiting for a master": """
+        import sys
+        from eshm import ESHM, ESHMRole
+        print("blocking", flush=True)
+        ESHM(sys.argv[1], role=ESHMRole.SLAVE, max_reconnect_attempts=0)
+    """,
+    "Subscriber iteration": """
+        import sys, eshm
+        print("blocking", flush=True)
+        for value in eshm.Subscriber(sys.argv[1], 0):
+            pass
+    """,
+}
+
+
+@pytest.mark.parametrize("call", list(BLOCKERS))
+def test_ctrl_c_interrupts_a_blocking_call(name, child, call):
+    proc = child(BLOCKERS[call], name)
+    proc.expect("blocking")
+    proc.proc.send_signal(signal.SIGINT)
+    code, _, err = proc.finish(timeout=30)
+    assert code != 0
+    assert "KeyboardInterrupt" in err, err
+
+
+def test_other_threads_run_while_a_channel_read_waits(name):
+    master = ESHM(name, role=ESHMRole.MASTER)
+    slave = ESHM(name, role=ESHMRole.SLAVE)
+    progress = 0
+    stop = threading.Event()
+
+    def spin():
+        nonlocal progress
+        while not stop.is_set():
+            progress += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        with pytest.raises(TimeoutError):
+            slave.read(timeout_ms=300)
+    finally:
+        stop.set()
+        t.join()
+    assert progress > 1000, f"the other thread made only {progress} steps: the GIL was not released"
+    master.close()
