@@ -62,6 +62,8 @@ pub(crate) fn register_enums(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub(crate) struct Eshm {
     ch: Option<Channel>,
     name: String,
+    /// Receive buffer reused across reads, so a read allocates only its result.
+    buf: Vec<u8>,
 }
 
 fn closed() -> PyErr {
@@ -99,16 +101,18 @@ impl Eshm {
         wait: Option<Duration>,
     ) -> PyResult<Option<Py<PyBytes>>> {
         let ch = self.ch.as_mut().ok_or_else(closed)?;
-        let mut buf = vec![0u8; buffer_size];
+        if self.buf.len() < buffer_size {
+            self.buf.resize(buffer_size, 0);
+        }
+        let buf = &mut self.buf[..buffer_size];
         let n = match wait {
-            None => match ch.try_read_into(&mut buf) {
+            None => match ch.try_read_into(buf) {
                 Ok(n) => n,
                 Err(e) => return Err(to_py(e)),
             },
             Some(wait) => {
                 let deadline = Instant::now() + wait;
                 let reconnect = ch.reconnect_deadline();
-                let buf = &mut buf;
                 Some(run_sliced(py, "ESHM.read", deadline, |slice_end| {
                     // The message's own deadline ends each slice too: `read_until` reports
                     // it as `Timeout`, which `run_sliced` turns into `TimeoutError` once due.
@@ -116,7 +120,7 @@ impl Eshm {
                         deadline.min(slice_end),
                         reconnect,
                         Some(slice_end),
-                        Sink::Slice(buf),
+                        Sink::Slice(&mut *buf),
                     )
                 })?)
             }
@@ -217,7 +221,7 @@ impl Eshm {
                 Err(e) => return Err(to_py(e)),
             }
         };
-        Ok(Eshm { ch: Some(ch), name: shm_name.to_owned() })
+        Ok(Eshm { ch: Some(ch), name: shm_name.to_owned(), buf: Vec::new() })
     }
 
     /// Writes `data` (any bytes-like object), waiting while the queue is full, and, when the

@@ -1,0 +1,90 @@
+"""eshm adapters for the peers' Python IPC benchmark (`../shared/peers/python/bench.py`), so that
+eshm is measured in the same run as multiprocessing, pyzmq, iceoryx2 and the others:
+
+    cd ../shared/peers/python && ./run.sh --plugin /path/to/eshm/examples/python/peers_adapter.py
+
+(the harness's virtualenv must have eshm installed: `pip install /path/to/eshm/eshm-py`).
+
+- `eshm-channel`: the byte channel (`eshm.ESHM`), master on side a, slave on side b; any size.
+- `eshm-pubsub`: two `i64` topics (the harness's 8-byte payload is a sequence number).
+"""
+
+import struct
+import time
+
+from bench import Adapter, register
+
+SEQ = struct.Struct("<q")
+
+
+@register
+class EshmChannel(Adapter):
+    """eshm's duplex byte channel (ESHM): one record queue per direction in shared memory.
+    spin: busy-polling reads; blocking: spin 20 us, then sleep on a futex."""
+
+    name = "eshm-channel"
+    modes = ("spin", "blocking")
+    lib = "eshm"
+
+    def open(self, side, max_size):
+        import eshm
+
+        role = eshm.ESHMRole.MASTER if side == "a" else eshm.ESHMRole.SLAVE
+        self.size = max(max_size, 8)
+        self.ch = eshm.ESHM(
+            self.tag,
+            role=role,
+            max_reconnect_attempts=0,
+            reconnect_wait_ms=0,
+            max_message=self.size,
+            capacity=max(1 << 20, 4 * (self.size + 64)),
+            wait="spin" if self.mode == "spin" else "default",
+        )
+
+    def wait_connected(self):
+        while not self.ch.is_remote_alive():
+            time.sleep(0.001)
+
+    def send(self, buf):
+        self.ch.write(buf)
+
+    def recv(self):
+        return self.ch.read(self.size, timeout_ms=3_600_000)
+
+    def close(self):
+        self.ch.close()
+
+
+@register
+class EshmPubSub(Adapter):
+    """eshm publish/subscribe: one i64 topic per direction (payloads of 8 bytes only).
+    spin: busy-polling recv(); blocking: spin 20 us, then sleep on a futex."""
+
+    name = "eshm-pubsub"
+    modes = ("spin", "blocking")
+    lib = "eshm"
+    max_payload = 8
+    max_payload_why = "topics carry typed messages; this adapter uses an i64 topic"
+
+    def open(self, side, max_size):
+        import eshm
+
+        tx, rx = self.tx_rx(side)
+        wait = "spin" if self.mode == "spin" else "default"
+        self.sub = eshm.Subscriber(rx, 0, wait=wait, history=0)
+        self.pub = eshm.Publisher(tx, 0, buffer_num=4096)
+
+    def wait_connected(self):
+        while not self.sub.is_connected:
+            self.sub.try_recv()
+            time.sleep(0.001)
+
+    def send(self, buf):
+        self.pub.publish(SEQ.unpack_from(buf)[0])
+
+    def recv(self):
+        return SEQ.pack(self.sub.recv())
+
+    def close(self):
+        self.pub.close()
+        self.sub.close()
