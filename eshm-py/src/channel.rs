@@ -64,6 +64,10 @@ pub(crate) struct Eshm {
     name: String,
     /// Receive buffer reused across reads, so a read allocates only its result.
     buf: Vec<u8>,
+    /// How long `write` waits for room or for a missing remote: the read timeout, or the
+    /// reconnect wait if longer (so that, as in the original, a write to a missing remote
+    /// waits as long as the disconnect behaviour may).
+    write_timeout: Duration,
 }
 
 fn closed() -> PyErr {
@@ -112,16 +116,10 @@ impl Eshm {
             },
             Some(wait) => {
                 let deadline = Instant::now() + wait;
-                let reconnect = ch.reconnect_deadline();
                 Some(run_sliced(py, "ESHM.read", deadline, |slice_end| {
                     // The message's own deadline ends each slice too: `read_until` reports
                     // it as `Timeout`, which `run_sliced` turns into `TimeoutError` once due.
-                    ch.read_until(
-                        deadline.min(slice_end),
-                        reconnect,
-                        Some(slice_end),
-                        Sink::Slice(&mut *buf),
-                    )
+                    ch.read_until(deadline.min(slice_end), Some(slice_end), Sink::Slice(&mut *buf))
                 })?)
             }
         };
@@ -186,17 +184,15 @@ impl Eshm {
         wait: &str,
     ) -> PyResult<Self> {
         let role = role_from(role)?;
+        let reconnect_wait =
+            if reconnect_wait_ms == 0 { FOREVER } else { Duration::from_millis(reconnect_wait_ms) };
         let interval = Duration::from_millis(reconnect_retry_interval_ms.max(1));
         let attempts = (max_reconnect_attempts != 0).then_some(max_reconnect_attempts);
         let builder = Channel::builder(shm_name)
             .role(role)
             .disconnect_behavior(behavior_from(disconnect_behavior)?)
             .stale_threshold(Duration::from_millis(stale_threshold_ms.max(1)))
-            .reconnect_wait(if reconnect_wait_ms == 0 {
-                FOREVER
-            } else {
-                Duration::from_millis(reconnect_wait_ms)
-            })
+            .reconnect_wait(reconnect_wait)
             .reconnect_interval(interval)
             .max_reconnect_attempts(attempts)
             .auto_cleanup(auto_cleanup)
@@ -208,8 +204,8 @@ impl Eshm {
         // A slave waits for its master one attempt at a time, so that Ctrl-C can stop it.
         let mut tries = 0u32;
         let ch = loop {
-            let attempt = builder.clone().max_reconnect_attempts(Some(0));
-            match py.detach(|| attempt.open()) {
+            let attempt = builder.clone();
+            match py.detach(|| attempt.try_open()) {
                 Ok(ch) => break ch,
                 Err(eshm::Error::NotFound { .. } | eshm::Error::Disconnected { .. })
                     if role == Role::Slave && attempts.is_none_or(|max| tries < max) =>
@@ -221,11 +217,18 @@ impl Eshm {
                 Err(e) => return Err(to_py(e)),
             }
         };
-        Ok(Eshm { ch: Some(ch), name: shm_name.to_owned(), buf: Vec::new() })
+        Ok(Eshm {
+            ch: Some(ch),
+            name: shm_name.to_owned(),
+            buf: Vec::new(),
+            write_timeout: reconnect_wait.max(DEFAULT_READ_TIMEOUT),
+        })
     }
 
-    /// Writes `data` (any bytes-like object), waiting while the queue is full, and, when the
-    /// other end is gone, as the disconnect behaviour says.
+    /// Writes `data` (any bytes-like object), waiting up to 1 s, or the reconnect wait if
+    /// longer, while the queue is full or the other end is missing: `DisconnectedError` when
+    /// the disconnect behaviour gives up on the other end, `TimeoutError` at the end of that
+    /// wait.
     fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let ch = self.ch.as_mut().ok_or_else(closed)?;
         let owned;
@@ -241,10 +244,9 @@ impl Eshm {
             Err(eshm::Error::Full | eshm::Error::Disconnected { .. }) => {}
             Err(e) => return Err(to_py(e)),
         }
-        let deadline = Instant::now() + DEFAULT_READ_TIMEOUT;
-        let reconnect = ch.reconnect_deadline();
+        let deadline = Instant::now() + self.write_timeout;
         run_sliced(py, "ESHM.write", deadline, |slice_end| {
-            ch.write_until(bytes, deadline.min(slice_end), reconnect, Some(slice_end))
+            ch.write_until(bytes, deadline.min(slice_end), Some(slice_end))
         })
     }
 

@@ -183,6 +183,58 @@ fn channel_slave_without_a_master_gives_up_after_its_attempts() {
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert!(start.elapsed() >= Duration::from_millis(15), "it retried");
+    // try_open looks once, whatever the budget, and the channel keeps the budget.
+    let n = name("try-open");
+    let slave = || {
+        Channel::builder(&n)
+            .role(Role::Slave)
+            .reconnect_interval(Duration::from_millis(1))
+            .max_reconnect_attempts(Some(2))
+            .disconnect_behavior(DisconnectBehavior::Never)
+    };
+    assert!(matches!(slave().try_open(), Err(Error::NotFound { .. })));
+    let master = Channel::builder(&n).role(Role::Master).open().unwrap();
+    let mut slave = slave().try_open().unwrap();
+    drop(master);
+    let err = slave.read_timeout(Duration::from_secs(3600)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Disconnected { reason, .. } if reason.contains("2 reconnection attempt(s), all")),
+        "{err}"
+    );
+}
+
+#[test]
+fn channel_reconnection_budget_counts_per_outage_across_operations() {
+    let n = name("budget");
+    let mut master = Channel::builder(&n)
+        .role(Role::Master)
+        .disconnect_behavior(DisconnectBehavior::Never)
+        .reconnect_interval(Duration::from_millis(1))
+        .max_reconnect_attempts(Some(5))
+        .open()
+        .unwrap();
+    // Operations that give up at their own deadline spend the budget between them, so that
+    // a caller retrying short operations still gets `Disconnected` after 5 attempts.
+    let mut timeouts = 0;
+    let err = loop {
+        match master.read_timeout(Duration::from_micros(1500)) {
+            Err(Error::Timeout) => timeouts += 1,
+            other => break other.unwrap_err(),
+        }
+        assert!(timeouts < 10_000, "the budget is never spent");
+    };
+    assert!(matches!(&err, Error::Disconnected { reason, .. } if reason.contains("all")), "{err}");
+    // Spent: the next operation checks once and fails at once, even with no deadline.
+    assert!(matches!(master.write(b"x"), Err(Error::Disconnected { .. })));
+    // The remote coming back ends the outage and refills the budget.
+    let mut slave = Channel::builder(&n).role(Role::Slave).open().unwrap();
+    master.write(b"back").unwrap();
+    assert_eq!(slave.read().unwrap(), b"back");
+    drop(slave);
+    let err = master.read_timeout(Duration::from_secs(3600)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Disconnected { reason, .. } if reason.contains("5 reconnection"))
+    );
 }
 
 #[test]
@@ -224,8 +276,15 @@ fn channel_disconnect_behaviours() {
         .reconnect_wait(Duration::from_secs(60))
         .reconnect_interval(Duration::from_millis(2))
         .max_reconnect_attempts(None)
+        .write_timeout(Duration::from_secs(60))
         .open()
         .unwrap();
+    // Until then, an operation's own timeout still bounds it, and `try_` operations do not
+    // wait for the remote at all.
+    assert!(matches!(master.read_timeout(Duration::from_millis(5)), Err(Error::Timeout)));
+    assert!(matches!(master.write_timeout(b"x", Duration::from_millis(5)), Err(Error::Timeout)));
+    assert!(matches!(master.try_write(b"x"), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.try_read(), Err(Error::Disconnected { .. })));
     let joiner = std::thread::spawn({
         let n = n.clone();
         move || {
@@ -259,6 +318,8 @@ fn channel_never_waits_for_the_remote() {
     });
     master.write(b"patient").unwrap();
     assert_eq!(joiner.join().unwrap(), b"patient");
+    // With the slave gone for good, a blocking operation ends at its own timeout.
+    assert!(matches!(master.read_timeout(Duration::from_millis(5)), Err(Error::Timeout)));
 }
 
 #[test]

@@ -6,13 +6,15 @@ eshm is measured in the same run as multiprocessing, pyzmq, iceoryx2 and the oth
 (the harness's virtualenv must have eshm installed: `pip install /path/to/eshm/eshm-py`).
 
 - `eshm-channel`: the byte channel (`eshm.ESHM`), master on side a, slave on side b; any size.
-- `eshm-pubsub`: two `i64` topics (the harness's 8-byte payload is a sequence number).
+- `eshm-pubsub`: two `i64` topics (the harness's 8-byte payload is a sequence number). The
+  throughput test's 32-byte report (`bench.REPORT`, four i64s starting with `REPORT_TAG`)
+  goes as four messages.
 """
 
 import struct
 import time
 
-from bench import Adapter, register
+from bench import REPORT, REPORT_TAG, Adapter, register
 
 SEQ = struct.Struct("<q")
 
@@ -80,10 +82,17 @@ class EshmPubSub(Adapter):
             time.sleep(0.001)
 
     def send(self, buf):
-        self.pub.publish(SEQ.unpack_from(buf)[0])
+        if len(buf) == SEQ.size:
+            self.pub.publish(SEQ.unpack_from(buf)[0])
+        else:
+            for word in REPORT.unpack_from(buf):
+                self.pub.publish(word)
 
     def recv(self):
-        return SEQ.pack(self.sub.recv())
+        value = self.sub.recv()
+        if value != REPORT_TAG:
+            return SEQ.pack(value)
+        return REPORT.pack(value, *(self.sub.recv() for _ in range(3)))
 
     def close(self):
         self.pub.close()

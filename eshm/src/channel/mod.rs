@@ -34,9 +34,9 @@
 //! Each endpoint refreshes a heartbeat in shared memory on every operation and, unless turned
 //! off, from a background thread. The remote is *alive* when its heartbeat is younger than the
 //! stale threshold and its process (pid and start time, so that a recycled pid is not mistaken
-//! for it) exists. An operation that finds the remote not alive follows the
-//! [`DisconnectBehavior`]: fail at once, wait up to `reconnect_wait` for it to come back (the
-//! default), or wait as long as the reconnection budget allows.
+//! for it) exists. An operation that finds the remote not alive waits for it, up to its own
+//! timeout, until the [`DisconnectBehavior`] gives up on the outage: at once, once it has
+//! lasted `reconnect_wait` (the default), or when the reconnection budget is spent.
 //!
 //! When a master dies and a new one appears, a slave re-attaches by itself. Messages the old
 //! master wrote and the slave had not read are delivered; messages the slave wrote and the old
@@ -81,17 +81,23 @@ impl Role {
     }
 }
 
-/// What an operation does when the remote endpoint is not alive.
+/// When operations give up on a remote endpoint that is not alive (an *outage*), with
+/// [`Error::Disconnected`].
+///
+/// Whatever the behaviour, an operation never blocks past its own timeout: while the remote
+/// is missing and the behaviour has not given up yet, a blocking operation waits for it (a
+/// slave looks for a new master meanwhile) and then reports [`Error::Timeout`]. The outage is
+/// measured from the moment an operation first found the remote missing, across operations,
+/// and so is the reconnection budget (`max_reconnect_attempts`): any behaviour gives up once
+/// the outage has spent it. Messages the remote wrote before it went are read first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DisconnectBehavior {
-    /// Fail at once with [`Error::Disconnected`].
+    /// Give up at once.
     Immediately,
-    /// Wait up to `reconnect_wait` for the remote to come back, then fail (the default).
+    /// Give up once the outage has lasted `reconnect_wait` (the default).
     #[default]
     OnTimeout,
-    /// Keep waiting and retrying as long as the reconnection budget
-    /// (`max_reconnect_attempts`) allows (forever if unlimited); the operation's own timeout
-    /// still applies.
+    /// Give up only when the reconnection budget is spent (never if it is unlimited).
     Never,
 }
 
@@ -200,7 +206,10 @@ impl ChannelBuilder {
         self
     }
 
-    /// Reconnection attempts before giving up; `None` for no limit (default 50).
+    /// Reconnection attempts before giving up; `None` for no limit (default 50). A slave
+    /// opening the channel spends them waiting for its master; afterwards they count per
+    /// outage, across operations: once an outage has used them all, operations that need the
+    /// remote check it once and fail at once, until it is back (which refills the budget).
     pub fn max_reconnect_attempts(mut self, attempts: Option<u32>) -> Self {
         self.max_reconnect_attempts = attempts;
         self
@@ -213,7 +222,8 @@ impl ChannelBuilder {
         self
     }
 
-    /// How long [`DisconnectBehavior::OnTimeout`] waits for the remote (default 5 s).
+    /// How long an outage lasts before [`DisconnectBehavior::OnTimeout`] gives up on it
+    /// (default 5 s).
     pub fn reconnect_wait(mut self, wait: Duration) -> Self {
         self.reconnect_wait = wait;
         self
@@ -274,7 +284,19 @@ impl ChannelBuilder {
     ///   its reconnection attempts;
     /// - [`Error::Corrupt`], [`Error::Permission`], [`Error::Io`] for unusable segments.
     pub fn open(self) -> Result<Channel> {
-        Channel::open_with(self)
+        Channel::open_with(self, true)
+    }
+
+    /// Like [`open`](Self::open), but a slave looks for its master once instead of retrying:
+    /// it fails at once with [`Error::NotFound`] or [`Error::Disconnected`] if there is no
+    /// live master now. The channel it opens keeps the configured reconnection budget. For
+    /// callers that wait in their own loop (to stay responsive to a shutdown request, say).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn try_open(self) -> Result<Channel> {
+        Channel::open_with(self, false)
     }
 }
 
@@ -425,6 +447,19 @@ pub struct Channel {
     stale_events: u64,
     lost: u64,
     slave_generation_seen: u64,
+    /// The current outage of the remote (`None` while it is alive).
+    outage: Option<Outage>,
+}
+
+/// A period during which the remote is missing, as far as operations have looked.
+#[derive(Clone, Copy, Debug)]
+struct Outage {
+    /// When an operation first found the remote missing.
+    since: Instant,
+    /// Reconnection attempts made since.
+    attempts: u32,
+    /// When the next attempt is due.
+    next: Instant,
 }
 
 impl std::fmt::Debug for Channel {
@@ -470,32 +505,20 @@ impl Channel {
         }
     }
 
-    fn open_with(cfg: ChannelBuilder) -> Result<Channel> {
+    fn open_with(cfg: ChannelBuilder, wait_for_master: bool) -> Result<Channel> {
         segment::file_name(SegmentKind::Channel, &cfg.name)?;
-        let capacity = cfg.capacity.next_multiple_of(8);
-        if cfg.max_message > MAX_CAPACITY / 2 || capacity > MAX_CAPACITY {
-            return Err(Error::InvalidArgument(format!(
-                "queues are limited to {MAX_CAPACITY} bytes"
-            )));
-        }
-        if record_size(cfg.max_message) * 2 > capacity as u64 {
-            return Err(Error::InvalidArgument(format!(
-                "a capacity of {capacity} bytes cannot hold two messages of {} bytes; raise the \
-                 capacity to at least {}",
-                cfg.max_message,
-                record_size(cfg.max_message) * 2
-            )));
-        }
         if cfg.stale_threshold.is_zero() {
             return Err(Error::InvalidArgument("the stale threshold must be positive".into()));
         }
         let dir = Dir::open()?;
         let (role, link) = match cfg.role {
-            Role::Master => (Role::Master, create_master(&dir, &cfg, capacity)?),
-            Role::Slave => (Role::Slave, attach_slave(&dir, &cfg)?),
-            Role::Auto => match create_master(&dir, &cfg, capacity) {
+            Role::Master => (Role::Master, create_master(&dir, &cfg)?),
+            Role::Slave => (Role::Slave, attach_slave(&dir, &cfg, wait_for_master)?),
+            Role::Auto => match create_master(&dir, &cfg) {
                 Ok(link) => (Role::Master, link),
-                Err(Error::RoleTaken { .. }) => (Role::Slave, attach_slave(&dir, &cfg)?),
+                Err(Error::RoleTaken { .. }) => {
+                    (Role::Slave, attach_slave(&dir, &cfg, wait_for_master)?)
+                }
                 Err(e) => return Err(e),
             },
         };
@@ -522,6 +545,7 @@ impl Channel {
             stale_events: 0,
             lost: 0,
             slave_generation_seen,
+            outage: None,
         })
     }
 
@@ -579,61 +603,81 @@ impl Channel {
         alive
     }
 
-    /// Until when an operation starting now may wait for a missing remote: `None` for as long
-    /// as the reconnection budget lasts ([`DisconnectBehavior::Never`]).
-    #[doc(hidden)]
-    pub fn reconnect_deadline(&self) -> Option<Instant> {
-        match self.cfg.disconnect_behavior {
-            DisconnectBehavior::Immediately => Some(Instant::now()),
-            DisconnectBehavior::OnTimeout => Some(Instant::now() + self.cfg.reconnect_wait),
-            DisconnectBehavior::Never => None,
-        }
-    }
-
     /// Makes sure the remote is alive, waiting for it (a slave looks for a new master
-    /// meanwhile) until `reconnect_until` or the reconnection budget, whichever comes first:
-    /// then [`Error::Disconnected`]. Returns `Ok(false)` if `slice_end` comes first.
+    /// meanwhile). While it is missing: [`Error::Disconnected`] once the disconnect behaviour
+    /// gives up on the outage (at once, after `reconnect_wait`, or never) or the outage has
+    /// spent the reconnection budget; else [`Error::Timeout`] at `deadline`, or `Ok(false)` at
+    /// `slice_end`. An operation that is not `patient` (its deadline had passed when it
+    /// started: the `try_` operations) does not wait: a missing remote is
+    /// [`Error::Disconnected`] at once.
     fn ensure_remote(
         &mut self,
-        reconnect_until: Option<Instant>,
+        deadline: Instant,
         slice_end: Option<Instant>,
+        patient: bool,
     ) -> Result<bool> {
-        if self.link.seg.state() == STATE_LIVE && self.remote_alive_cached() {
+        if (self.link.seg.state() == STATE_LIVE && self.remote_alive_cached())
+            || (self.role == Role::Slave && self.try_reattach()? && self.remote_alive_cached())
+        {
+            self.outage = None;
             return Ok(true);
         }
-        if self.role == Role::Slave && self.try_reattach()? && self.remote_alive_cached() {
-            return Ok(true);
-        }
-        let mut attempts = 0u32;
+        let interval = self.cfg.reconnect_interval;
+        let start = Instant::now();
+        let mut outage = *self.outage.get_or_insert(Outage {
+            since: start,
+            attempts: 0,
+            next: start + interval,
+        });
+        let give_up = match self.cfg.disconnect_behavior {
+            DisconnectBehavior::Immediately => Some(outage.since),
+            DisconnectBehavior::OnTimeout => outage.since.checked_add(self.cfg.reconnect_wait),
+            DisconnectBehavior::Never => None,
+        };
         loop {
+            self.outage = Some(outage);
             let now = Instant::now();
-            let budget_spent = self.cfg.max_reconnect_attempts.is_some_and(|max| attempts >= max);
-            if reconnect_until.is_some_and(|until| now >= until) || budget_spent {
+            let budget_spent =
+                self.cfg.max_reconnect_attempts.is_some_and(|max| outage.attempts >= max);
+            if !patient || budget_spent || give_up.is_some_and(|at| now >= at) {
                 let what = if self.role == Role::Slave {
                     "the master is gone or stale"
                 } else {
                     "no live slave is attached"
                 };
+                let spent = if budget_spent { ", all max_reconnect_attempts spent" } else { "" };
                 return Err(Error::Disconnected {
                     name: self.name.clone(),
-                    reason: format!("{what} (waited {attempts} reconnection interval(s))"),
+                    reason: format!(
+                        "{what} (missing for {:.1?}, {} reconnection attempt(s){spent})",
+                        now - outage.since,
+                        outage.attempts
+                    ),
                 });
+            }
+            if now >= deadline {
+                return Err(Error::Timeout);
             }
             if slice_end.is_some_and(|end| now >= end) {
                 return Ok(false);
             }
-            let mut nap = self.cfg.reconnect_interval;
-            for limit in [reconnect_until, slice_end].into_iter().flatten() {
-                nap = nap.min(limit.saturating_duration_since(now));
+            if now < outage.next {
+                let wake = [give_up, Some(deadline), slice_end]
+                    .into_iter()
+                    .flatten()
+                    .fold(outage.next, Instant::min);
+                std::thread::sleep(wake.saturating_duration_since(now));
+                continue;
             }
-            std::thread::sleep(nap);
-            attempts += 1;
+            outage.attempts += 1;
+            outage.next = now + interval;
             self.beat();
             self.remote_cache = None;
             if self.role == Role::Slave {
                 self.try_reattach()?;
             }
             if self.link.seg.state() == STATE_LIVE && self.remote_alive_cached() {
+                self.outage = None;
                 return Ok(true);
             }
         }
@@ -671,11 +715,13 @@ impl Channel {
         }
     }
 
-    /// Writes `data`, waiting up to the write timeout while the queue is full.
+    /// Writes `data`, waiting up to the write timeout while the queue is full or the remote
+    /// is missing.
     ///
     /// # Errors
     ///
-    /// [`Error::MessageTooLarge`], [`Error::Timeout`] (the queue stayed full),
+    /// [`Error::MessageTooLarge`], [`Error::Timeout`] (the queue stayed full, or the remote
+    /// stayed missing without the disconnect behaviour giving up on it yet),
     /// [`Error::Disconnected`] (per the disconnect behaviour), [`Error::Corrupt`].
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.write_timeout(data, self.cfg.write_timeout)
@@ -689,41 +735,39 @@ impl Channel {
     /// alive; otherwise as [`write`](Self::write).
     pub fn try_write(&mut self, data: &[u8]) -> Result<()> {
         let now = Instant::now();
-        match self.write_until(data, now, Some(now), None) {
+        match self.write_until(data, now, None) {
             Err(Error::Timeout) => Err(Error::Full),
             other => other.map(|done| debug_assert!(done.is_some())),
         }
     }
 
-    /// Writes `data`, waiting up to `timeout` while the queue is full (and, while the remote
-    /// is missing, as the disconnect behaviour says).
+    /// Writes `data`, waiting up to `timeout` while the queue is full or the remote is
+    /// missing.
     ///
     /// # Errors
     ///
     /// As [`write`](Self::write).
     pub fn write_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<()> {
-        let reconnect = self.reconnect_deadline();
-        self.write_until(data, Instant::now() + timeout, reconnect, None).map(|_| ())
+        self.write_until(data, Instant::now() + timeout, None).map(|_| ())
     }
 
-    /// The write operation with explicit deadlines: `deadline` for room in the queue,
-    /// `reconnect_until` for a missing remote ([`reconnect_deadline`](Self::reconnect_deadline)),
-    /// and `slice_end`, at which it returns `Ok(None)` so that the caller can look around (the
+    /// The write operation with explicit deadlines: `deadline` for the whole operation, and
+    /// `slice_end`, at which it returns `Ok(None)` so that the caller can look around (the
     /// Python module checks for Ctrl-C) and call again.
     #[doc(hidden)]
     pub fn write_until(
         &mut self,
         data: &[u8],
         deadline: Instant,
-        reconnect_until: Option<Instant>,
         slice_end: Option<Instant>,
     ) -> Result<Option<()>> {
         if data.len() > self.link.max_message {
             return Err(self.too_large(data.len()));
         }
         self.beat();
+        let patient = Instant::now() < deadline;
         loop {
-            if !self.ensure_remote(reconnect_until, slice_end)? {
+            if !self.ensure_remote(deadline, slice_end, patient)? {
                 return Ok(None);
             }
             if self.push(data)? {
@@ -774,8 +818,7 @@ impl Channel {
     /// As [`read`](Self::read).
     pub fn read_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        let reconnect = self.reconnect_deadline();
-        self.read_until(Instant::now() + timeout, reconnect, None, &mut out)?;
+        self.read_until(Instant::now() + timeout, None, &mut out)?;
         Ok(out)
     }
 
@@ -788,7 +831,7 @@ impl Channel {
     pub fn try_read(&mut self) -> Result<Option<Vec<u8>>> {
         let mut out = Vec::new();
         let now = Instant::now();
-        match self.read_until(now, Some(now), None, &mut out) {
+        match self.read_until(now, None, &mut out) {
             Ok(_) => Ok(Some(out)),
             Err(Error::Timeout) => Ok(None),
             Err(e) => Err(e),
@@ -811,8 +854,7 @@ impl Channel {
     ///
     /// As [`read_into`](Self::read_into).
     pub fn read_into_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize> {
-        let reconnect = self.reconnect_deadline();
-        let n = self.read_until(Instant::now() + timeout, reconnect, None, Sink::Slice(buf))?;
+        let n = self.read_until(Instant::now() + timeout, None, Sink::Slice(buf))?;
         Ok(n.expect("no slice end"))
     }
 
@@ -823,7 +865,7 @@ impl Channel {
     /// As [`try_read`](Self::try_read), and [`Error::BufferTooSmall`].
     pub fn try_read_into(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
         let now = Instant::now();
-        match self.read_until(now, Some(now), None, Sink::Slice(buf)) {
+        match self.read_until(now, None, Sink::Slice(buf)) {
             Ok(n) => Ok(n),
             Err(Error::Timeout) => Ok(None),
             Err(e) => Err(e),
@@ -837,12 +879,12 @@ impl Channel {
     pub fn read_until<'s>(
         &mut self,
         deadline: Instant,
-        reconnect_until: Option<Instant>,
         slice_end: Option<Instant>,
         sink: impl Into<Sink<'s>>,
     ) -> Result<Option<usize>> {
         let mut sink = sink.into();
         self.beat();
+        let patient = Instant::now() < deadline;
         let mut polls = 0u32;
         loop {
             if let Some(n) = self.pop(&mut sink)? {
@@ -851,7 +893,7 @@ impl Channel {
             // Nothing queued: is there still someone to write?
             polls = polls.wrapping_add(1);
             if polls % 64 == 1 {
-                if !self.ensure_remote(reconnect_until, slice_end)? {
+                if !self.ensure_remote(deadline, slice_end, patient)? {
                     return Ok(None);
                 }
                 if let Some(n) = self.pop(&mut sink)? {
@@ -1042,7 +1084,21 @@ fn release_endpoint(link: &Link, role: Role) {
     }
 }
 
-fn create_master(dir: &Dir, cfg: &ChannelBuilder, capacity: usize) -> Result<Link> {
+/// Creates the channel (or takes over a dead master's), with the sizes of `cfg`: only the
+/// master's sizes count, so only a master checks them.
+fn create_master(dir: &Dir, cfg: &ChannelBuilder) -> Result<Link> {
+    let capacity = cfg.capacity.next_multiple_of(8);
+    if cfg.max_message > MAX_CAPACITY / 2 || capacity > MAX_CAPACITY {
+        return Err(Error::InvalidArgument(format!("queues are limited to {MAX_CAPACITY} bytes")));
+    }
+    if record_size(cfg.max_message) * 2 > capacity as u64 {
+        return Err(Error::InvalidArgument(format!(
+            "a capacity of {capacity} bytes cannot hold two messages of {} bytes; raise the \
+             capacity to at least {}",
+            cfg.max_message,
+            record_size(cfg.max_message) * 2
+        )));
+    }
     let queue_len = size_of::<QueueHeader>() + capacity;
     let spec = NewSegment {
         kind: SegmentKind::Channel,
@@ -1077,7 +1133,9 @@ fn create_master(dir: &Dir, cfg: &ChannelBuilder, capacity: usize) -> Result<Lin
     Link::new(seg, info)
 }
 
-fn attach_slave(dir: &Dir, cfg: &ChannelBuilder) -> Result<Link> {
+/// Attaches to a live master, retrying as the reconnection budget allows if `wait`.
+fn attach_slave(dir: &Dir, cfg: &ChannelBuilder, wait: bool) -> Result<Link> {
+    let budget = if wait { cfg.max_reconnect_attempts } else { Some(0) };
     let mut attempts = 0u32;
     loop {
         let reason = match segment::open(dir, SegmentKind::Channel, &cfg.name, cfg.trust)? {
@@ -1093,7 +1151,7 @@ fn attach_slave(dir: &Dir, cfg: &ChannelBuilder) -> Result<Link> {
             None => None,
         };
         attempts += 1;
-        if cfg.max_reconnect_attempts.is_some_and(|max| attempts > max) {
+        if budget.is_some_and(|max| attempts > max) {
             return Err(match reason {
                 Some(reason) => Error::Disconnected { name: cfg.name.clone(), reason },
                 None => Error::NotFound { name: cfg.name.clone() },

@@ -2,8 +2,8 @@
 """eshm's Python benchmark: round trips and throughput between two Python processes, next to
 what Python users have today, measured in the same run.
 
-    .venv/bin/python examples/python/bench.py            # about a minute
-    .venv/bin/python examples/python/bench.py --quick    # 10x fewer iterations
+    .venv/bin/python examples/python/benchmark.py            # about a minute
+    .venv/bin/python examples/python/benchmark.py --quick    # 10x fewer iterations
 
 (Build the module with `cd eshm-py && ../.venv/bin/maturin develop --release` first: the test
 command builds it in debug mode.)
