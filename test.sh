@@ -37,8 +37,9 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   "maturin>=1.9.4,<2" "pytest>=8" "pytest-timeout>=2" "mypy>=1.18" "typing_extensions>=4.12"
 
-step "python: build the eshm module into .venv (maturin develop)"
+step "python: build the eshm module, and the example message module, into .venv (maturin develop)"
 (cd eshm-py && ../.venv/bin/maturin develop --quiet --locked)
+.venv/bin/maturin develop --quiet --locked -m examples/python/custom_messages/Cargo.toml
 
 step "python: pytest"
 .venv/bin/python -m pytest eshm-py/tests -q

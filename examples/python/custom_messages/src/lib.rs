@@ -1,0 +1,57 @@
+//! Message types of a (made-up) robot, shared by its Rust and Python processes.
+//!
+//! The same structs are used from Rust (`eshm::Publisher<BatteryState>`) and, through the
+//! extension module this crate builds, from Python (`robot_messages.BatteryState` with
+//! `eshm.Publisher`). Build and install it with
+//! `pip install ./examples/python/custom_messages` (or `maturin develop` in this directory).
+
+use eshm::msg::Vector3;
+
+/// The charge state of the battery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, eshm::Message)]
+#[eshm(python(module = "robot_messages"))]
+#[repr(u8)]
+pub enum PowerSupply {
+    /// Running on battery.
+    Discharging = 0,
+    /// Plugged in and charging.
+    Charging = 1,
+    /// Plugged in, full.
+    Full = 2,
+}
+
+/// A battery report.
+#[derive(Clone, Copy, Debug, PartialEq, eshm::Message)]
+#[eshm(python(module = "robot_messages"))]
+#[repr(C)]
+pub struct BatteryState {
+    /// When it was measured (ns, monotonic clock).
+    pub stamp_ns: u64,
+    /// Volts.
+    pub voltage: f32,
+    /// Amperes (negative while discharging).
+    pub current: f32,
+    /// Charge of each of the four cells, 0 to 1.
+    pub cell_charge: [f32; 4],
+    /// Charging state.
+    pub supply: PowerSupply,
+    /// Whether the battery reports a fault.
+    pub fault: bool,
+    /// Explicit padding: messages have none hidden.
+    pub _pad: [u8; 6],
+}
+
+/// A wheel-odometry sample, nesting a standard message type.
+#[derive(Clone, Copy, Debug, PartialEq, eshm::Message)]
+#[eshm(python(module = "robot_messages"))]
+#[repr(C)]
+pub struct Odometry {
+    /// When it was measured (ns).
+    pub stamp_ns: u64,
+    /// Travelled distance of the left and right wheels (m).
+    pub wheels: [f64; 2],
+    /// Linear velocity (m/s).
+    pub velocity: Vector3,
+}
+
+eshm::python_module!(robot_messages, [BatteryState, Odometry]);
