@@ -231,19 +231,44 @@ impl Eshm {
     /// wait.
     fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let ch = self.ch.as_mut().ok_or_else(closed)?;
+        // Non-blocking first, from the caller's memory: the common case needs no copy other
+        // than into the queue, and no GIL round trip.
+        let attempt = |ch: &mut Channel, bytes: &[u8]| match ch.try_write(bytes) {
+            Ok(()) => Ok(true),
+            Err(eshm::Error::Full | eshm::Error::Disconnected { .. }) => Ok(false),
+            Err(e) => Err(to_py(e)),
+        };
         let owned;
         let bytes: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
+            // Immutable: usable with the GIL released too.
+            if attempt(ch, b.as_bytes())? {
+                return Ok(());
+            }
             b.as_bytes()
         } else {
-            owned = PyBuffer::<u8>::get(data)?.to_vec(py)?;
+            let view = PyBuffer::<u8>::get(data)?;
+            if view.is_c_contiguous() {
+                let slice: &[u8] = if view.len_bytes() == 0 {
+                    &[]
+                } else {
+                    // SAFETY: `view` keeps the exporter's buffer alive and its size fixed while
+                    // it exists, and it is C-contiguous and not empty: `len_bytes()` bytes at
+                    // the non-null `buf_ptr()`. Only Python code could write to them
+                    // meanwhile, and this thread holds the GIL until the slice's last use
+                    // (`try_write` never releases it).
+                    unsafe {
+                        std::slice::from_raw_parts(view.buf_ptr().cast::<u8>(), view.len_bytes())
+                    }
+                };
+                if attempt(ch, slice)? {
+                    return Ok(());
+                }
+            }
+            // Waiting releases the GIL, during which Python code could change a mutable
+            // buffer: wait with a copy.
+            owned = view.to_vec(py)?;
             &owned
         };
-        // Non-blocking first: the common case needs no GIL round trip.
-        match ch.try_write(bytes) {
-            Ok(()) => return Ok(()),
-            Err(eshm::Error::Full | eshm::Error::Disconnected { .. }) => {}
-            Err(e) => return Err(to_py(e)),
-        }
         let deadline = Instant::now() + self.write_timeout;
         run_sliced(py, "ESHM.write", deadline, |slice_end| {
             ch.write_until(bytes, deadline.min(slice_end), Some(slice_end))

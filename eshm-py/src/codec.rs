@@ -4,8 +4,10 @@
 //! and `from_bytes`, such as `eshm.msg.Pose` or a class generated in another extension).
 
 use eshm::Schema;
+use eshm::python::NativeCodec;
 use eshm::schema::Primitive;
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyType};
 
@@ -63,7 +65,28 @@ impl ScalarType {
 /// Converts between Python values and the bytes of one message type.
 pub(crate) enum Codec {
     Scalar(Primitive),
-    Message { class: Py<PyType> },
+    /// A message class: converted through its `to_bytes` and `from_bytes` methods, or
+    /// directly (`native`) for the classes of `eshm.msg`, compiled into this module.
+    Message {
+        class: Py<PyType>,
+        native: Option<NativeCodec>,
+    },
+}
+
+/// The message types compiled into this module, with their direct conversions.
+fn native_codec(class: &Bound<'_, PyType>) -> Option<NativeCodec> {
+    use eshm::msg::{Imu, Pose, Quaternion, Twist, Vector3};
+    use eshm::python::class_of;
+    let py = class.py();
+    [
+        (class_of::<Vector3>(py), NativeCodec::of::<Vector3>()),
+        (class_of::<Quaternion>(py), NativeCodec::of::<Quaternion>()),
+        (class_of::<Pose>(py), NativeCodec::of::<Pose>()),
+        (class_of::<Twist>(py), NativeCodec::of::<Twist>()),
+        (class_of::<Imu>(py), NativeCodec::of::<Imu>()),
+    ]
+    .into_iter()
+    .find_map(|(c, codec)| c.is(class).then_some(codec))
 }
 
 /// What a topic carries, as decided from a default value.
@@ -117,7 +140,7 @@ impl Typed {
             })?;
             let default = if value.is_instance(&class)? { value.clone() } else { class.call0()? };
             return Ok(Typed {
-                codec: Codec::Message { class: class.unbind() },
+                codec: Codec::Message { native: native_codec(&class), class: class.unbind() },
                 schema,
                 default: default.unbind(),
             });
@@ -154,16 +177,24 @@ impl Codec {
                 }
                 Ok(())
             }
-            Codec::Message { class } => {
+            Codec::Message { native: Some(native), .. } if (native.encode)(value, out) => Ok(()),
+            Codec::Message { class, .. } => {
                 let class = class.bind(value.py());
-                if !value.is_instance(class)? {
+                // An instance of the class, or of another module's class of the same message
+                // type (see `eshm::python::NativeCodec`): the same fingerprint.
+                let fingerprint = intern!(value.py(), "FINGERPRINT");
+                let same_type = value.is_instance(class)?
+                    || value.get_type().getattr(fingerprint).ok().is_some_and(|f| {
+                        class.getattr(fingerprint).is_ok_and(|g| f.eq(g).unwrap_or(false))
+                    });
+                if !same_type {
                     return Err(PyTypeError::new_err(format!(
                         "expected a {}, got {}",
                         class.name()?,
                         value.get_type().name()?
                     )));
                 }
-                let bytes = value.call_method0("to_bytes")?;
+                let bytes = value.call_method0(intern!(value.py(), "to_bytes"))?;
                 out.extend_from_slice(bytes.cast::<PyBytes>()?.as_bytes());
                 Ok(())
             }
@@ -196,9 +227,11 @@ impl Codec {
                     return Err(PyTypeError::new_err(format!("unsupported scalar type {other}")));
                 }
             },
-            Codec::Message { class } => {
-                class.bind(py).call_method1("from_bytes", (PyBytes::new(py, bytes),))?.unbind()
-            }
+            Codec::Message { native: Some(native), .. } => (native.decode)(py, bytes)?,
+            Codec::Message { class, .. } => class
+                .bind(py)
+                .call_method1(intern!(py, "from_bytes"), (PyBytes::new(py, bytes),))?
+                .unbind(),
         })
     }
 }

@@ -22,7 +22,9 @@ def test_master_and_slave_exchange_messages(name):
         master.write(bytearray(b"byte array"))
         master.write(memoryview(b"--memory view--")[2:-2])
         master.write(b"")
-        assert [slave.read() for _ in range(4)] == [b"hello", b"byte array", b"memory view", b""]
+        master.write(memoryview(b"a-b-c-")[::2])  # not contiguous
+        master.write(bytearray())
+        assert [slave.read() for _ in range(6)] == [b"hello", b"byte array", b"memory view", b"", b"abc", b""]
         assert slave.try_read() is None
         slave.write(json.dumps({"speed": 1.5}).encode())
         assert json.loads(master.read(timeout_ms=1000)) == {"speed": 1.5}
@@ -118,3 +120,22 @@ def test_slave_waits_for_its_master_in_another_process(name, child):
     master.write(b"quit")
     assert slave.finish()[0] == 0
     assert master.get_stats()["s2m_read_count"] == 1000
+
+
+def test_a_writer_waits_for_room_in_a_full_queue(name):
+    import threading
+
+    master = ESHM(name, role=ESHMRole.MASTER, max_message=100, capacity=4096)
+    slave = ESHM(name, role=ESHMRole.SLAVE)
+    sent = [bytearray(f"message {i:04d} ".encode() * 6) for i in range(500)]  # ~16 fit at once
+
+    def write_all():
+        for data in sent:
+            master.write(data)  # blocks while the queue is full (GIL released)
+
+    writer = threading.Thread(target=write_all)
+    writer.start()
+    received = [slave.read(buffer_size=100, timeout_ms=10_000) for _ in sent]
+    writer.join()
+    assert received == [bytes(d) for d in sent]
+    assert master.get_stats()["m2s_write_count"] == 500

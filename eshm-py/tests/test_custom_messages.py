@@ -39,6 +39,16 @@ def test_nested_standard_types_mix_with_eshm_msg():
         odom.velocity = msg.Quaternion()
 
 
+def test_a_copy_of_a_standard_class_publishes_on_its_topic(name):
+    odom = Odometry(velocity=msg.Vector3(x=4.0))
+    with eshm.Publisher(name, msg.Vector3) as pub, eshm.Subscriber(name, msg.Vector3) as sub:
+        pub.publish(odom.velocity)
+        got = sub.recv(timeout=5)
+        assert type(got) is msg.Vector3 and got.x == 4.0
+        with pytest.raises(TypeError, match="expected a Vector3, got Odometry"):
+            pub.publish(odom)
+
+
 def test_pubsub_with_user_types(name):
     with eshm.Publisher(name, BatteryState, buffer_num=8) as pub, eshm.Subscriber(name, BatteryState) as sub:
         for i in range(5):

@@ -87,6 +87,11 @@ impl Storage {
         self.lock()[start..start + bytes.len()].copy_from_slice(bytes);
     }
 
+    /// Appends a copy of the bytes to `out`.
+    pub fn extend_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.lock()[self.offset..self.offset + self.len]);
+    }
+
     /// Replaces all the bytes of this (sub-)message.
     pub fn set_all(&self, bytes: &[u8]) {
         assert_eq!(bytes.len(), self.len, "eshm bug: wrong message size");
@@ -227,6 +232,38 @@ macro_rules! python_module {
 /// Python errors creating the class.
 pub fn add_class<T: PyMessage>(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<T::Class>()
+}
+
+/// Direct conversions between the bytes of `T` and instances of `T`'s class, for code
+/// compiled together with the class (the `eshm` module uses them for `eshm.msg`, saving the
+/// Python method calls that classes from other modules need).
+#[derive(Clone, Copy, Debug)]
+pub struct NativeCodec {
+    /// Appends the bytes of `value` to `out` if it is an instance of the class; `false` if not.
+    pub encode: fn(&Bound<'_, PyAny>, &mut Vec<u8>) -> bool,
+    /// A new instance holding `bytes`, after checking them (length, `bool` and enum fields).
+    pub decode: fn(Python<'_>, &[u8]) -> PyResult<Py<PyAny>>,
+}
+
+impl NativeCodec {
+    /// The conversions of `T`.
+    pub fn of<T: PyMessage>() -> NativeCodec {
+        NativeCodec {
+            encode: |value, out| match value.cast::<T::Class>() {
+                Ok(object) => {
+                    T::storage(object.get()).extend_into(out);
+                    true
+                }
+                Err(_) => false,
+            },
+            decode: |py, bytes| T::new_object(py, from_bytes::<T>(bytes)?),
+        }
+    }
+}
+
+/// `T`'s class object.
+pub fn class_of<T: PyMessage>(py: Python<'_>) -> Bound<'_, pyo3::types::PyType> {
+    py.get_type::<T::Class>()
 }
 
 /// A new Python object of `T`'s class holding `bytes` (which must be a valid `T`).

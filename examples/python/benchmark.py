@@ -2,7 +2,7 @@
 """eshm's Python benchmark: round trips and throughput between two Python processes, next to
 what Python users have today, measured in the same run.
 
-    .venv/bin/python examples/python/benchmark.py            # about a minute
+    .venv/bin/python examples/python/benchmark.py            # about 30 s
     .venv/bin/python examples/python/benchmark.py --quick    # 10x fewer iterations
 
 (Build the module with `cd eshm-py && ../.venv/bin/maturin develop --release` first: the test
@@ -151,13 +151,13 @@ def raw_echo(shm_name, total, ready):
     buf = shm.buf
     unpack, pack = struct.Struct("<Qd").unpack_from, struct.Struct("<Qd").pack_into
     ready.set()
-    seen = 0
-    for _ in range(total):
+    # Wait for the exact next number: `struct` reads bytes one by one, so a read racing the
+    # writer can see a mix of the old and new number (which the next read corrects).
+    for expected in range(1, total + 1):
         while True:
             seq, value = unpack(buf, PING)
-            if seq != seen:
+            if seq == expected:
                 break
-        seen = seq
         pack(buf, PONG, seq, value)
     del buf
     shm.close()
@@ -259,17 +259,23 @@ def main():
     print(f"eshm {eshm.__version__} Python benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"processes pinned to CPU {CPU_A} and {CPU_B}")
 
-    floor = raw_round_trips(100_000 // scale)
+    def progress(what):
+        print(f"# {time.strftime('%H:%M:%S')} {what} ...", file=sys.stderr, flush=True)
+
+    progress("raw shared memory round trips")
+    floor = raw_round_trips(1_000_000 // scale)
     rows = [("raw shared memory spin (floor)", "float", "spin", floor)]
     for kind, wait, iters in [
-        ("float", "spin", 100_000),
-        ("Pose", "spin", 50_000),
-        ("float", "default", 50_000),
-        ("Pose", "default", 20_000),
-        ("float", "park", 5_000),
+        ("float", "spin", 1_000_000),
+        ("Pose", "spin", 500_000),
+        ("float", "default", 500_000),
+        ("Pose", "default", 200_000),
+        ("float", "park", 20_000),
     ]:
-        rows.append((f"eshm", kind, wait, eshm_round_trips(kind, wait, iters // scale)))
-    pipe = pipe_round_trips(20_000 // scale)
+        progress(f"eshm round trips, {kind}, wait={wait}")
+        rows.append(("eshm", kind, wait, eshm_round_trips(kind, wait, iters // scale)))
+    progress("multiprocessing.Pipe round trips")
+    pipe = pipe_round_trips(50_000 // scale)
     rows.append(("multiprocessing.Pipe", "float", "blocking", pipe))
 
     print("\nround trip between two Python processes (us):")
@@ -281,9 +287,11 @@ def main():
         print(f"RESULT impl={impl} bench=py_rtt message={kind} mode={wait} n={s['n']} rtt_p50_us={s['p50_us']:.2f} "
               f"rtt_p99_us={s['p99_us']:.2f} rtt_p999_us={s['p999_us']:.2f} x_floor={ratio:.2f}")
 
+    progress("eshm throughput")
+    e = eshm_throughput(10_000_000 // scale)
+    progress("multiprocessing.Pipe throughput")
+    p = pipe_throughput(1_000_000 // scale)
     print("\none-way throughput, float messages:")
-    e = eshm_throughput(2_000_000 // scale)
-    p = pipe_throughput(300_000 // scale)
     print(f"{'eshm':32} {e['msgs_per_s']:12.0f} msg/s received ({e['lost']} of {e['received'] + e['lost']} lost; "
           f"publisher sent {e['sent_per_s']:.0f} msg/s)")
     print(f"{'multiprocessing.Pipe':32} {p['msgs_per_s']:12.0f} msg/s (nothing lost)   eshm / Pipe = {e['msgs_per_s'] / p['msgs_per_s']:.1f}x")
