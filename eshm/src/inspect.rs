@@ -92,7 +92,7 @@ pub struct SegmentInfo {
     pub fingerprint: u64,
     /// The message type (topics).
     pub schema: Option<Schema>,
-    /// Messages the ring keeps (topics) or bytes per direction (channels).
+    /// Messages the ring keeps (topics) or queue bytes per direction (channels).
     pub capacity: usize,
     /// Message size in bytes (topics) or the largest message (channels).
     pub message_size: usize,
@@ -102,6 +102,61 @@ pub struct SegmentInfo {
     pub last_publish_age: Option<Duration>,
     /// Subscriber processes attached now (topics; those beyond 64 are not counted).
     pub readers: usize,
+    /// Their process ids.
+    pub reader_pids: Vec<u32>,
+    /// The endpoints and queues of a channel.
+    pub channel: Option<ChannelDetails>,
+}
+
+/// The state of a channel: its two endpoints and two queues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChannelDetails {
+    /// The master endpoint.
+    pub master: EndpointInfo,
+    /// The slave endpoint.
+    pub slave: EndpointInfo,
+    /// The queue from master to slave.
+    pub master_to_slave: QueueInfo,
+    /// The queue from slave to master.
+    pub slave_to_master: QueueInfo,
+}
+
+/// One endpoint of a channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointInfo {
+    /// Process id of the holder, 0 if none.
+    pub pid: u32,
+    /// Whether the holder is attached and its process (pid and start time) runs.
+    pub alive: bool,
+    /// Time since its last heartbeat.
+    pub heartbeat_age: Option<Duration>,
+    /// Heartbeats so far.
+    pub heartbeats: u64,
+    /// How many processes have held the role.
+    pub generation: u64,
+}
+
+/// One direction of a channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueInfo {
+    /// Messages written.
+    pub written: u64,
+    /// Payload bytes written.
+    pub bytes_written: u64,
+    /// Messages read.
+    pub read: u64,
+    /// Payload bytes read.
+    pub bytes_read: u64,
+}
+
+impl QueueInfo {
+    /// Messages written and not read yet.
+    pub fn pending(&self) -> u64 {
+        self.written.saturating_sub(self.read)
+    }
 }
 
 fn age(now: u64, then: u64) -> Option<Duration> {
@@ -135,6 +190,8 @@ fn read_info(
         published: 0,
         last_publish_age: None,
         readers: 0,
+        reader_pids: Vec::new(),
+        channel: None,
     };
     if let Some(st) = dir.stat(file_name)? {
         fill_stat(&mut info, &st);
@@ -188,19 +245,30 @@ fn read_info(
                 info.published = view.newest();
                 let last = view.writer.last_publish_ns.load(Ordering::Acquire);
                 info.last_publish_age = if info.published == 0 { None } else { age(coarse, last) };
-                info.readers = ring
+                info.reader_pids = ring
                     .header()
                     .readers
                     .iter()
-                    .filter(|r| {
+                    .filter_map(|r| {
                         let pid = r.pid.load(Ordering::Acquire);
-                        pid != 0 && os::is_alive(pid, r.start_time.load(Ordering::Acquire))
+                        (pid != 0 && os::is_alive(pid, r.start_time.load(Ordering::Acquire)))
+                            .then_some(pid)
                     })
-                    .count();
+                    .collect();
+                info.readers = info.reader_pids.len();
             }
             Err(e) => info.problem = Some(e.to_string()),
         }
         info.schema = Some(schema);
+    } else {
+        match crate::channel::inspect(seg, header) {
+            Ok((details, capacity, max_message)) => {
+                info.capacity = capacity;
+                info.message_size = max_message;
+                info.channel = Some(details);
+            }
+            Err(e) => info.problem = Some(e.to_string()),
+        }
     }
     Ok(Some(info))
 }

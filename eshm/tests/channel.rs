@@ -359,3 +359,28 @@ fn channel_garbage_in_the_segment_is_an_error() {
     assert!(matches!(slave.read(), Err(Error::Corrupt { .. })));
     assert!(matches!(master.write(b"x"), Err(Error::Corrupt { .. })));
 }
+
+#[test]
+fn channel_inspection_shows_endpoints_and_queues() {
+    let n = name("inspect");
+    let mut master =
+        Channel::builder(&n).role(Role::Master).max_message(100).capacity(4096).open().unwrap();
+    let mut slave = Channel::open(&n, Role::Slave).unwrap();
+    master.write(b"one").unwrap();
+    master.write(b"two!").unwrap();
+    assert_eq!(slave.read().unwrap(), b"one");
+    let info = eshm::inspect::inspect(eshm::segment::SegmentKind::Channel, &n).unwrap();
+    assert_eq!(info.problem, None);
+    assert_eq!((info.capacity, info.message_size), (4096, 100));
+    assert_eq!(info.owner_pid, std::process::id());
+    let ch = info.channel.expect("channel details");
+    assert_eq!((ch.master.pid, ch.slave.pid), (std::process::id(), std::process::id()));
+    assert!(ch.master.alive && ch.slave.alive);
+    assert_eq!((ch.master.generation, ch.slave.generation), (1, 1));
+    let q = &ch.master_to_slave;
+    assert_eq!((q.written, q.bytes_written, q.read, q.bytes_read, q.pending()), (2, 7, 1, 3, 1));
+    assert_eq!(ch.slave_to_master.written, 0);
+    drop(slave);
+    let ch = eshm::inspect::inspect(eshm::segment::SegmentKind::Channel, &n).unwrap().channel;
+    assert!(!ch.unwrap().slave.alive, "a slave that left is not alive");
+}

@@ -397,6 +397,43 @@ impl Link {
     }
 }
 
+/// What `eshm::inspect` shows of a channel: its endpoints and queues, the queue capacity and
+/// the largest message. The header is checked as when attaching.
+pub(crate) fn inspect(
+    seg: Segment,
+    info: HeaderInfo,
+) -> Result<(crate::inspect::ChannelDetails, usize, usize)> {
+    use crate::inspect::{ChannelDetails, EndpointInfo, QueueInfo};
+    let link = Link::new(seg, info)?;
+    let now = os::coarse_ns();
+    let endpoint = |role: Role| {
+        let ep = link.endpoint(role);
+        let pid = ep.pid.load(Ordering::Acquire);
+        let beat = ep.heartbeat_ns.load(Ordering::Acquire);
+        EndpointInfo {
+            pid: pid & !REGISTERING,
+            alive: pid & REGISTERING == 0
+                && pid != 0
+                && ep.attached.load(Ordering::Acquire) != 0
+                && os::is_alive(pid, ep.start_time.load(Ordering::Acquire)),
+            heartbeat_age: (beat != 0).then(|| Duration::from_nanos(now.saturating_sub(beat))),
+            heartbeats: ep.heartbeats.load(Ordering::Relaxed),
+            generation: ep.generation.load(Ordering::Relaxed),
+        }
+    };
+    let queue = |q: QueueView<'_>| {
+        let (written, bytes_written, read, bytes_read) = q.counters();
+        QueueInfo { written, bytes_written, read, bytes_read }
+    };
+    let details = ChannelDetails {
+        master: endpoint(Role::Master),
+        slave: endpoint(Role::Slave),
+        master_to_slave: queue(link.outgoing(Role::Master)),
+        slave_to_master: queue(link.outgoing(Role::Slave)),
+    };
+    Ok((details, link.data_words * 8, link.max_message))
+}
+
 /// Wakes everyone asleep on a channel segment (used when it is closed or superseded). Reads
 /// only offsets it checks, so a corrupt segment wakes nobody rather than panicking.
 pub(crate) fn wake_segment(seg: &Segment) {
