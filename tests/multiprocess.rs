@@ -8,7 +8,7 @@
 
 use eshm::channel::{Channel, DisconnectBehavior, Role};
 use eshm::{Error, Publisher, Subscriber};
-use eshm_tests::{CHILD_ROLE_ENV, ChildProcess, Stamped, field, read_parent_line, unique_name};
+use eshm_tests::{ChildProcess, Stamped, field, read_parent_line, unique_name};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -400,56 +400,26 @@ fn channel_full_queue_and_oversized_writes_across_processes() {
 // libtest, and exit non-zero on any failure.
 
 fn main() {
-    if let Ok(role) = std::env::var(CHILD_ROLE_ENV) {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        match role.as_str() {
-            "publisher" => child_publisher(&args),
-            "subscriber" => child_subscriber(&args),
-            "channel_echo" => child_channel_echo(&args),
-            "channel_master" => child_channel_master(&args),
-            "channel_auto" => child_channel_auto(&args),
-            "channel_slave" => child_channel_slave(&args),
-            other => panic!("unknown child role {other}"),
-        }
-        return;
+    macro_rules! named {
+        ($($f:ident),* $(,)?) => { &[$((stringify!($f), $f as _)),*] };
     }
-    macro_rules! tests {
-        ($($test:ident),* $(,)?) => { &[$((stringify!($test), $test as fn())),*] };
-    }
-    let tests: &[(&str, fn())] = tests![
-        pubsub_three_subscribers_receive_in_order_and_count_every_loss,
-        pubsub_subscribers_survive_publisher_crash_and_restart,
-        channel_echo_round_trips_of_random_sizes,
-        channel_slave_reconnects_when_the_master_is_killed_and_restarted,
-        channel_auto_endpoints_racing_elect_exactly_one_master,
-        channel_frozen_peer_goes_stale_and_recovers,
-        channel_full_queue_and_oversized_writes_across_processes,
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        for (name, _) in tests {
-            println!("{name}: test");
-        }
-        return;
-    }
-    let filter = args.iter().find(|a| !a.starts_with('-'));
-    let selected: Vec<_> =
-        tests.iter().filter(|(n, _)| filter.is_none_or(|f| n.contains(f.as_str()))).collect();
-    println!("\nrunning {} tests", selected.len());
-    let mut failed = Vec::new();
-    for (name, test) in selected {
-        let start = std::time::Instant::now();
-        let outcome = std::panic::catch_unwind(test);
-        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
-        println!("test {name} ... {verdict} ({:.1} s)", start.elapsed().as_secs_f64());
-        if outcome.is_err() {
-            failed.push(*name);
-        }
-    }
-    if failed.is_empty() {
-        println!("\ntest result: ok. {} passed", tests.len());
-    } else {
-        println!("\ntest result: FAILED. failures: {failed:?}");
-        std::process::exit(1);
-    }
+    eshm_tests::run_main(
+        &[
+            ("publisher", child_publisher as eshm_tests::ChildRole),
+            ("subscriber", child_subscriber),
+            ("channel_echo", child_channel_echo),
+            ("channel_master", child_channel_master),
+            ("channel_auto", child_channel_auto),
+            ("channel_slave", child_channel_slave),
+        ],
+        named![
+            pubsub_three_subscribers_receive_in_order_and_count_every_loss,
+            pubsub_subscribers_survive_publisher_crash_and_restart,
+            channel_echo_round_trips_of_random_sizes,
+            channel_slave_reconnects_when_the_master_is_killed_and_restarted,
+            channel_auto_endpoints_racing_elect_exactly_one_master,
+            channel_frozen_peer_goes_stale_and_recovers,
+            channel_full_queue_and_oversized_writes_across_processes,
+        ],
+    );
 }

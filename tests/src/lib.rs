@@ -112,9 +112,15 @@ impl ChildProcess {
     /// Runs the current executable again with `role` and `args` (the binary's `main` must
     /// dispatch on [`CHILD_ROLE_ENV`]).
     pub fn spawn(role: &str, args: &[String]) -> ChildProcess {
+        ChildProcess::spawn_with_env(role, args, &[])
+    }
+
+    /// [`spawn`](Self::spawn), with extra environment variables (`ESHM_SHM_DIR`, say).
+    pub fn spawn_with_env(role: &str, args: &[String], env: &[(&str, &str)]) -> ChildProcess {
         let exe = std::env::current_exe().expect("current_exe");
         let mut child = Command::new(exe)
             .args(args)
+            .envs(env.iter().copied())
             .env(CHILD_ROLE_ENV, role)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -229,4 +235,49 @@ pub fn field(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{key}=` in {line:?}"))
         .parse()
         .unwrap_or_else(|e| panic!("bad `{key}` in {line:?}: {e}"))
+}
+
+/// A child role: runs in the child process, with its command-line arguments.
+pub type ChildRole = fn(&[String]);
+
+/// The `main` of a multi-process test binary (`harness = false`): plays the child role named
+/// by [`CHILD_ROLE_ENV`] if it is set, with the command-line arguments; otherwise runs the
+/// tests whose name contains the first non-option argument (all without one) one after the
+/// other, libtest-style, and exits with status 1 if any failed. `--list` lists them.
+pub fn run_main(roles: &[(&str, ChildRole)], tests: &[(&str, fn())]) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(role) = std::env::var(CHILD_ROLE_ENV) {
+        let (_, play) = roles
+            .iter()
+            .find(|(name, _)| *name == role)
+            .unwrap_or_else(|| panic!("unknown child role {role}"));
+        play(&args);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        for (name, _) in tests {
+            println!("{name}: test");
+        }
+        return;
+    }
+    let filter = args.iter().find(|a| !a.starts_with('-'));
+    let selected: Vec<_> =
+        tests.iter().filter(|(n, _)| filter.is_none_or(|f| n.contains(f.as_str()))).collect();
+    println!("\nrunning {} tests", selected.len());
+    let mut failed = Vec::new();
+    for (name, test) in &selected {
+        let start = Instant::now();
+        let outcome = std::panic::catch_unwind(test);
+        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
+        println!("test {name} ... {verdict} ({:.1} s)", start.elapsed().as_secs_f64());
+        if outcome.is_err() {
+            failed.push(*name);
+        }
+    }
+    if failed.is_empty() {
+        println!("\ntest result: ok. {} passed", selected.len());
+    } else {
+        println!("\ntest result: FAILED. failures: {failed:?}");
+        std::process::exit(1);
+    }
 }

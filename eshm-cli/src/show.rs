@@ -1,0 +1,260 @@
+//! How segments look: the `list` table, `info` text, and their JSON.
+
+use eshm::inspect::{EndpointInfo, QueueInfo, SegmentInfo, SegmentState};
+use eshm::segment::SegmentKind;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// `12 ms`, `3.4 s`, `5 min`, `2.0 h`, `3 d`.
+pub(crate) fn duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    match s {
+        s if s < 1e-3 => format!("{} us", d.as_micros()),
+        s if s < 1.0 => format!("{} ms", d.as_millis()),
+        s if s < 60.0 => format!("{s:.1} s"),
+        s if s < 3600.0 => format!("{:.0} min", s / 60.0),
+        s if s < 86400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.0} d", s / 86400.0),
+    }
+}
+
+/// `56 B`, `4 KiB`, `1.5 MiB`.
+pub(crate) fn bytes(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1 << 20 => format!("{} KiB", trim(n as f64 / 1024.0)),
+        n => format!("{} MiB", trim(n as f64 / (1u64 << 20) as f64)),
+    }
+}
+
+fn trim(x: f64) -> String {
+    if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x:.1}") }
+}
+
+fn ms(d: Option<Duration>) -> Value {
+    d.map_or(Value::Null, |d| json!((d.as_secs_f64() * 1e6).round() / 1e3))
+}
+
+/// `live`, `closed`, `superseded`, `dead` (live, owner gone) or `corrupt`.
+pub(crate) fn state(info: &SegmentInfo) -> &'static str {
+    match info.state {
+        _ if info.problem.is_some() => "corrupt",
+        SegmentState::Live if !info.owner_alive => "dead",
+        other => other.as_str(),
+    }
+}
+
+/// The message type's name: `Pose`, `f64`, or `bytes` for channels.
+pub(crate) fn type_name(info: &SegmentInfo) -> String {
+    match (&info.schema, info.kind) {
+        (Some(s), _) => s.type_name(),
+        (None, SegmentKind::Channel) if info.problem.is_none() => "bytes".to_owned(),
+        (None, _) => "?".to_owned(),
+    }
+}
+
+fn endpoint_json(e: &EndpointInfo) -> Value {
+    json!({
+        "pid": e.pid,
+        "alive": e.alive,
+        "heartbeat_age_ms": ms(e.heartbeat_age),
+        "heartbeats": e.heartbeats,
+        "generation": e.generation,
+    })
+}
+
+fn queue_json(q: &QueueInfo) -> Value {
+    json!({
+        "written": q.written,
+        "bytes_written": q.bytes_written,
+        "read": q.read,
+        "bytes_read": q.bytes_read,
+        "pending": q.pending(),
+    })
+}
+
+/// Everything about a segment as a JSON object (the element of `list --json`, and `info
+/// --json`). `name` is the name as its program wrote it; the fingerprint is a hex string
+/// (JSON numbers lose precision past 2^53).
+pub(crate) fn to_json(info: &SegmentInfo) -> Value {
+    let mut v = json!({
+        "name": info.name,
+        "kind": info.kind.as_str(),
+        "type": type_name(info),
+        "state": state(info),
+        "owner_pid": info.owner_pid,
+        "alive": info.owner_alive,
+        "message_size": info.message_size,
+        "capacity": info.capacity,
+        "fingerprint": format!("{:#018x}", info.fingerprint),
+        "schema": info.schema.as_ref().map(|s| s.definition()),
+        "published": info.published,
+        "last_publish_age_ms": ms(info.last_publish_age),
+        "readers": info.readers,
+        "reader_pids": info.reader_pids,
+        "created_unix_ns": info.created_unix_ns,
+        "age_ms": ms(info.age),
+        "heartbeat_age_ms": ms(info.heartbeat_age),
+        "path": info.path.display().to_string(),
+        "file_len": info.file_len,
+        "uid": info.uid,
+        "mode": format!("{:o}", info.mode & 0o7777),
+        "problem": info.problem,
+    });
+    if let Some(ch) = &info.channel {
+        v["channel"] = json!({
+            "master": endpoint_json(&ch.master),
+            "slave": endpoint_json(&ch.slave),
+            "master_to_slave": queue_json(&ch.master_to_slave),
+            "slave_to_master": queue_json(&ch.slave_to_master),
+        });
+    }
+    v
+}
+
+/// The `list` table.
+pub(crate) fn table(infos: &[SegmentInfo]) -> String {
+    let header =
+        ["KIND", "NAME", "TYPE", "SIZE", "CAPACITY", "OWNER", "STATE", "PEERS", "MESSAGES", "LAST"];
+    let rows: Vec<[String; 10]> = infos.iter().map(row).collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            // Numbers right-aligned, the rest left-aligned.
+            if matches!(i, 3 | 4 | 8) {
+                let _ = write!(l, "{cell:>w$}  ");
+            } else {
+                let _ = write!(l, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for r in &rows {
+        line(&r.each_ref().map(String::as_str));
+    }
+    out
+}
+
+fn row(info: &SegmentInfo) -> [String; 10] {
+    let owner = if info.owner_pid == 0 { "-".to_owned() } else { info.owner_pid.to_string() };
+    let (size, capacity, peers, messages, last) = match (&info.channel, info.kind) {
+        (Some(ch), _) => (
+            bytes(info.message_size as u64),
+            bytes(info.capacity as u64),
+            if ch.slave.alive { format!("slave {}", ch.slave.pid) } else { "no slave".to_owned() },
+            (ch.master_to_slave.written + ch.slave_to_master.written).to_string(),
+            info.heartbeat_age.map_or("-".to_owned(), |d| format!("{} ago", duration(d))),
+        ),
+        (None, SegmentKind::Topic) if info.problem.is_none() => (
+            bytes(info.message_size as u64),
+            info.capacity.to_string(),
+            format!("{} reader{}", info.readers, if info.readers == 1 { "" } else { "s" }),
+            info.published.to_string(),
+            info.last_publish_age.map_or("never".to_owned(), |d| format!("{} ago", duration(d))),
+        ),
+        _ => Default::default(),
+    };
+    [
+        info.kind.as_str().to_owned(),
+        info.name.clone(),
+        type_name(info),
+        size,
+        capacity,
+        owner,
+        state(info).to_owned(),
+        peers,
+        messages,
+        last,
+    ]
+}
+
+/// The `info` text.
+pub(crate) fn details(info: &SegmentInfo) -> String {
+    let mut o = String::new();
+    let age = |d: Option<Duration>| d.map_or("-".to_owned(), |d| format!("{} ago", duration(d)));
+    let _ = writeln!(o, "{} {:?}", info.kind.as_str(), info.name);
+    let _ = writeln!(o, "  file         {}", info.path.display());
+    let _ = writeln!(
+        o,
+        "               {} ({}), uid {}, mode {:o}",
+        bytes(info.file_len),
+        info.file_len,
+        info.uid,
+        info.mode & 0o7777
+    );
+    if let Some(problem) = &info.problem {
+        let _ = writeln!(o, "  problem      {problem}");
+        return o;
+    }
+    let alive = if info.owner_alive { "alive" } else { "not running" };
+    let _ = writeln!(o, "  owner        pid {} ({alive})", info.owner_pid);
+    let _ = writeln!(o, "  state        {}", state(info));
+    let _ = writeln!(
+        o,
+        "  created      {} (unix time {:.3} s)",
+        age(info.age),
+        info.created_unix_ns as f64 / 1e9
+    );
+    let _ = writeln!(o, "  heartbeat    {}", age(info.heartbeat_age));
+    match &info.channel {
+        Some(ch) => {
+            let _ = writeln!(o, "  queues       {} per direction", bytes(info.capacity as u64));
+            let _ = writeln!(o, "  max message  {}", bytes(info.message_size as u64));
+            for (role, e) in [("master", &ch.master), ("slave", &ch.slave)] {
+                let pid = if e.pid == 0 { "-".to_owned() } else { e.pid.to_string() };
+                let _ = writeln!(
+                    o,
+                    "  {role:<12} pid {pid} ({}), heartbeat {}, {} heartbeats, generation {}",
+                    if e.alive { "alive" } else { "not alive" },
+                    age(e.heartbeat_age),
+                    e.heartbeats,
+                    e.generation
+                );
+            }
+            for (dir, q) in
+                [("master->slave", &ch.master_to_slave), ("slave->master", &ch.slave_to_master)]
+            {
+                let _ = writeln!(
+                    o,
+                    "  {dir}  written {} ({}), read {} ({}), pending {}",
+                    q.written,
+                    bytes(q.bytes_written),
+                    q.read,
+                    bytes(q.bytes_read),
+                    q.pending()
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(o, "  type         {}", type_name(info));
+            let _ = writeln!(o, "  fingerprint  {:#018x}", info.fingerprint);
+            let _ = writeln!(
+                o,
+                "  ring         {} messages of {}",
+                info.capacity,
+                bytes(info.message_size as u64)
+            );
+            let _ = writeln!(o, "  published    {}", info.published);
+            let _ = writeln!(o, "  last publish {}", age(info.last_publish_age));
+            let pids: Vec<String> = info.reader_pids.iter().map(u32::to_string).collect();
+            let _ = writeln!(o, "  readers      {} {}", info.readers, pids.join(" "));
+            if let Some(schema) = &info.schema {
+                let _ = writeln!(o, "  schema");
+                for line in schema.definition().lines() {
+                    let _ = writeln!(o, "    {line}");
+                }
+            }
+        }
+    }
+    o
+}

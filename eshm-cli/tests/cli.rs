@@ -1,0 +1,446 @@
+//! The `eshm` command against real publishers, subscribers and channels in other processes,
+//! each test in a segment directory of its own (`ESHM_SHM_DIR`).
+//!
+//! This binary has its own `main` (no libtest): with `ESHM_TEST_CHILD_ROLE` set it plays a
+//! child role instead. Run one test with `cargo test -p eshm-cli --test cli -- <substring>`.
+
+use eshm::channel::{Channel, Role};
+use eshm::msg::{Pose, Quaternion, Vector3};
+use eshm::{Publisher, Subscriber};
+use eshm_tests::{ChildProcess, read_parent_line, wait_for_parent};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Child roles (they find the segment directory in their environment).
+
+fn pose(i: u64) -> Pose {
+    let f = i as f64;
+    Pose { position: Vector3 { x: f, y: -f, z: 0.5 }, orientation: Quaternion::IDENTITY }
+}
+
+/// `publisher NAME COUNT`: creates a `Pose` topic; once the parent says `go`, publishes
+/// `pose(0..COUNT)`; keeps the topic until the parent releases it.
+fn child_publisher(args: &[String]) {
+    let mut publisher = Publisher::<Pose>::create(&args[0]).expect("create");
+    println!("ready");
+    if read_parent_line() == "go" {
+        for i in 0..args[1].parse().unwrap() {
+            publisher.publish(&pose(i)).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        println!("published");
+    }
+    wait_for_parent();
+}
+
+/// `subscriber NAME`: receives one `Pose` and prints it.
+fn child_subscriber(args: &[String]) {
+    let mut sub = Subscriber::<Pose>::new(&args[0]).expect("subscribe");
+    println!("ready");
+    let p = sub.recv_timeout(Duration::from_secs(60)).expect("receive");
+    println!("got x={} y={} z={} w={}", p.position.x, p.position.y, p.position.z, p.orientation.w);
+}
+
+/// `channel NAME`: both ends of a channel, one message from the master queued, until released.
+fn child_channel(args: &[String]) {
+    let mut master = Channel::open(&args[0], Role::Master).expect("open channel");
+    let _slave = Channel::open(&args[0], Role::Slave).expect("attach to channel");
+    master.write(b"hello").unwrap();
+    println!("ready");
+    wait_for_parent();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Harness.
+
+/// A segment directory for one test, removed afterwards.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(test: &str) -> Dir {
+        let path =
+            std::env::temp_dir().join(format!("eshm-cli-test-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Dir(path)
+    }
+
+    fn env(&self) -> [(&str, &str); 1] {
+        [("ESHM_SHM_DIR", self.0.to_str().unwrap())]
+    }
+
+    fn child(&self, role: &str, args: &[&str]) -> ChildProcess {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        ChildProcess::spawn_with_env(role, &args, &self.env())
+    }
+
+    /// Runs `eshm ARGS` to completion.
+    fn eshm(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("run eshm");
+        Run::from(out, args)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_eshm"));
+        c.args(args).envs(self.env());
+        c
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a finished `eshm` run printed.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    args: String,
+}
+
+impl Run {
+    fn from(out: Output, args: &[&str]) -> Run {
+        Run {
+            code: out.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+            args: args.join(" "),
+        }
+    }
+
+    /// Asserts the exit status and returns stdout.
+    fn expect(&self, code: i32) -> &str {
+        assert_eq!(
+            self.code, code,
+            "`eshm {}` exited with {}\nstdout:\n{}\nstderr:\n{}",
+            self.args, self.code, self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(self.expect(0)).expect("valid JSON")
+    }
+}
+
+fn entry<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{name:?} not in {list:#}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+fn list_shows_topics_and_channels_with_their_owners() {
+    let dir = Dir::new("list");
+    assert_eq!(
+        dir.eshm(&["list"]).expect(0).trim(),
+        format!("no eshm topics or channels in {}", dir.path().display())
+    );
+    let mut publisher = dir.child("publisher", &["robot/pose", "0"]);
+    publisher.expect_line("ready");
+    let mut channel = dir.child("channel", &["robot/control"]);
+    channel.expect_line("ready");
+
+    let list = dir.eshm(&["list", "--json"]).json();
+    let topic = entry(&list, "robot/pose");
+    assert_eq!(topic["kind"], "topic");
+    assert_eq!(topic["type"], "Pose");
+    assert_eq!(topic["owner_pid"], json!(publisher.pid()));
+    assert_eq!(topic["alive"], true);
+    assert_eq!(topic["state"], "live");
+    assert_eq!(topic["message_size"], 56);
+    assert_eq!(
+        topic["fingerprint"],
+        format!("{:#018x}", <Pose as eshm::Message>::SCHEMA.fingerprint())
+    );
+    let chan = entry(&list, "robot/control");
+    assert_eq!(
+        (&chan["kind"], &chan["type"], &chan["alive"]),
+        (&json!("channel"), &json!("bytes"), &json!(true))
+    );
+    assert_eq!(chan["owner_pid"], json!(channel.pid()));
+    assert_eq!(chan["channel"]["master_to_slave"]["pending"], 1);
+    assert_eq!(chan["channel"]["slave"]["pid"], json!(channel.pid()));
+    assert_eq!(chan["channel"]["slave"]["alive"], true);
+
+    let table = dir.eshm(&["list"]).expect(0).to_owned();
+    assert!(table.starts_with("KIND"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("topic") && l.contains("robot/pose") && l.contains("Pose"))
+    );
+    let topics_only = dir.eshm(&["list", "--kind", "topic", "--json"]).json();
+    assert_eq!(topics_only.as_array().unwrap().len(), 1);
+
+    let info = dir.eshm(&["info", "robot/pose"]).expect(0).to_owned();
+    assert!(info.contains(&format!("pid {} (alive)", publisher.pid())), "{info}");
+    assert!(info.contains("struct Pose {  // 56 bytes, align 8"), "{info}");
+    let info = dir.eshm(&["info", "robot/control", "--json"]).json();
+    assert_eq!(info["channel"]["master"]["pid"], json!(channel.pid()));
+    assert_eq!(info["channel"]["master_to_slave"]["bytes_written"], 5);
+}
+
+fn echo_prints_each_message_decoded_through_the_header_schema() {
+    let dir = Dir::new("echo");
+    let mut publisher = dir.child("publisher", &["robot/pose", "5"]);
+    publisher.expect_line("ready");
+    let echo = dir
+        .command(&["echo", "robot/pose", "--count", "5", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The subscriber is attached once `eshm info` counts it as a reader.
+    while dir.eshm(&["info", "robot/pose", "--json"]).json()["readers"] != 1 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    publisher.send("go");
+    let out = echo.wait_with_output().unwrap();
+    let run = Run::from(out, &["echo"]);
+    let lines: Vec<Value> =
+        run.expect(0).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let expected: Vec<Value> = (0..5)
+        .map(|i| {
+            let f = i as f64;
+            json!({"position": {"x": f, "y": -f, "z": 0.5}, "orientation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}})
+        })
+        .collect();
+    assert_eq!(lines, expected);
+    // Keys in the order of the struct's fields.
+    assert!(
+        run.stdout.starts_with(r#"{"position":{"x":0.0,"y":-0.0,"z":0.5},"orientation""#),
+        "{}",
+        run.stdout
+    );
+
+    // Text, and history: the last message is still in the ring.
+    let text = dir.eshm(&["echo", "robot/pose", "--once", "--history", "1"]);
+    assert_eq!(
+        text.expect(0).trim(),
+        "Pose { position: Vector3 { x: 4.0, y: -4.0, z: 0.5 }, orientation: Quaternion { x: 0.0, y: 0.0, z: 0.0, w: 1.0 } }"
+    );
+    let quiet = dir.eshm(&["echo", "robot/pose", "--timeout", "0.05"]);
+    quiet.expect(7);
+    assert!(quiet.stderr.contains("no message on \"robot/pose\""), "{}", quiet.stderr);
+}
+
+fn missing_names_fail_with_suggestions_unless_waited_for() {
+    let dir = Dir::new("missing");
+    let run = dir.eshm(&["echo", "robot/pose"]);
+    run.expect(3);
+    assert!(
+        run.stderr.contains("no topic named \"robot/pose\" (there is none in"),
+        "{}",
+        run.stderr
+    );
+
+    // --wait: the topic may come later.
+    let waiting = dir
+        .command(&["echo", "robot/pose", "--wait", "--once", "--json", "--history", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut publisher = dir.child("publisher", &["robot/pose", "1"]);
+    publisher.expect_line("ready");
+    publisher.send("go");
+    publisher.expect_line("published");
+    let run = Run::from(waiting.wait_with_output().unwrap(), &["echo --wait"]);
+    assert_eq!(serde_json::from_str::<Value>(run.expect(0).trim()).unwrap()["position"]["x"], 0.0);
+
+    for args in [&["echo", "robot/pos"][..], &["info", "robot/pos"], &["hz", "robot/poses"]] {
+        let run = dir.eshm(args);
+        run.expect(3);
+        assert!(run.stderr.contains("did you mean \"robot/pose\"?"), "{}", run.stderr);
+    }
+    let run = dir.eshm(&["info", "robot/pose", "--kind", "channel"]);
+    run.expect(3);
+    assert!(run.stderr.contains("(there is a topic of that name)"), "{}", run.stderr);
+    let long = "x".repeat(300);
+    let run = dir.eshm(&["echo", &long]);
+    run.expect(2);
+    assert!(run.stderr.contains("more than the 255 a file name can hold"), "{}", run.stderr);
+}
+
+fn pub_json_reaches_a_typed_subscriber() {
+    let dir = Dir::new("pub");
+    let mut sub = dir.child("subscriber", &["robot/pose"]);
+    sub.expect_line("ready");
+    let run = dir.eshm(&[
+        "pub",
+        "robot/pose",
+        "--type",
+        "Pose",
+        "--json",
+        r#"{"position": {"x": 1.5, "y": -2}, "orientation": {"w": 1}}"#,
+    ]);
+    assert_eq!(run.expect(0).trim(), "published 1 message(s) of `Pose` on \"robot/pose\"");
+    assert_eq!(sub.expect_line("got"), "got x=1.5 y=-2 z=0 w=1");
+
+    // The topic stays (closed): a later pub --json needs no --type, and a subscriber that
+    // arrives after it still gets the message.
+    let mut sub = dir.child("subscriber", &["robot/pose"]);
+    sub.expect_line("ready");
+    dir.eshm(&["pub", "robot/pose", "--json", r#"{"position": {"z": 7}}"#]).expect(0);
+    assert_eq!(sub.expect_line("got"), "got x=0 y=0 z=7 w=0");
+
+    // Primitive topics, with the value on the command line.
+    dir.eshm(&["pub", "speed", "--type", "f32", "--", "-2.5"]).expect(0);
+    let echo = dir.eshm(&["echo", "speed", "--once", "--history", "1", "--json"]);
+    assert_eq!(echo.expect(0).trim(), "-2.5");
+
+    // Mistakes.
+    let run = dir.eshm(&["pub", "robot/pose", "--type", "f64", "1"]);
+    run.expect(4);
+    assert!(run.stderr.contains("carries `Pose`, not `f64`"), "{}", run.stderr);
+    let run = dir.eshm(&["pub", "robot/pose", "--json", r#"{"position": {"w": 1}}"#]);
+    run.expect(2);
+    assert!(run.stderr.contains("position: `Vector3` has no field `w`"), "{}", run.stderr);
+    let run = dir.eshm(&["pub", "other", "--type", "Pos", "--json", "{}"]);
+    run.expect(2);
+    assert!(run.stderr.contains("did you mean `Pose`?"), "{}", run.stderr);
+    let run = dir.eshm(&["pub", "speed", "--type", "u8", "300"]);
+    run.expect(4); // the topic carries f32
+    let run = dir.eshm(&["pub", "new", "--type", "u8", "300"]);
+    run.expect(2);
+    assert!(run.stderr.contains("300 is out of range for u8"), "{}", run.stderr);
+    let run = dir.eshm(&["pub", "nothing", "--json", "1"]);
+    run.expect(3);
+    assert!(run.stderr.contains("give its type"), "{}", run.stderr);
+
+    // A topic with a live publisher is its publisher's.
+    let mut publisher = dir.child("publisher", &["busy", "0"]);
+    publisher.expect_line("ready");
+    let run = dir.eshm(&["pub", "busy", "--json", "{}"]);
+    run.expect(6);
+    assert!(run.stderr.contains(&publisher.pid().to_string()), "{}", run.stderr);
+}
+
+fn clean_removes_what_dead_owners_left_and_nothing_else() {
+    let dir = Dir::new("clean");
+    let mut live = dir.child("publisher", &["live", "0"]);
+    live.expect_line("ready");
+    let mut dead = dir.child("publisher", &["dead", "0"]);
+    dead.expect_line("ready");
+    dead.kill();
+    assert_eq!(dir.files(), ["eshm.topic.dead", "eshm.topic.live"]);
+    let list = dir.eshm(&["list", "--json"]).json();
+    assert_eq!(
+        (&entry(&list, "dead")["state"], &entry(&list, "dead")["alive"]),
+        (&json!("dead"), &json!(false))
+    );
+
+    let dry = dir.eshm(&["clean", "--dry-run"]);
+    let out = dry.expect(0);
+    assert!(
+        out.contains(&format!("would remove topic \"dead\": owner process {} is dead", dead.pid())),
+        "{out}"
+    );
+    assert!(out.contains(&format!("(owner pid {} is alive)", live.pid())), "{out}");
+    assert!(out.ends_with("would remove 1, kept 1, failed 0\n"), "{out}");
+    assert_eq!(dir.files().len(), 2, "a dry run removes nothing");
+
+    assert!(dir.eshm(&["clean"]).expect(0).ends_with("removed 1, kept 1, failed 0\n"));
+    assert_eq!(dir.files(), ["eshm.topic.live"]);
+    let list = dir.eshm(&["list", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(entry(&list, "live")["alive"], true);
+}
+
+fn a_corrupt_segment_is_reported_not_trusted() {
+    let dir = Dir::new("corrupt");
+    let file = dir.path().join("eshm.topic.broken");
+    std::fs::write(&file, vec![0xA5; 4096]).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+
+    let list = dir.eshm(&["list", "--json"]).json();
+    let broken = entry(&list, "broken");
+    assert_eq!(broken["state"], "corrupt");
+    assert!(broken["problem"].as_str().is_some_and(|p| !p.is_empty()), "{broken}");
+    assert!(dir.eshm(&["list"]).expect(0).contains("corrupt"));
+
+    let info = dir.eshm(&["info", "broken"]);
+    assert!(info.expect(4).contains("problem"), "{}", info.stdout);
+    let echo = dir.eshm(&["echo", "broken"]);
+    echo.expect(4);
+    assert!(echo.stderr.contains("unusable"), "{}", echo.stderr);
+
+    let clean = dir.eshm(&["clean"]);
+    clean.expect(1);
+    assert!(clean.stderr.contains("--include-corrupt"), "{}", clean.stderr);
+    assert!(
+        dir.eshm(&["clean", "--include-corrupt"]).expect(0).contains("removed topic \"broken\"")
+    );
+    assert!(dir.files().is_empty());
+}
+
+fn hz_reports_the_rate_and_losses() {
+    let dir = Dir::new("hz");
+    let mut publisher = dir.child("publisher", &["robot/pose", "100"]);
+    publisher.expect_line("ready");
+    let hz = dir
+        .command(&["hz", "robot/pose", "--count", "100"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while dir.eshm(&["info", "robot/pose", "--json"]).json()["readers"] != 1 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    publisher.send("go");
+    let run = Run::from(hz.wait_with_output().unwrap(), &["hz"]);
+    let out = run.expect(0);
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("total: 100 messages in"), "{out}");
+    assert!(last.ends_with(", 0 lost"), "{out}");
+    let report = out.lines().rev().nth(1).unwrap();
+    assert!(
+        report.starts_with("rate ")
+            && report.contains("jitter (std dev)")
+            && report.ends_with("lost 0"),
+        "{out}"
+    );
+}
+
+fn main() {
+    macro_rules! named {
+        ($($f:ident),* $(,)?) => { &[$((stringify!($f), $f as _)),*] };
+    }
+    eshm_tests::run_main(
+        &[
+            ("publisher", child_publisher as eshm_tests::ChildRole),
+            ("subscriber", child_subscriber),
+            ("channel", child_channel),
+        ],
+        named![
+            list_shows_topics_and_channels_with_their_owners,
+            echo_prints_each_message_decoded_through_the_header_schema,
+            missing_names_fail_with_suggestions_unless_waited_for,
+            pub_json_reaches_a_typed_subscriber,
+            clean_removes_what_dead_owners_left_and_nothing_else,
+            a_corrupt_segment_is_reported_not_trusted,
+            hz_reports_the_rate_and_losses,
+        ],
+    );
+}
