@@ -95,7 +95,6 @@ pub(crate) fn to_json(info: &SegmentInfo) -> Value {
         "reader_pids": info.reader_pids,
         "created_unix_ns": info.created_unix_ns,
         "age_ms": ms(info.age),
-        "heartbeat_age_ms": ms(info.heartbeat_age),
         "path": info.path.display().to_string(),
         "file_len": info.file_len,
         "uid": info.uid,
@@ -153,7 +152,7 @@ fn row(info: &SegmentInfo) -> [String; 10] {
             bytes(info.capacity as u64),
             if ch.slave.alive { format!("slave {}", ch.slave.pid) } else { "no slave".to_owned() },
             (ch.master_to_slave.written + ch.slave_to_master.written).to_string(),
-            info.heartbeat_age.map_or("-".to_owned(), |d| format!("{} ago", duration(d))),
+            ch.master.heartbeat_age.map_or("-".to_owned(), |d| format!("beat {} ago", duration(d))),
         ),
         (None, SegmentKind::Topic) if info.problem.is_none() => (
             bytes(info.message_size as u64),
@@ -205,7 +204,6 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
         age(info.age),
         info.created_unix_ns as f64 / 1e9
     );
-    let _ = writeln!(o, "  heartbeat    {}", age(info.heartbeat_age));
     match &info.channel {
         Some(ch) => {
             let _ = writeln!(o, "  queues       {} per direction", bytes(info.capacity as u64));

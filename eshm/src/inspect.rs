@@ -86,8 +86,6 @@ pub struct SegmentInfo {
     pub created_unix_ns: u64,
     /// Time since creation.
     pub age: Option<Duration>,
-    /// Time since the owner's last sign of life.
-    pub heartbeat_age: Option<Duration>,
     /// The message type's fingerprint (0 for channels).
     pub fingerprint: u64,
     /// The message type (topics).
@@ -182,7 +180,6 @@ fn read_info(
         state: SegmentState::Unknown(u32::MAX),
         created_unix_ns: 0,
         age: None,
-        heartbeat_age: None,
         fingerprint: 0,
         schema: None,
         capacity: 0,
@@ -226,7 +223,6 @@ fn read_info(
     info.state = SegmentState::from_code(seg.state());
     info.created_unix_ns = header.created_unix_ns;
     info.age = age(mono, header.created_ns);
-    info.heartbeat_age = age(coarse, seg.header().heartbeat_ns.load(Ordering::Acquire));
     info.fingerprint = header.fingerprint;
     if kind == SegmentKind::Topic {
         let schema = match Schema::decode(&header.schema) {
