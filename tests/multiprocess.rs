@@ -400,9 +400,6 @@ fn channel_full_queue_and_oversized_writes_across_processes() {
 // libtest, and exit non-zero on any failure.
 
 fn main() {
-    macro_rules! named {
-        ($($f:ident),* $(,)?) => { &[$((stringify!($f), $f as _)),*] };
-    }
     eshm_tests::run_main(
         &[
             ("publisher", child_publisher as eshm_tests::ChildRole),
@@ -412,7 +409,7 @@ fn main() {
             ("channel_auto", child_channel_auto),
             ("channel_slave", child_channel_slave),
         ],
-        named![
+        eshm_tests::named_tests![
             pubsub_three_subscribers_receive_in_order_and_count_every_loss,
             pubsub_subscribers_survive_publisher_crash_and_restart,
             channel_echo_round_trips_of_random_sizes,

@@ -89,6 +89,13 @@ impl Dir {
         c
     }
 
+    /// Waits until `eshm info` counts a reader of topic `name` (a subscriber is attached).
+    fn wait_for_reader(&self, name: &str) {
+        while self.eshm(&["info", name, "--json"]).json()["readers"] == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn files(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.0)
             .unwrap()
@@ -213,10 +220,7 @@ fn echo_prints_each_message_decoded_through_the_header_schema() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The subscriber is attached once `eshm info` counts it as a reader.
-    while dir.eshm(&["info", "robot/pose", "--json"]).json()["readers"] != 1 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    dir.wait_for_reader("robot/pose");
     publisher.send("go");
     let out = echo.wait_with_output().unwrap();
     let run = Run::from(out, &["echo"]);
@@ -405,9 +409,7 @@ fn hz_reports_the_rate_and_losses() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    while dir.eshm(&["info", "robot/pose", "--json"]).json()["readers"] != 1 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    dir.wait_for_reader("robot/pose");
     publisher.send("go");
     let run = Run::from(hz.wait_with_output().unwrap(), &["hz"]);
     let out = run.expect(0);
@@ -424,16 +426,13 @@ fn hz_reports_the_rate_and_losses() {
 }
 
 fn main() {
-    macro_rules! named {
-        ($($f:ident),* $(,)?) => { &[$((stringify!($f), $f as _)),*] };
-    }
     eshm_tests::run_main(
         &[
             ("publisher", child_publisher as eshm_tests::ChildRole),
             ("subscriber", child_subscriber),
             ("channel", child_channel),
         ],
-        named![
+        eshm_tests::named_tests![
             list_shows_topics_and_channels_with_their_owners,
             echo_prints_each_message_decoded_through_the_header_schema,
             missing_names_fail_with_suggestions_unless_waited_for,

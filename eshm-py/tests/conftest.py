@@ -84,3 +84,27 @@ def interop_binary():
     )
     assert exe.exists(), exe
     return exe
+
+
+def assert_other_threads_run_during(wait):
+    """Runs `wait()` (a call that blocks, then raises TimeoutError) while another thread
+    counts; fails unless the count shows that the GIL was released meanwhile."""
+    import threading
+
+    progress = 0
+    stop = threading.Event()
+
+    def spin():
+        nonlocal progress
+        while not stop.is_set():
+            progress += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        with pytest.raises(TimeoutError):
+            wait()
+    finally:
+        stop.set()
+        t.join()
+    assert progress > 1000, f"the other thread made only {progress} steps: the GIL was not released"

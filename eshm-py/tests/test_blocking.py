@@ -1,10 +1,10 @@
 """Blocking calls release the GIL (other threads run) and Ctrl-C (SIGINT) interrupts them."""
 
 import signal
-import threading
 
 import pytest
 
+from conftest import assert_other_threads_run_during
 from eshm import ESHM, ESHMRole
 
 BLOCKERS = {
@@ -50,21 +50,5 @@ def test_ctrl_c_interrupts_a_blocking_call(name, child, call):
 def test_other_threads_run_while_a_channel_read_waits(name):
     master = ESHM(name, role=ESHMRole.MASTER)
     slave = ESHM(name, role=ESHMRole.SLAVE)
-    progress = 0
-    stop = threading.Event()
-
-    def spin():
-        nonlocal progress
-        while not stop.is_set():
-            progress += 1
-
-    t = threading.Thread(target=spin)
-    t.start()
-    try:
-        with pytest.raises(TimeoutError):
-            slave.read(timeout_ms=300)
-    finally:
-        stop.set()
-        t.join()
-    assert progress > 1000, f"the other thread made only {progress} steps: the GIL was not released"
+    assert_other_threads_run_during(lambda: slave.read(timeout_ms=300))
     master.close()

@@ -1,11 +1,11 @@
 """eshm.Publisher / eshm.Subscriber: the SHM-compatible API and the richer one."""
 
 import math
-import threading
 
 import pytest
 
 import eshm
+from conftest import assert_other_threads_run_during
 from eshm import msg
 
 
@@ -164,23 +164,7 @@ def test_a_subscriber_survives_publisher_restarts(name):
 
 def test_other_threads_run_while_recv_waits(name):
     sub = eshm.Subscriber(name, 0.0)
-    progress = 0
-    stop = threading.Event()
-
-    def spin():
-        nonlocal progress
-        while not stop.is_set():
-            progress += 1
-
-    t = threading.Thread(target=spin)
-    t.start()
-    try:
-        with pytest.raises(TimeoutError):
-            sub.recv(timeout=0.3)
-    finally:
-        stop.set()
-        t.join()
-    assert progress > 1000, f"the other thread made only {progress} steps: the GIL was not released"
+    assert_other_threads_run_during(lambda: sub.recv(timeout=0.3))
 
 
 def test_between_processes(name, child):

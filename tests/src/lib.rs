@@ -237,6 +237,12 @@ pub fn field(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|e| panic!("bad `{key}` in {line:?}: {e}"))
 }
 
+/// `[("name", name as fn()), ...]` for [`run_main`]'s list of tests.
+#[macro_export]
+macro_rules! named_tests {
+    ($($test:ident),* $(,)?) => { &[$((stringify!($test), $test as fn())),*] };
+}
+
 /// A child role: runs in the child process, with its command-line arguments.
 pub type ChildRole = fn(&[String]);
 

@@ -397,6 +397,23 @@ impl Link {
     }
 }
 
+/// Where a waiting operation stands at `now`: [`Error::Timeout`] past its deadline, `None` at
+/// the end of its slice (the caller returns to look around), else until when to wait.
+fn wait_until(
+    now: Instant,
+    deadline: Instant,
+    slice_end: Option<Instant>,
+) -> Result<Option<Instant>> {
+    if now >= deadline {
+        return Err(Error::Timeout);
+    }
+    match slice_end {
+        Some(end) if now >= end => Ok(None),
+        Some(end) => Ok(Some(end.min(deadline))),
+        None => Ok(Some(deadline)),
+    }
+}
+
 /// What `eshm::inspect` shows of a channel: its endpoints and queues, the queue capacity and
 /// the largest message. The header is checked as when attaching.
 pub(crate) fn inspect(
@@ -811,14 +828,8 @@ impl Channel {
                 return Ok(Some(()));
             }
             let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::Timeout);
-            }
-            if slice_end.is_some_and(|end| now >= end) {
-                return Ok(None);
-            }
+            let Some(until) = wait_until(now, deadline, slice_end)? else { return Ok(None) };
             // Sleep in slices, to notice a remote that dies while we wait for room.
-            let until = slice_end.map_or(deadline, |end| end.min(deadline));
             let nap = (until - now).min(self.cfg.stale_threshold / 2).max(Duration::from_millis(1));
             self.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(nap));
             self.beat();
@@ -938,13 +949,7 @@ impl Channel {
                 }
             }
             let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::Timeout);
-            }
-            if slice_end.is_some_and(|end| now >= end) {
-                return Ok(None);
-            }
-            let until = slice_end.map_or(deadline, |end| end.min(deadline));
+            let Some(until) = wait_until(now, deadline, slice_end)? else { return Ok(None) };
             let q = self.link.incoming(self.role);
             let spin_until = match self.cfg.wait {
                 WaitStrategy::Spin => until,
