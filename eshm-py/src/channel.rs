@@ -251,11 +251,10 @@ impl Eshm {
                 let slice: &[u8] = if view.len_bytes() == 0 {
                     &[]
                 } else {
-                    // SAFETY: `view` keeps the exporter's buffer alive and its size fixed while
-                    // it exists, and it is C-contiguous and not empty: `len_bytes()` bytes at
-                    // the non-null `buf_ptr()`. Only Python code could write to them
-                    // meanwhile, and this thread holds the GIL until the slice's last use
-                    // (`try_write` never releases it).
+                    // Only Python code could write to the buffer meanwhile, and this thread
+                    // holds the GIL until the slice's last use (`try_write` never releases it).
+                    // SAFETY: `view` keeps the exporter's C-contiguous, non-empty buffer alive
+                    // and fixed in size: `len_bytes()` readable bytes at non-null `buf_ptr()`.
                     unsafe {
                         std::slice::from_raw_parts(view.buf_ptr().cast::<u8>(), view.len_bytes())
                     }

@@ -642,11 +642,10 @@ impl<T: Message> Loan<'_, T> {
 impl<T: Message> Deref for Loan<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: `ptr` points to the payload of a slot in the publisher's mapping (kept alive
-        // by the `&mut Publisher` this loan holds), aligned for `T` (payloads start at a
-        // multiple of `T`'s alignment in slots aligned to it), holding a valid `T` (slots are
-        // initialised with valid messages and `loan` re-checked types with invalid bit
-        // patterns). Only this publisher writes slots, and readers only read them.
+        // `ptr` is a slot's payload in the publisher's mapping, kept alive by the `&mut
+        // Publisher` this loan holds; only this publisher writes slots, readers only read them.
+        // SAFETY: aligned for `T` (payloads start at a multiple of its alignment) and a valid
+        // `T` (slots start valid, and `loan` re-checked types with invalid bit patterns).
         unsafe { self.ptr.as_ref() }
     }
 }

@@ -236,14 +236,11 @@ impl Segment {
             self.len
         );
         let ptr = self.byte_ptr(offset);
-        // SAFETY:
-        // - `ptr` is derived from the mapping's base, which is valid for `self.len` bytes for
-        //   as long as `self` (the mapping lives in `self.map`), and the assertion keeps
-        //   `offset..offset + size_of::<T>()` inside it;
-        // - the mapping is page-aligned and `offset` is a multiple of `align_of::<T>()`;
-        // - `T: Shared` is made only of atomics, so every bit pattern is a valid `T` and
-        //   concurrent writes by other processes go through the same atomics (no data race);
-        //   the reference is shared, so this process never writes through it non-atomically.
+        // The mapping (in `self.map`) is page-aligned and valid for `self.len` bytes while
+        // `self` lives; `T: Shared` is only atomics, so any bits are a valid `T` and other
+        // processes' writes go through the same atomics (no data race).
+        // SAFETY: the assertion keeps `offset..offset + size_of::<T>()` in the mapping and
+        // `offset` aligned for `T`; the reference is shared, never written non-atomically.
         unsafe { &*ptr.cast::<T>() }
     }
 

@@ -26,14 +26,14 @@ use std::mem::MaybeUninit;
 /// Payloads from this size up are copied with `rep movsb` on x86-64 (see the module docs).
 pub(crate) const ASM_COPY_MIN: usize = 512;
 
-/// Copies `len` bytes from `src` to `dst` with `rep movsb`.
+#[cfg(all(target_arch = "x86_64", not(loom)))]
+#[inline(always)]
+/// Copies `len` bytes from `src` to `dst` with `rep movsb`. The bytes may be written
+/// concurrently by another process (see module docs).
 ///
 /// # Safety
 ///
-/// `src` must be valid for reads and `dst` for writes of `len` bytes, and the two ranges must
-/// not overlap. The bytes may be written concurrently by another process (see module docs).
-#[cfg(all(target_arch = "x86_64", not(loom)))]
-#[inline(always)]
+/// `src` valid for reads and `dst` for writes of `len` bytes; the ranges must not overlap.
 unsafe fn movsb(dst: *mut u8, src: *const u8, len: usize) {
     // SAFETY: the caller guarantees both ranges; `rep movsb` moves `rcx` bytes from `[rsi]`
     // to `[rdi]` forwards (the direction flag is clear by the ABI), touches no stack and keeps
