@@ -11,14 +11,6 @@ use std::collections::VecDeque;
 use std::io::{self, Write as _};
 use std::time::{Duration, Instant};
 
-fn kind_word(kind: Option<SegmentKind>) -> &'static str {
-    match kind {
-        Some(SegmentKind::Topic) => "topic",
-        Some(SegmentKind::Channel) => "channel",
-        None => "topic or channel",
-    }
-}
-
 /// The topic or channel `name` (of `kind`, if given).
 fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo, Failure> {
     let kinds = match kind {
@@ -46,7 +38,8 @@ fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo, Failure> {
 fn not_found(name: &str, kind: Option<SegmentKind>) -> Failure {
     let all = inspect::list().unwrap_or_default();
     let same_kind = |i: &&SegmentInfo| kind.is_none_or(|k| i.kind == k);
-    let mut message = format!("no {} named {name:?}", kind_word(kind));
+    let mut message =
+        format!("no {} named {name:?}", kind.map_or("topic or channel", |k| k.as_str()));
     if let Some(other) = all.iter().find(|i| i.name == name && !same_kind(i)) {
         message += &format!(" (there is a {} of that name)", other.kind.as_str());
     } else if let Some(close) = suggest(name, all.iter().filter(same_kind).map(|i| i.name.as_str()))
@@ -62,9 +55,15 @@ fn not_found(name: &str, kind: Option<SegmentKind>) -> Failure {
 
 /// Fails for a topic that does not exist (or cannot be read).
 fn existing_topic(name: &str) -> Result<SegmentInfo, Failure> {
-    let info = find(name, Some(SegmentKind::Topic))?;
+    usable(find(name, Some(SegmentKind::Topic))?)
+}
+
+/// Fails for a topic whose header cannot be read.
+fn usable(info: SegmentInfo) -> Result<SegmentInfo, Failure> {
     match &info.problem {
-        Some(problem) => Err(Failure::new(4, format!("topic {name:?} is unusable: {problem}"))),
+        Some(problem) => {
+            Err(Failure::new(4, format!("topic {:?} is unusable: {problem}", info.name)))
+        }
         None => Ok(info),
     }
 }
@@ -77,10 +76,7 @@ pub(crate) fn list(json: bool, kind: Option<SegmentKind>) -> Outcome {
         let array = Value::Array(infos.iter().map(show::to_json).collect());
         writeln!(out, "{}", serde_json::to_string_pretty(&array).expect("JSON values print"))?;
     } else if infos.is_empty() {
-        let what = kind.map_or("topics or channels", |k| match k {
-            SegmentKind::Topic => "topics",
-            SegmentKind::Channel => "channels",
-        });
+        let what = kind.map_or("topics or channels".to_owned(), |k| format!("{}s", k.as_str()));
         writeln!(out, "no eshm {what} in {}", eshm::segment::shm_dir().display())?;
     } else {
         write!(out, "{}", show::table(&infos))?;
@@ -249,23 +245,21 @@ fn named_type(name: &str) -> Result<Schema, Failure> {
 }
 
 pub(crate) fn publish(a: &PubArgs) -> Outcome {
-    let existing = match find(&a.name, Some(SegmentKind::Topic)) {
-        Ok(info) => Some(info),
-        Err(f) if f.code == 3 && a.ty.is_some() => None,
-        Err(f) if f.code == 3 => {
+    let existing = match inspect::inspect(SegmentKind::Topic, &a.name) {
+        Ok(info) => Some(usable(info)?),
+        Err(eshm::Error::NotFound { .. }) if a.ty.is_some() => None,
+        Err(eshm::Error::NotFound { .. }) => {
+            let f = not_found(&a.name, Some(SegmentKind::Topic));
             return Err(Failure::new(
-                3,
+                f.code,
                 format!(
                     "{}; to create it, give its type: --type f64 VALUE, or --type Pose --json '{{...}}'",
                     f.message
                 ),
             ));
         }
-        Err(f) => return Err(f),
+        Err(e) => return Err(e.into()),
     };
-    if let Some(problem) = existing.as_ref().and_then(|i| i.problem.as_ref()) {
-        return Err(Failure::new(4, format!("topic {:?} is unusable: {problem}", a.name)));
-    }
     let existing_schema = existing.and_then(|i| i.schema);
     let schema = match (&a.ty, existing_schema) {
         (Some(ty), existing) => {

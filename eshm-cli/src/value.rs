@@ -32,14 +32,34 @@ pub(crate) fn to_json(schema: &Schema, bytes: &[u8]) -> Value {
     }
 }
 
+/// A primitive value read from a message.
+enum Scalar {
+    Bool(bool),
+    F32(f32),
+    F64(f64),
+    U64(u64),
+    /// Every other integer type.
+    Int(i64),
+}
+
+fn scalar(p: Primitive, bytes: &[u8]) -> Scalar {
+    match p {
+        Primitive::Bool => Scalar::Bool(bytes[0] != 0),
+        Primitive::F32 => Scalar::F32(f32::from_le_bytes(le(bytes))),
+        Primitive::F64 => Scalar::F64(f64::from_le_bytes(le(bytes))),
+        Primitive::U64 => Scalar::U64(u64::from_le_bytes(le(bytes))),
+        integer => Scalar::Int(integer.read_integer(bytes).unwrap_or_default()),
+    }
+}
+
 fn primitive_json(p: Primitive, bytes: &[u8]) -> Value {
     let float = |f: f64| Number::from_f64(f).map_or(Value::Null, Value::Number);
-    match p {
-        Primitive::Bool => Value::Bool(bytes[0] != 0),
-        Primitive::F32 => float(f64::from(f32::from_le_bytes(le(bytes)))),
-        Primitive::F64 => float(f64::from_le_bytes(le(bytes))),
-        Primitive::U64 => Value::from(u64::from_le_bytes(le(bytes))),
-        integer => Value::from(integer.read_integer(bytes).unwrap_or_default()),
+    match scalar(p, bytes) {
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::F32(f) => float(f64::from(f)),
+        Scalar::F64(f) => float(f),
+        Scalar::U64(v) => Value::from(v),
+        Scalar::Int(v) => Value::from(v),
     }
 }
 
@@ -58,12 +78,12 @@ pub(crate) fn to_text(schema: &Schema, bytes: &[u8]) -> String {
 fn write_text(out: &mut String, schema: &Schema, bytes: &[u8]) {
     match schema.kind() {
         Kind::Primitive(p) => {
-            let _ = match p {
-                Primitive::Bool => write!(out, "{}", bytes[0] != 0),
-                Primitive::F32 => write!(out, "{:?}", f32::from_le_bytes(le(bytes))),
-                Primitive::F64 => write!(out, "{:?}", f64::from_le_bytes(le(bytes))),
-                Primitive::U64 => write!(out, "{}", u64::from_le_bytes(le(bytes))),
-                integer => write!(out, "{}", integer.read_integer(bytes).unwrap_or_default()),
+            let _ = match scalar(*p, bytes) {
+                Scalar::Bool(b) => write!(out, "{b}"),
+                Scalar::F32(f) => write!(out, "{f:?}"),
+                Scalar::F64(f) => write!(out, "{f:?}"),
+                Scalar::U64(v) => write!(out, "{v}"),
+                Scalar::Int(v) => write!(out, "{v}"),
             };
         }
         Kind::Array { element, len } => {
@@ -207,12 +227,7 @@ fn float_bytes(p: Primitive, f: f64) -> Vec<u8> {
 
 /// The little-endian bytes of integer `v` as `p`, if it fits.
 fn integer_bytes(p: Primitive, v: i128) -> Result<Vec<u8>, String> {
-    let bits = p.size() as u32 * 8;
-    let (min, max) = if p.is_signed() {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-    } else {
-        (0, (1i128 << bits) - 1)
-    };
+    let (min, max) = p.integer_range().expect("called for integer types");
     if v < min || v > max {
         return Err(format!("{v} is out of range for {p} ({min} to {max})"));
     }

@@ -3,16 +3,16 @@
 //! `get_stats`, `get_role`, `is_remote_alive`, `close`, context manager).
 
 use crate::errors::{timeout, to_py};
-use crate::subscriber::{SLICE, wait_strategy};
+use crate::wait::{run_sliced, wait_strategy};
 use eshm::channel::{Channel, DisconnectBehavior, Role, Sink};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use std::time::{Duration, Instant};
 
-/// The `ESHMRole` and `ESHMDisconnectBehavior` IntEnums, created at import.
+/// The `ESHMRole` IntEnum (which `get_role` returns), created at import.
 static ROLE_ENUM: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// "Forever" for timeouts given as 0 = forever (100 years).
@@ -74,29 +74,6 @@ fn closed() -> PyErr {
     PyRuntimeError::new_err("operation on a closed ESHM channel")
 }
 
-/// Runs a sliced channel operation until it completes, its own deadline passes (then
-/// `TimeoutError`), or a signal arrives (then its exception), with the GIL released.
-fn run_sliced<T>(
-    py: Python<'_>,
-    what: &str,
-    deadline: Instant,
-    mut op: impl FnMut(Instant) -> eshm::Result<Option<T>> + Send,
-) -> PyResult<T>
-where
-    T: Send,
-{
-    loop {
-        let slice_end = Instant::now() + SLICE;
-        match py.detach(|| op(slice_end)) {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => py.check_signals()?,
-            Err(eshm::Error::Timeout) if Instant::now() >= deadline => return Err(timeout(what)),
-            Err(eshm::Error::Timeout) => py.check_signals()?,
-            Err(e) => return Err(to_py(e)),
-        }
-    }
-}
-
 impl Eshm {
     fn read_impl(
         &mut self,
@@ -109,19 +86,19 @@ impl Eshm {
             self.buf.resize(buffer_size, 0);
         }
         let buf = &mut self.buf[..buffer_size];
-        let n = match wait {
-            None => match ch.try_read_into(buf) {
-                Ok(n) => n,
-                Err(e) => return Err(to_py(e)),
-            },
-            Some(wait) => {
+        // A message already queued needs no GIL round trip.
+        let n = match (ch.try_read_into(buf), wait) {
+            (Ok(Some(n)), _) => Some(n),
+            (Ok(None), None) => None,
+            (Err(e), None) => return Err(to_py(e)),
+            // Nothing yet, or the remote is missing: wait as the disconnect behaviour says.
+            (Ok(None) | Err(eshm::Error::Disconnected { .. }), Some(wait)) => {
                 let deadline = Instant::now() + wait;
-                Some(run_sliced(py, "ESHM.read", deadline, |slice_end| {
-                    // The message's own deadline ends each slice too: `read_until` reports
-                    // it as `Timeout`, which `run_sliced` turns into `TimeoutError` once due.
-                    ch.read_until(deadline.min(slice_end), Some(slice_end), Sink::Slice(&mut *buf))
+                Some(run_sliced(py, "ESHM.read", Some(deadline), |slice_end| {
+                    ch.read_until(slice_end, Some(slice_end), Sink::Slice(&mut *buf))
                 })?)
             }
+            (Err(e), Some(_)) => return Err(to_py(e)),
         };
         Ok(n.map(|n| PyBytes::new(py, &buf[..n]).unbind()))
     }
@@ -269,8 +246,8 @@ impl Eshm {
             &owned
         };
         let deadline = Instant::now() + self.write_timeout;
-        run_sliced(py, "ESHM.write", deadline, |slice_end| {
-            ch.write_until(bytes, deadline.min(slice_end), Some(slice_end))
+        run_sliced(py, "ESHM.write", Some(deadline), |slice_end| {
+            ch.write_until(bytes, slice_end, Some(slice_end))
         })
     }
 
@@ -284,11 +261,7 @@ impl Eshm {
         timeout_ms: Option<u64>,
     ) -> PyResult<Py<PyBytes>> {
         let wait = timeout_ms.map_or(DEFAULT_READ_TIMEOUT, Duration::from_millis);
-        let got = if wait.is_zero() {
-            self.read_impl(py, buffer_size, None)?
-        } else {
-            self.read_impl(py, buffer_size, Some(wait))?
-        };
+        let got = self.read_impl(py, buffer_size, (!wait.is_zero()).then_some(wait))?;
         got.ok_or_else(|| timeout("ESHM.read"))
     }
 
@@ -336,7 +309,7 @@ impl Eshm {
             _ => 1,
         };
         let role = ROLE_ENUM.get(py).expect("created at import").bind(py);
-        Ok(role.call1(PyTuple::new(py, [value])?)?.unbind())
+        Ok(role.call1((value,))?.unbind())
     }
 
     /// Whether the other end is alive (attached, heartbeat fresh, process running).

@@ -70,6 +70,8 @@ pub(crate) enum Codec {
     Message {
         class: Py<PyType>,
         native: Option<NativeCodec>,
+        /// The type's fingerprint, which another module's copy of the class shares.
+        fingerprint: u64,
     },
 }
 
@@ -140,7 +142,11 @@ impl Typed {
             })?;
             let default = if value.is_instance(&class)? { value.clone() } else { class.call0()? };
             return Ok(Typed {
-                codec: Codec::Message { native: native_codec(&class), class: class.unbind() },
+                codec: Codec::Message {
+                    native: native_codec(&class),
+                    fingerprint: schema.fingerprint(),
+                    class: class.unbind(),
+                },
                 schema,
                 default: default.unbind(),
             });
@@ -178,15 +184,16 @@ impl Codec {
                 Ok(())
             }
             Codec::Message { native: Some(native), .. } if (native.encode)(value, out) => Ok(()),
-            Codec::Message { class, .. } => {
+            Codec::Message { class, fingerprint, .. } => {
                 let class = class.bind(value.py());
                 // An instance of the class, or of another module's class of the same message
                 // type (see `eshm::python::NativeCodec`): the same fingerprint.
-                let fingerprint = intern!(value.py(), "FINGERPRINT");
                 let same_type = value.is_instance(class)?
-                    || value.get_type().getattr(fingerprint).ok().is_some_and(|f| {
-                        class.getattr(fingerprint).is_ok_and(|g| f.eq(g).unwrap_or(false))
-                    });
+                    || value
+                        .get_type()
+                        .getattr(intern!(value.py(), "FINGERPRINT"))
+                        .and_then(|f| f.extract::<u64>())
+                        .is_ok_and(|f| f == *fingerprint);
                 if !same_type {
                     return Err(PyTypeError::new_err(format!(
                         "expected a {}, got {}",

@@ -1,31 +1,33 @@
 //! The native part of the `eshm` Python package (imported as `eshm._eshm`; use `eshm`).
 //!
 //! One Rust file per Python class: `publisher`, `subscriber`, `channel`; every exception in
-//! `errors`; value conversions in `codec`.
+//! `errors`; value conversions in `codec`; waiting without the GIL in `wait`.
 
 mod channel;
 mod codec;
 mod errors;
 mod publisher;
 mod subscriber;
+mod wait;
 
 use pyo3::prelude::*;
+
+fn decode_schema(encoded: &[u8]) -> PyResult<eshm::Schema> {
+    eshm::Schema::decode(encoded)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
+}
 
 /// Checks an encoded schema and returns its fingerprint (FNV-1a of the bytes; see the Rust
 /// documentation of `eshm::schema` for the format).
 #[pyfunction]
 fn schema_fingerprint(encoded: &[u8]) -> PyResult<u64> {
-    eshm::Schema::decode(encoded)
-        .map(|s| s.fingerprint())
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
+    decode_schema(encoded).map(|s| s.fingerprint())
 }
 
 /// Checks an encoded schema and returns its readable definition.
 #[pyfunction]
 fn schema_definition(encoded: &[u8]) -> PyResult<String> {
-    eshm::Schema::decode(encoded)
-        .map(|s| s.definition())
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
+    decode_schema(encoded).map(|s| s.definition())
 }
 
 /// Message types with every kind of field (arrays of numbers and of messages, `bool`, an

@@ -1,28 +1,14 @@
 //! `eshm.Subscriber`: receives Python values from a topic.
 
 use crate::codec::{Codec, Typed};
-use crate::errors::{IntoPy, timeout};
+use crate::errors::IntoPy;
+use crate::wait::{run_sliced, wait_strategy};
+use eshm::RawSubscriber;
 use eshm::pubsub::SubscriberOptions;
-use eshm::{RawSubscriber, WaitStrategy};
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
 use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
-
-/// Longest stretch a blocking call spends without the GIL before looking for signals (Ctrl-C).
-pub(crate) const SLICE: Duration = Duration::from_millis(50);
-
-/// Parses the `wait` keyword shared by the classes.
-pub(crate) fn wait_strategy(wait: &str) -> PyResult<WaitStrategy> {
-    match wait {
-        "default" => Ok(WaitStrategy::default()),
-        "spin" => Ok(WaitStrategy::Spin),
-        "park" => Ok(WaitStrategy::Park),
-        other => Err(PyValueError::new_err(format!(
-            "wait must be \"default\" (spin 20 µs, then sleep), \"spin\" (busy-poll) or \"park\" (sleep at once), not {other:?}"
-        ))),
-    }
-}
 
 /// Receives values of one type from a topic. The type comes from `default_value`.
 #[pyclass(module = "eshm", name = "Subscriber")]
@@ -57,27 +43,16 @@ impl Subscriber {
     }
 
     fn recv_blocking(&mut self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
-        let deadline =
-            timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
         let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if raw.try_recv_into(&mut self.buf).py()? {
-            return self.decode(py);
+        if !raw.try_recv_into(&mut self.buf).py()? {
+            let deadline =
+                timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
+            let buf = &mut self.buf;
+            run_sliced(py, "Subscriber.recv", deadline, |slice_end| {
+                raw.recv_into_deadline(buf, Some(slice_end)).map(Some)
+            })?;
         }
-        loop {
-            let now = Instant::now();
-            let slice_end = deadline.map_or(now + SLICE, |d| d.min(now + SLICE));
-            let (raw, buf) = (self.raw.as_mut().ok_or_else(closed)?, &mut self.buf);
-            match py.detach(|| raw.recv_into_deadline(buf, Some(slice_end))) {
-                Ok(()) => return self.decode(py),
-                Err(eshm::Error::Timeout) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(timeout("Subscriber.recv"));
-                    }
-                    py.check_signals()?;
-                }
-                Err(e) => return Err(crate::errors::to_py(e)),
-            }
-        }
+        self.decode(py)
     }
 }
 

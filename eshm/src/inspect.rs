@@ -365,13 +365,8 @@ pub fn clean(dry_run: bool, include_corrupt: bool) -> Result<CleanReport> {
             SegmentKind::Topic => MappedRing::wake_segment,
             SegmentKind::Channel => crate::channel::wake_segment,
         };
-        let owner = segment::open_for_inspection(&dir, &file_name)
-            .ok()
-            .flatten()
-            .and_then(|(seg, _)| seg.read_header(kind).ok())
-            .map(|h| h.owner_pid);
         match segment::remove_unowned(&dir, kind, &file_name, include_corrupt, dry_run, wake) {
-            Ok(segment::Removed::Yes) => report.removed.push(Removal {
+            Ok(segment::Removed::Yes { owner }) => report.removed.push(Removal {
                 path,
                 segment: Some((kind, name)),
                 reason: match owner {

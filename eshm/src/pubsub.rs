@@ -245,8 +245,7 @@ impl MappedRing {
             let body = info.body_offset;
             if body.checked_add(size_of::<RingHeader>()).is_some_and(|end| end <= seg.len()) {
                 let header: &RingHeader = seg.at(body);
-                header.writer.notify.fetch_add(1, Ordering::Release);
-                crate::sync::futex::wake_all(&header.writer.notify);
+                crate::sync::futex::bump_and_wake(&header.writer.notify);
             }
         }
     }
@@ -575,11 +574,11 @@ impl<T: Message> Publisher<T> {
         let n = self.raw.next;
         let ring = self.raw.ring.view();
         ring.begin_write(n);
-        let at = self.raw.ring.info.body_offset
-            + self.raw.ring.geo.slots_offset
-            + (n as usize & (self.raw.ring.geo.slot_count - 1)) * self.raw.ring.geo.slot_size
-            + self.raw.ring.geo.payload_offset;
-        let ptr = self.raw.ring.seg.ptr_at(at, size_of::<T>()).cast::<T>();
+        // The payload words hold at least `size_of::<T>()` bytes (checked by `MappedRing::new`)
+        // and are atomics, whose bytes may be written through a pointer derived from them.
+        let payload = ring.payload(n);
+        debug_assert!(payload.len() * 8 >= size_of::<T>());
+        let ptr = payload.as_ptr().cast::<T>().cast_mut();
         debug_assert!(ptr.is_aligned());
         if Validate::<T>::NEEDED {
             // Only this publisher writes its slots, always with valid messages; check anyway,
@@ -1025,7 +1024,17 @@ impl RawSubscriber {
     ///
     /// As [`Subscriber::try_recv`].
     pub fn try_recv_bytes(&mut self) -> Result<Option<Vec<u8>>> {
-        self.with_buffer(|sub, buf| sub.try_recv_into(buf))
+        if self.attached.is_none() {
+            self.refresh(false)?;
+        }
+        let Some(att) = &self.attached else { return Ok(None) };
+        let mut buf = vec![MaybeUninit::<u8>::uninit(); att.ring.geo.payload_size];
+        if self.try_recv_into(&mut buf)? {
+            // SAFETY: a successful receive initialised every byte of `buf`.
+            Ok(Some(unsafe { torn::assume_init_vec(buf) }))
+        } else {
+            Ok(None)
+        }
     }
 
     /// The next message as bytes, waiting until `deadline` (forever if `None`).
@@ -1034,30 +1043,20 @@ impl RawSubscriber {
     ///
     /// [`Error::Timeout`], or as [`Subscriber::try_recv`].
     pub fn recv_bytes_deadline(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>> {
+        let mut backoff = Duration::ZERO;
         loop {
-            if let Some(bytes) = self.try_recv_bytes()? {
-                return Ok(bytes);
+            if self.attached.is_none() {
+                self.refresh(false)?;
             }
-            // Wait with a one-byte probe of the right size once attached.
-            let size = match &self.attached {
-                Some(att) => att.ring.geo.payload_size,
-                None => {
-                    let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                    if remaining.is_some_and(|r| r.is_zero()) {
-                        return Err(Error::Timeout);
-                    }
-                    std::thread::sleep(
-                        remaining
-                            .map_or(Duration::from_millis(5), |r| r.min(Duration::from_millis(5))),
-                    );
-                    self.refresh(true)?;
-                    continue;
-                }
+            // Until the topic exists, its message size is unknown: wait for it first.
+            let Some(att) = &self.attached else {
+                self.wait_for_topic(deadline, &mut backoff)?;
+                continue;
             };
-            let mut buf = vec![MaybeUninit::<u8>::uninit(); size];
+            let mut buf = vec![MaybeUninit::<u8>::uninit(); att.ring.geo.payload_size];
             match self.recv_into_deadline(&mut buf, deadline) {
                 // SAFETY: a successful receive initialised every byte of `buf`.
-                Ok(()) => return Ok(buf.into_iter().map(|b| unsafe { b.assume_init() }).collect()),
+                Ok(()) => return Ok(unsafe { torn::assume_init_vec(buf) }),
                 // The topic was re-created with another size while we waited: go round again.
                 Err(Error::InvalidArgument(_)) => continue,
                 Err(e) => return Err(e),
@@ -1065,21 +1064,20 @@ impl RawSubscriber {
         }
     }
 
-    fn with_buffer(
-        &mut self,
-        f: impl FnOnce(&mut Self, &mut [MaybeUninit<u8>]) -> Result<bool>,
-    ) -> Result<Option<Vec<u8>>> {
-        if self.attached.is_none() {
-            self.refresh(false)?;
-        }
-        let Some(att) = &self.attached else { return Ok(None) };
-        let mut buf = vec![MaybeUninit::<u8>::uninit(); att.ring.geo.payload_size];
-        if f(self, &mut buf)? {
-            // SAFETY: `f` returned true: the ring initialised every byte of `buf`.
-            Ok(Some(buf.into_iter().map(|b| unsafe { b.assume_init() }).collect()))
-        } else {
-            Ok(None)
-        }
+    /// While the topic does not exist: sleeps a little (`backoff`, doubling from 1 to 10 ms,
+    /// never past `deadline`) and looks for it again. [`Error::Timeout`] once `deadline` has
+    /// passed.
+    fn wait_for_topic(&mut self, deadline: Option<Instant>, backoff: &mut Duration) -> Result<()> {
+        let remaining = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(r) if !r.is_zero() => Some(r),
+                _ => return Err(Error::Timeout),
+            },
+            None => None,
+        };
+        *backoff = (*backoff * 2).clamp(Duration::from_millis(1), Duration::from_millis(10));
+        std::thread::sleep(remaining.map_or(*backoff, |r| r.min(*backoff)));
+        self.refresh(true)
     }
 
     /// Blocks until the next message is copied into `dst`, or the deadline passes.
@@ -1092,11 +1090,17 @@ impl RawSubscriber {
         dst: &mut [MaybeUninit<u8>],
         deadline: Option<Instant>,
     ) -> Result<()> {
-        let mut backoff = Duration::from_millis(1);
+        let mut backoff = Duration::ZERO;
         loop {
             if self.try_recv_into(dst)? {
                 return Ok(());
             }
+            let Some(att) = &self.attached else {
+                // Not attached: the topic does not exist yet.
+                self.wait_for_topic(deadline, &mut backoff)?;
+                continue;
+            };
+            backoff = Duration::ZERO;
             let remaining = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(r) if !r.is_zero() => Some(r),
@@ -1104,26 +1108,16 @@ impl RawSubscriber {
                 },
                 None => None,
             };
-            let Some(att) = &self.attached else {
-                // Not attached: the topic does not exist yet. Poll for it, backing off to 10 ms.
-                std::thread::sleep(remaining.map_or(backoff, |r| r.min(backoff)));
-                backoff = (backoff * 2).min(Duration::from_millis(10));
-                self.refresh(true)?;
-                continue;
-            };
-            backoff = Duration::from_millis(1);
             let ring = att.ring.view();
             let n = self.next;
             let busy = matches!(self.options.wait, WaitStrategy::Spin);
-            let spin_until = match self.options.wait {
-                WaitStrategy::Spin => deadline,
-                WaitStrategy::SpinThenPark(d) => Some(Instant::now() + d),
+            let spun = match self.options.wait {
+                WaitStrategy::Spin => spin(&ring, n, dst, deadline, true),
+                WaitStrategy::SpinThenPark(d) => {
+                    spin(&ring, n, dst, Some(Instant::now() + d), false)
+                }
                 // No spinning: `try_recv_into` above just looked.
                 WaitStrategy::Park => None,
-            };
-            let spun = match self.options.wait {
-                WaitStrategy::Park => None,
-                _ => spin(&ring, n, dst, spin_until, busy),
             };
             match spun {
                 Some(Read::Done) => {

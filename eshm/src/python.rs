@@ -35,7 +35,7 @@ use crate::schema::{Kind, Primitive, Schema};
 use pyo3::PyClass;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The bytes behind a message object: a shared buffer and the range of this (sub-)message.
@@ -68,9 +68,14 @@ impl Storage {
         self.buf.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Calls `f` with the bytes (under the storage's lock: `f` must not touch it again).
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        f(&self.lock()[self.offset..self.offset + self.len])
+    }
+
     /// A copy of the bytes.
     pub fn to_vec(&self) -> Vec<u8> {
-        self.lock()[self.offset..self.offset + self.len].to_vec()
+        self.with_bytes(<[u8]>::to_vec)
     }
 
     /// Reads `N` bytes at `offset` within this storage.
@@ -89,7 +94,7 @@ impl Storage {
 
     /// Appends a copy of the bytes to `out`.
     pub fn extend_into(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.lock()[self.offset..self.offset + self.len]);
+        self.with_bytes(|bytes| out.extend_from_slice(bytes));
     }
 
     /// Replaces all the bytes of this (sub-)message.
@@ -192,8 +197,6 @@ pub trait PyMessage: PyField {
     type Class: PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync;
     /// The storage of an instance.
     fn storage(object: &Self::Class) -> &Storage;
-    /// An instance around `storage`.
-    fn wrap(storage: Storage) -> Self::Class;
     /// A new Python object of the class around `storage`.
     ///
     /// # Errors
@@ -419,20 +422,21 @@ pub fn from_bytes<T: Message>(data: &[u8]) -> PyResult<Storage> {
 /// The bytes as a Python `bytes`.
 #[doc(hidden)]
 pub fn to_bytes<'py>(py: Python<'py>, storage: &Storage) -> Bound<'py, PyBytes> {
-    PyBytes::new(py, &storage.to_vec())
+    storage.with_bytes(|bytes| PyBytes::new(py, bytes))
 }
 
 /// `__eq__`: same message type (see `message_bytes`) and same bytes.
 #[doc(hidden)]
 pub fn eq<T: PyMessage>(storage: &Storage, other: &Bound<'_, PyAny>) -> bool {
-    message_bytes::<T>(other).ok().flatten().is_some_and(|bytes| bytes == storage.to_vec())
+    let other = message_bytes::<T>(other).ok().flatten();
+    other.is_some_and(|bytes| storage.with_bytes(|mine| bytes == mine))
 }
 
 /// An enum field: its integer value.
 #[doc(hidden)]
 pub fn enum_get<T: Message>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
     let Kind::Enum { repr, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
-    let value = repr.read_integer(&storage.to_vec()).unwrap_or_default();
+    let value = storage.with_bytes(|bytes| repr.read_integer(bytes)).unwrap_or_default();
     Ok(value.into_pyobject(py)?.into_any().unbind())
 }
 
@@ -457,10 +461,4 @@ pub fn enum_set<T: Message>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyRe
 #[doc(hidden)]
 pub fn schema_bytes(py: Python<'_>, schema: &Schema) -> Py<PyBytes> {
     PyBytes::new(py, &schema.encode()).unbind()
-}
-
-#[doc(hidden)]
-pub fn class_name<T: PyMessage>(py: Python<'_>) -> String {
-    let ty: Bound<'_, PyType> = py.get_type::<T::Class>();
-    ty.name().map(|n| n.to_string()).unwrap_or_default()
 }

@@ -139,8 +139,7 @@ impl<'a> RingView<'a> {
     /// Wakes every reader asleep on this ring (and readers about to sleep: the bump makes
     /// their `futex_wait` return at once).
     pub(crate) fn wake(&self) {
-        self.writer.notify.fetch_add(1, Ordering::Release);
-        futex::wake_all(&self.writer.notify);
+        futex::bump_and_wake(&self.writer.notify);
     }
 
     /// Writes message `n` from `bytes` (word-wise atomics) and commits it.

@@ -218,14 +218,26 @@ impl Primitive {
         matches!(self, Primitive::I8 | Primitive::I16 | Primitive::I32 | Primitive::I64)
     }
 
-    /// Whether `value` is representable in this integer type.
-    const fn holds(self, value: i64) -> bool {
+    /// The smallest and largest values of an integer type (`None` for `f32`, `f64`, `bool`).
+    pub const fn integer_range(self) -> Option<(i128, i128)> {
+        if !self.is_integer() {
+            return None;
+        }
         let bits = self.size() as u32 * 8;
-        if self.is_signed() {
-            bits == 64 || (value >= -(1i64 << (bits - 1)) && value < (1i64 << (bits - 1)))
+        Some(if self.is_signed() {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
         } else {
-            // u64 enum values are stored as the i64 with the same bits.
-            bits == 64 || (value >= 0 && value < (1i64 << bits))
+            (0, (1i128 << bits) - 1)
+        })
+    }
+
+    /// Whether `value` is representable in this integer type (u64 enum values are stored as
+    /// the i64 with the same bits, so every i64 fits a u64).
+    const fn holds(self, value: i64) -> bool {
+        match self.integer_range() {
+            Some(_) if self.size() == 8 => true,
+            Some((min, max)) => value as i128 >= min && value as i128 <= max,
+            None => false,
         }
     }
 
@@ -625,45 +637,47 @@ impl Schema {
         if !self.has_invalid_bit_patterns() {
             return Ok(());
         }
-        self.validate_at(bytes, 0, &mut Vec::new())
+        self.validate_at(bytes, 0).map_err(|e| match e {
+            ValidityError::BitPattern { path, offset, value, expected } if path.is_empty() => {
+                ValidityError::BitPattern { path: "value".into(), offset, value, expected }
+            }
+            e => e,
+        })
     }
 
-    fn validate_at<'a>(
-        &'a self,
-        bytes: &[u8],
-        offset: usize,
-        path: &mut Vec<PathPart<'a>>,
-    ) -> Result<(), ValidityError> {
+    /// `validate` below the length check. Allocates only for an error, whose path each level
+    /// prefixes on the way out.
+    fn validate_at(&self, bytes: &[u8], offset: usize) -> Result<(), ValidityError> {
         match &self.kind {
             Kind::Primitive(Primitive::Bool) => {
                 let b = bytes[offset];
                 if b > 1 {
-                    return Err(invalid(path, offset, i64::from(b), "bool".into()));
+                    return Err(bit_pattern(offset, i64::from(b), "bool".into()));
                 }
             }
             Kind::Primitive(_) => {}
             Kind::Array { element, len } => {
                 if element.has_invalid_bit_patterns() {
                     for i in 0..*len as usize {
-                        path.push(PathPart::Index(i));
-                        element.validate_at(bytes, offset + i * element.size(), path)?;
-                        path.pop();
+                        element
+                            .validate_at(bytes, offset + i * element.size())
+                            .map_err(|e| within(e, &format!("[{i}]")))?;
                     }
                 }
             }
             Kind::Struct { fields, .. } => {
                 for f in fields.iter() {
                     if f.schema().has_invalid_bit_patterns() {
-                        path.push(PathPart::Field(f.name()));
-                        f.schema().validate_at(bytes, offset + f.offset(), path)?;
-                        path.pop();
+                        f.schema()
+                            .validate_at(bytes, offset + f.offset())
+                            .map_err(|e| within(e, f.name()))?;
                     }
                 }
             }
             Kind::Enum { name, repr, variants } => {
                 let value = repr.read_integer(&bytes[offset..]).unwrap_or_default();
                 if !variants.iter().any(|v| v.value == value) {
-                    return Err(invalid(path, offset, value, format!("`{name}` variant")));
+                    return Err(bit_pattern(offset, value, format!("`{name}` variant")));
                 }
             }
         }
@@ -1223,28 +1237,26 @@ pub enum ValidityError {
     },
 }
 
-enum PathPart<'a> {
-    Field(&'a str),
-    Index(usize),
+/// An invalid value at byte `offset`, its path filled in by the levels above.
+fn bit_pattern(offset: usize, value: i64, expected: String) -> ValidityError {
+    ValidityError::BitPattern { path: String::new(), offset, value, expected }
 }
 
-fn invalid(path: &[PathPart<'_>], offset: usize, value: i64, expected: String) -> ValidityError {
-    let mut p = String::new();
-    for part in path {
-        match part {
-            PathPart::Field(f) => {
-                if !p.is_empty() {
-                    p.push('.');
-                }
-                p.push_str(f);
+/// `e`, found inside the field or element `part`: `part` joins the front of its path
+/// (`a.b[1].c`).
+fn within(e: ValidityError, part: &str) -> ValidityError {
+    match e {
+        ValidityError::BitPattern { path, offset, value, expected } => {
+            let sep = if path.is_empty() || path.starts_with('[') { "" } else { "." };
+            ValidityError::BitPattern {
+                path: format!("{part}{sep}{path}"),
+                offset,
+                value,
+                expected,
             }
-            PathPart::Index(i) => p.push_str(&format!("[{i}]")),
         }
+        e => e,
     }
-    if p.is_empty() {
-        p.push_str("value");
-    }
-    ValidityError::BitPattern { path: p, offset, value, expected }
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub(crate) fn derive_message(input: &DeriveInput) -> Result<TokenStream, Vec<syn
             cont.attrs.python_module.as_ref(),
             span,
         ),
-        Data::Enum(variants) => python::enum_field(&krate, cont.ident, variants),
+        Data::Enum(_) => python::enum_field(&krate, cont.ident),
     });
     Ok(quote! {
         #[doc(hidden)]

@@ -3,7 +3,7 @@
 //! through `::eshm::__private::pyo3` and `::eshm::__private::python` only, and starts with a
 //! macro that stops the build with a clear message when eshm's `python` feature is off.
 
-use crate::ast::{Field, Variant};
+use crate::ast::Field;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -155,9 +155,6 @@ pub(crate) fn struct_class(
             fn storage(object: &#class) -> &#py::Storage {
                 &object.storage
             }
-            fn wrap(storage: #py::Storage) -> #class {
-                #class { storage }
-            }
             fn new_object(
                 py: #pyo3::Python<'_>,
                 storage: #py::Storage,
@@ -168,7 +165,7 @@ pub(crate) fn struct_class(
     }
 }
 
-pub(crate) fn enum_field(krate: &Path, ident: &Ident, _variants: &[Variant<'_>]) -> TokenStream {
+pub(crate) fn enum_field(krate: &Path, ident: &Ident) -> TokenStream {
     let pyo3 = quote!(#krate::__private::pyo3);
     let py = quote!(#krate::__private::python);
     quote! {

@@ -22,7 +22,7 @@ The duplex byte channel with the API of the ESHM library::
         reply = ch.read(timeout_ms=1000)
 """
 
-from . import _eshm
+from . import msg
 from ._eshm import (
     ESHM,
     BufferTooSmallError,
@@ -47,23 +47,23 @@ from ._eshm import (
     TimeoutError,
     TypeMismatchError,
     __version__,
+    f32,
+    f64,
+    i8,
+    i16,
+    i32,
+    i64,
     schema_definition,
     schema_fingerprint,
+    u8,
+    u16,
+    u32,
+    u64,
 )
-from . import msg
+from ._eshm import bool as bool_
 
-#: Scalar message types, usable as the default value of a Publisher or Subscriber.
-u8 = _eshm.u8
-u16 = _eshm.u16
-u32 = _eshm.u32
-u64 = _eshm.u64
-i8 = _eshm.i8
-i16 = _eshm.i16
-i32 = _eshm.i32
-i64 = _eshm.i64
-f32 = _eshm.f32
-f64 = _eshm.f64
-bool_ = getattr(_eshm, "bool")
+# u8 ... f64 and bool_ are the scalar message types, usable as the default value of a
+# Publisher or Subscriber (`eshm.Publisher("speed", eshm.f32)`).
 
 __all__ = [
     "ESHM",

@@ -159,6 +159,7 @@ class Publisher:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
+        /,
     ) -> builtins.bool: ...
 
 @final
@@ -195,6 +196,7 @@ class Subscriber:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
+        /,
     ) -> builtins.bool: ...
 
 @final
@@ -232,6 +234,7 @@ class ESHM:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
+        /,
     ) -> builtins.bool: ...
 
 def schema_fingerprint(encoded: bytes) -> int: ...

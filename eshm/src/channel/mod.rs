@@ -393,6 +393,8 @@ impl Link {
     fn beat(&self, role: Role) {
         let ep = self.endpoint(role);
         ep.heartbeat_ns.store(os::coarse_ns(), Ordering::Release);
+        // A statistic: load and store, not a locked add on every message. The heartbeat thread
+        // beating at the same moment can make one beat go uncounted, nothing more.
         ep.heartbeats.store(ep.heartbeats.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 }
@@ -467,8 +469,7 @@ pub(crate) fn wake_segment(seg: &Segment) {
         {
             let q: &QueueHeader = seg.at(at);
             for word in [&q.data_futex, &q.space_futex] {
-                word.fetch_add(1, Ordering::Release);
-                crate::sync::futex::wake_all(word);
+                crate::sync::futex::bump_and_wake(word);
             }
         }
     }
@@ -486,7 +487,6 @@ struct Beat {
 
 /// One endpoint of a duplex byte channel. See the [module docs](self).
 pub struct Channel {
-    name: String,
     cfg: ChannelBuilder,
     role: Role,
     dir: Dir,
@@ -518,7 +518,7 @@ struct Outage {
 
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Channel").field("name", &self.name).field("role", &self.role).finish()
+        f.debug_struct("Channel").field("name", &self.cfg.name).field("role", &self.role).finish()
     }
 }
 
@@ -586,7 +586,6 @@ impl Channel {
             cfg.heartbeat_thread.then(|| spawn_heartbeat(beat.clone(), role, cfg.stale_threshold));
         let slave_generation_seen = link.header().slave.generation.load(Ordering::Acquire);
         Ok(Channel {
-            name: cfg.name.clone(),
             cfg,
             role,
             dir,
@@ -605,7 +604,7 @@ impl Channel {
 
     /// The channel's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.cfg.name
     }
 
     /// This endpoint's role: [`Role::Master`] or [`Role::Slave`] (an `Auto` endpoint has
@@ -701,7 +700,7 @@ impl Channel {
                 };
                 let spent = if budget_spent { ", all max_reconnect_attempts spent" } else { "" };
                 return Err(Error::Disconnected {
-                    name: self.name.clone(),
+                    name: self.cfg.name.clone(),
                     reason: format!(
                         "{what} (missing for {:.1?}, {} reconnection attempt(s){spent})",
                         now - outage.since,
@@ -743,7 +742,7 @@ impl Channel {
     /// once it has read them all).
     fn try_reattach(&mut self) -> Result<bool> {
         let Some((seg, info)) =
-            segment::open(&self.dir, SegmentKind::Channel, &self.name, self.cfg.trust)?
+            segment::open(&self.dir, SegmentKind::Channel, &self.cfg.name, self.cfg.trust)?
         else {
             return Ok(false);
         };
@@ -751,7 +750,7 @@ impl Channel {
             return Ok(false);
         }
         let link = Link::new(seg, info)?;
-        claim_slave(&link, &self.name)?;
+        claim_slave(&link, &self.cfg.name)?;
         let old = std::mem::replace(&mut self.link, Arc::new(link));
         self.lost += old.outgoing(Role::Slave).pending() + old.incoming(Role::Slave).pending();
         release_endpoint(&old, Role::Slave);
@@ -932,12 +931,15 @@ impl Channel {
     ) -> Result<Option<usize>> {
         let mut sink = sink.into();
         self.beat();
-        let patient = Instant::now() < deadline;
+        // Whether the deadline had not passed when the operation started, read only once the
+        // queue turns out empty (a message waiting needs no clock).
+        let mut patient = None;
         let mut polls = 0u32;
         loop {
             if let Some(n) = self.pop(&mut sink)? {
                 return Ok(Some(n));
             }
+            let patient = *patient.get_or_insert_with(|| Instant::now() < deadline);
             // Nothing queued: is there still someone to write?
             polls = polls.wrapping_add(1);
             if polls % 64 == 1 {

@@ -171,14 +171,12 @@ impl QueueView<'_> {
 
     /// Wakes a consumer asleep in [`wait_for_data`](Self::wait_for_data).
     pub(crate) fn wake_consumer(&self) {
-        self.header.data_futex.fetch_add(1, Ordering::Release);
-        futex::wake_all(&self.header.data_futex);
+        futex::bump_and_wake(&self.header.data_futex);
     }
 
     /// Wakes a producer asleep in [`wait_for_space`](Self::wait_for_space).
     pub(crate) fn wake_producer(&self) {
-        self.header.space_futex.fetch_add(1, Ordering::Release);
-        futex::wake_all(&self.header.space_futex);
+        futex::bump_and_wake(&self.header.space_futex);
     }
 
     /// Consumer: sleeps until the queue may hold a record, a wake-up, or `timeout`.
@@ -253,7 +251,7 @@ mod tests {
         q.copy(&r, &mut buf);
         q.consume(&r);
         // SAFETY: `copy` initialised all `r.len` bytes.
-        Some(buf.into_iter().map(|b| unsafe { b.assume_init() }).collect())
+        Some(unsafe { crate::sync::torn::assume_init_vec(buf) })
     }
 
     #[test]

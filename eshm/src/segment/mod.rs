@@ -276,17 +276,6 @@ impl Segment {
         unsafe { std::slice::from_raw_parts(ptr, count) }
     }
 
-    /// Raw pointer to byte `offset` of the mapping, for writing a message in place.
-    pub(crate) fn ptr_at(&self, offset: usize, len: usize) -> *mut u8 {
-        assert!(
-            offset.checked_add(len).is_some_and(|end| end <= self.len),
-            "eshm bug: range outside segment"
-        );
-        // SAFETY: in bounds of the mapping (asserted), which is valid for `self.len` bytes;
-        // `add` keeps the pointer's provenance from the mapping base.
-        unsafe { self.map.as_mut_ptr().add(offset) }
-    }
-
     pub(crate) fn header(&self) -> &SegmentHeader {
         // SAFETY: `Segment::new` asserts that the mapping holds at least `HEADER_LEN` bytes,
         // the size of `SegmentHeader`; offset 0 of a page-aligned mapping is aligned; and the
@@ -299,7 +288,7 @@ impl Segment {
         let mut buf = vec![MaybeUninit::<u8>::uninit(); len];
         torn::load(self.words(offset, torn::words_for(len)), &mut buf);
         // SAFETY: `torn::load` initialised all `len` bytes.
-        buf.into_iter().map(|b| unsafe { b.assume_init() }).collect()
+        unsafe { torn::assume_init_vec(buf) }
     }
 
     /// Reads and checks the header against the file's real length and the expected kind.
@@ -461,13 +450,8 @@ pub(crate) fn create(
     init: impl FnOnce(&Segment, usize),
     wake: fn(&Segment),
 ) -> Result<Created> {
+    // `file_name` limits names to what fits in 255 bytes, far below the header's MAX_NAME_LEN.
     let final_name = file_name(spec.kind, spec.name)?;
-    if spec.name.len() > MAX_NAME_LEN {
-        return Err(Error::InvalidName {
-            name: spec.name.to_owned(),
-            reason: format!("longer than {MAX_NAME_LEN} bytes"),
-        });
-    }
     let too_large =
         || Error::InvalidArgument("the segment would be larger than the address space".into());
     let name_offset = HEADER_LEN;
@@ -554,21 +538,15 @@ enum Existing {
     },
 }
 
+/// How long the create/reclaim protocol waits for another process's lock on a segment file.
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+
 fn examine_existing(dir: &Dir, kind: SegmentKind, name: &str) -> Result<Existing> {
     let path = dir.file_path(name);
     let Some(file) = dir.open_file(name, true)? else { return Ok(Existing::Vanished) };
     let stat = os::fstat(&file, &path)?;
     check_trust(&path, &stat, Trust::default())?;
-    if !os::lock_exclusive(&file, &path, Duration::from_secs(5))? {
-        return Err(Error::io(
-            "lock",
-            &path,
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "another process held the lock for 5 s",
-            ),
-        ));
-    }
+    os::lock_exclusive(&file, &path, LOCK_PATIENCE)?;
     if !matches!(dir.stat(name)?, Some(now) if now.id == stat.id) {
         return Ok(Existing::Vanished);
     }
@@ -696,8 +674,8 @@ pub(crate) fn open(
 
 /// Why [`remove_unowned`] did or did not remove a file.
 pub(crate) enum Removed {
-    /// Removed (or, in a dry run, would be).
-    Yes,
+    /// Removed (or, in a dry run, would be); the dead owner's pid, if the header was readable.
+    Yes { owner: Option<u32> },
     /// Its owner is alive: left alone.
     OwnerAlive { pid: u32 },
     /// Gone already, or replaced while we looked.
@@ -718,15 +696,8 @@ pub(crate) fn remove_unowned(
     let path = dir.file_path(file_name);
     let Some(file) = dir.open_file(file_name, !dry_run)? else { return Ok(Removed::Vanished) };
     let stat = os::fstat(&file, &path)?;
-    if !dry_run && !os::lock_exclusive(&file, &path, Duration::from_secs(5))? {
-        return Err(Error::io(
-            "lock",
-            &path,
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "another process held the lock for 5 s",
-            ),
-        ));
+    if !dry_run {
+        os::lock_exclusive(&file, &path, LOCK_PATIENCE)?;
     }
     if !matches!(dir.stat(file_name)?, Some(now) if now.id == stat.id) {
         return Ok(Removed::Vanished);
@@ -737,26 +708,24 @@ pub(crate) fn remove_unowned(
     } else {
         None
     };
-    match seg.as_ref().map(|s| s.read_header(kind)) {
-        Some(Ok(info)) => {
-            if os::is_alive(info.owner_pid, info.owner_start_time) {
-                return Ok(Removed::OwnerAlive { pid: info.owner_pid });
-            }
+    let owner = match seg.as_ref().map(|s| s.read_header(kind)) {
+        Some(Ok(info)) if os::is_alive(info.owner_pid, info.owner_start_time) => {
+            return Ok(Removed::OwnerAlive { pid: info.owner_pid });
         }
+        Some(Ok(info)) => Some(info.owner_pid),
+        Some(Err(_)) | None if include_corrupt => None,
         Some(Err(_)) | None => {
-            if !include_corrupt {
-                return Err(Error::corrupt(dir.file_path(file_name), "its header cannot be read"));
-            }
+            return Err(Error::corrupt(dir.file_path(file_name), "its header cannot be read"));
         }
-    }
+    };
     if !dry_run {
-        if let Some(seg) = seg.as_ref().filter(|s| s.read_header(kind).is_ok()) {
+        if let Some(seg) = seg.as_ref().filter(|_| owner.is_some()) {
             seg.header().state.store(STATE_SUPERSEDED, Ordering::Release);
             wake(seg);
         }
         dir.unlink(file_name)?;
     }
-    Ok(Removed::Yes)
+    Ok(Removed::Yes { owner })
 }
 
 /// Marks a segment closed by its owner and wakes its sleepers.

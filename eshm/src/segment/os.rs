@@ -156,17 +156,19 @@ pub(crate) fn set_len(file: &File, len: u64, path: &Path) -> Result<()> {
     rustix::fs::ftruncate(file.as_fd(), len).map_err(|e| Error::io("size", path, e))
 }
 
-/// Takes the advisory exclusive lock on `file`, waiting at most `patience`. `Ok(false)` if it
-/// is still held by someone else then. Only the create/reclaim protocol uses it: holders keep
-/// it for a few system calls, and the kernel drops it if the holder dies.
-pub(crate) fn lock_exclusive(file: &File, path: &Path, patience: Duration) -> Result<bool> {
+/// Takes the advisory exclusive lock on `file`, waiting at most `patience` (then a timed-out
+/// [`Error::Io`]). Only the create/reclaim protocol uses it: holders keep it for a few system
+/// calls, and the kernel drops it if the holder dies.
+pub(crate) fn lock_exclusive(file: &File, path: &Path, patience: Duration) -> Result<()> {
     let deadline = Instant::now() + patience;
     loop {
         match rustix::fs::flock(file.as_fd(), FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(true),
+            Ok(()) => return Ok(()),
             Err(Errno::WOULDBLOCK) | Err(Errno::INTR) => {
                 if Instant::now() >= deadline {
-                    return Ok(false);
+                    let held = format!("another process held the lock for {patience:?}");
+                    let e = std::io::Error::new(std::io::ErrorKind::TimedOut, held);
+                    return Err(Error::io("lock", path, e));
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }

@@ -41,3 +41,10 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
 
 #[cfg(loom)]
 pub(crate) fn wake_all(_word: &AtomicU32) {}
+
+/// Changes `word` and wakes everyone asleep on it: sleepers return, and a thread about to
+/// sleep on the old value does not (its `wait` sees the word differ).
+pub(crate) fn bump_and_wake(word: &AtomicU32) {
+    word.fetch_add(1, super::Ordering::Release);
+    wake_all(word);
+}

@@ -150,3 +150,14 @@ mod tests {
         }
     }
 }
+
+/// The bytes of `buf`, which a copy out of shared memory (or a receive) has filled.
+///
+/// # Safety
+///
+/// Every byte of `buf` must be initialised.
+pub(crate) unsafe fn assume_init_vec(buf: Vec<MaybeUninit<u8>>) -> Vec<u8> {
+    // SAFETY: the caller guarantees every byte is initialised. (The collect reuses the
+    // allocation: same element size and alignment.)
+    buf.into_iter().map(|b| unsafe { b.assume_init() }).collect()
+}
