@@ -14,7 +14,8 @@ cd "$(dirname "$0")"
 start=$(date +%s)
 step() { printf '\n==> [%4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
-step "cargo fmt --check"
+step "cargo fmt --check; every use of crate:: points down the layers"
+python3 .ci/check_layers.py
 cargo fmt --all --check
 
 step "cargo clippy (all targets, warnings are errors)"
@@ -25,6 +26,20 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 step "cargo test (unit, integration, doc, compile-fail, multi-process)"
 cargo test --workspace --locked
+
+step "compile-fail expectations are current: TRYBUILD=overwrite on a scratch copy changes nothing"
+scratch=$(mktemp -d)
+cp -r tests/ui "$scratch/ui"
+TRYBUILD=overwrite cargo test --locked -q -p eshm-tests --test ui >/dev/null
+if ! diff -r "$scratch/ui" tests/ui; then
+  rm -rf tests/ui && cp -r "$scratch/ui" tests/ui
+  echo "stale .stderr files under tests/ui: regenerate them with TRYBUILD=overwrite" >&2
+  exit 1
+fi
+for f in tests/ui/*/*.stderr; do
+  [ -f "${f%.stderr}.rs" ] || { echo "$f has no test case" >&2; exit 1; }
+done
+rm -rf "$scratch"
 
 step "loom models of the shared-memory protocols (release build, --cfg loom)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \

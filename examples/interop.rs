@@ -32,7 +32,7 @@ fn imu(i: u64) -> Imu {
 }
 
 fn wait_for_reader(name: &str) -> eshm::Result<()> {
-    while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, name)?.readers == 0 {
+    while eshm::inspect::info(eshm::segment::SegmentKind::Topic, name)?.readers == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
     Ok(())
@@ -64,7 +64,7 @@ fn main() -> eshm::Result<()> {
             let _ = std::io::stdin().read_line(&mut String::new());
         }
         "receive" => {
-            let mut sub = Subscriber::<Pose>::new(&name)?;
+            let mut sub = Subscriber::<Pose>::open(&name)?;
             println!("ready");
             for _ in 0..count {
                 let p = sub.recv_timeout(Duration::from_secs(30))?;

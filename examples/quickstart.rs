@@ -75,7 +75,7 @@ fn main() -> eshm::Result<()> {
 fn publish(topic: &str) -> eshm::Result<()> {
     let mut publisher = Publisher::<Pose>::create(topic)?;
     // Wait until the subscriber process has attached (it registers in the topic's reader table).
-    while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, topic)?.readers == 0 {
+    while eshm::inspect::info(eshm::segment::SegmentKind::Topic, topic)?.readers == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
     let start = Instant::now();

@@ -7,7 +7,7 @@
 //! `cargo test -p eshm-tests --test multiprocess -- <name-substring>`.
 
 use eshm::channel::{Channel, DisconnectBehavior, Role};
-use eshm::{Error, Publisher, Subscriber};
+use eshm::{Error, Publisher, ReadError, Subscriber, WriteError};
 use eshm_tests::{ChildProcess, Stamped, field, read_parent_line, unique_name};
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ fn child_publisher(args: &[String]) {
 fn child_subscriber(args: &[String]) {
     let (name, last_gen, last_seq) =
         (&args[0], args[1].parse::<u64>().unwrap(), args[2].parse::<u64>().unwrap());
-    let mut sub = Subscriber::<Stamped>::new(name).expect("open subscriber");
+    let mut sub = Subscriber::<Stamped>::open(name).expect("open subscriber");
     println!("ready");
     let (mut generation, mut seq, mut received, mut per_gen) = (0u64, 0u64, 0u64, [0u64; 8]);
     loop {
@@ -121,7 +121,7 @@ fn child_channel_master(args: &[String]) {
             Duration::from_secs(60),
         ) {
             Ok(()) => seq += 1,
-            Err(Error::Timeout) => {}
+            Err(WriteError::Timeout) => {}
             Err(e) => panic!("write: {e}"),
         }
     }
@@ -210,7 +210,7 @@ fn pubsub_subscribers_survive_publisher_crash_and_restart() {
     first.expect_line("ready");
 
     // Watch the stream from here too, until the first publisher is well under way.
-    let mut watcher = Subscriber::<Stamped>::new(&name).expect("watcher");
+    let mut watcher = Subscriber::<Stamped>::open(&name).expect("watcher");
     let mut seen = 0;
     while seen < 10_000 {
         let m = watcher.recv_timeout(Duration::from_secs(30)).expect("first run flows");
@@ -223,7 +223,7 @@ fn pubsub_subscribers_survive_publisher_crash_and_restart() {
         Err(Error::PublisherExists { pid, .. }) => assert_eq!(pid, first.pid()),
         other => panic!("expected PublisherExists, got {other:?}"),
     }
-    match Subscriber::<f64>::new(&name) {
+    match Subscriber::<f64>::open(&name) {
         Err(Error::TypeMismatch { expected, found, .. }) => {
             assert_eq!((&*expected, &*found), ("f64", "Stamped"))
         }
@@ -276,8 +276,11 @@ fn channel_echo_round_trips_of_random_sizes() {
     }
     slave.expect_line("done");
     let stats = master.stats();
-    assert_eq!((stats.m2s_written, stats.s2m_read), (COUNT, COUNT));
-    assert_eq!(stats.m2s_bytes_written as usize, bytes);
+    assert_eq!(
+        (stats.channel.master_to_slave.written, stats.channel.slave_to_master.read),
+        (COUNT, COUNT)
+    );
+    assert_eq!(stats.channel.master_to_slave.bytes_written as usize, bytes);
     println!("    {COUNT} round trips, {} MiB each way", bytes >> 20);
 }
 
@@ -324,7 +327,7 @@ fn channel_slave_reconnects_when_the_master_is_killed_and_restarted() {
     let stats = slave.stats();
     assert_eq!(stats.reconnects, 1);
     assert_eq!(stats.lost, 3, "the first master never read the slave's three messages");
-    assert_eq!(stats.master_pid, second.pid());
+    assert_eq!(stats.channel.master.pid, second.pid());
     second.finish("");
 }
 
@@ -361,8 +364,8 @@ fn channel_frozen_peer_goes_stale_and_recovers() {
     let pid = Pid::from_raw(slave.pid() as i32).unwrap();
     kill_process(pid, Signal::STOP).unwrap();
     wait_until("stale", || !master.is_remote_alive());
-    assert!(matches!(master.try_read(), Err(Error::Disconnected { .. })));
-    assert!(matches!(master.write(b"x"), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.try_read(), Err(ReadError::Disconnected { .. })));
+    assert!(matches!(master.write(b"x"), Err(WriteError::Disconnected { .. })));
     assert!(master.stats().stale_events >= 1);
     kill_process(pid, Signal::CONT).unwrap();
     wait_until("alive again", || master.is_remote_alive());
@@ -379,12 +382,12 @@ fn channel_full_queue_and_oversized_writes_across_processes() {
     let mut slave = ChildProcess::spawn("channel_slave", std::slice::from_ref(&name));
     slave.expect_line("ready");
     wait_until("attached", || master.is_remote_alive());
-    assert!(matches!(master.try_write(&[0; 57]), Err(Error::MessageTooLarge { .. })));
+    assert!(matches!(master.try_write(&[0; 57]), Err(WriteError::TooLarge { .. })));
     let mut accepted = 0;
     loop {
         match master.try_write(&[accepted as u8; 56]) {
             Ok(()) => accepted += 1,
-            Err(Error::Full) => break,
+            Err(WriteError::Full) => break,
             Err(e) => panic!("{e}"),
         }
     }

@@ -1,6 +1,7 @@
 //! How segments look: the `list` table, `info` text, and their JSON.
 
-use eshm::inspect::{EndpointInfo, QueueInfo, SegmentInfo, SegmentState};
+use eshm::channel::{EndpointInfo, QueueInfo};
+use eshm::inspect::{SegmentInfo, SegmentState};
 use eshm::segment::SegmentKind;
 use serde_json::{Value, json};
 use std::fmt::Write as _;

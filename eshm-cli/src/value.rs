@@ -1,7 +1,7 @@
 //! Messages as values, through the schema in a topic's header: decoding bytes to JSON or to
 //! text, and encoding JSON (or a command-line word, for primitive types) to bytes.
 
-use eshm::schema::{Kind, Primitive, Schema};
+use eshm::schema::{Kind, Primitive, Scalar, ScalarError, Schema};
 use serde_json::{Map, Number, Value};
 use std::fmt::Write as _;
 
@@ -32,39 +32,13 @@ pub(crate) fn to_json(schema: &Schema, bytes: &[u8]) -> Value {
     }
 }
 
-/// A primitive value read from a message.
-enum Scalar {
-    Bool(bool),
-    F32(f32),
-    F64(f64),
-    U64(u64),
-    /// Every other integer type.
-    Int(i64),
-}
-
-fn scalar(p: Primitive, bytes: &[u8]) -> Scalar {
-    match p {
-        Primitive::Bool => Scalar::Bool(bytes[0] != 0),
-        Primitive::F32 => Scalar::F32(f32::from_le_bytes(le(bytes))),
-        Primitive::F64 => Scalar::F64(f64::from_le_bytes(le(bytes))),
-        Primitive::U64 => Scalar::U64(u64::from_le_bytes(le(bytes))),
-        integer => Scalar::Int(integer.read_integer(bytes).unwrap_or_default()),
-    }
-}
-
 fn primitive_json(p: Primitive, bytes: &[u8]) -> Value {
-    let float = |f: f64| Number::from_f64(f).map_or(Value::Null, Value::Number);
-    match scalar(p, bytes) {
+    match p.read(bytes) {
         Scalar::Bool(b) => Value::Bool(b),
-        Scalar::F32(f) => float(f64::from(f)),
-        Scalar::F64(f) => float(f),
-        Scalar::U64(v) => Value::from(v),
-        Scalar::Int(v) => Value::from(v),
+        Scalar::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        Scalar::Unsigned(v) => Value::from(v),
+        Scalar::Signed(v) => Value::from(v),
     }
-}
-
-fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
-    bytes[..N].try_into().expect("sizes come from the schema")
 }
 
 /// A one-line readable form: `Pose { position: Vector3 { x: 1.0, .. }, .. }`, arrays as
@@ -78,12 +52,10 @@ pub(crate) fn to_text(schema: &Schema, bytes: &[u8]) -> String {
 fn write_text(out: &mut String, schema: &Schema, bytes: &[u8]) {
     match schema.kind() {
         Kind::Primitive(p) => {
-            let _ = match scalar(*p, bytes) {
-                Scalar::Bool(b) => write!(out, "{b}"),
-                Scalar::F32(f) => write!(out, "{f:?}"),
-                Scalar::F64(f) => write!(out, "{f:?}"),
-                Scalar::U64(v) => write!(out, "{v}"),
-                Scalar::Int(v) => write!(out, "{v}"),
+            let _ = match p.read(bytes) {
+                // The shortest text that reads back as the same `f32`.
+                Scalar::Float(f) if *p == Primitive::F32 => write!(out, "{:?}", f as f32),
+                scalar => write!(out, "{scalar}"),
             };
         }
         Kind::Array { element, len } => {
@@ -198,56 +170,46 @@ fn write_json(schema: &Schema, json: &Value, out: &mut [u8], path: &str) -> Resu
 }
 
 fn primitive_from_json(p: Primitive, json: &Value) -> Result<Vec<u8>, String> {
-    let mismatch = || format!("expected {}, got {json}", describe(p));
-    match p {
-        Primitive::Bool => json.as_bool().map(|b| vec![u8::from(b)]).ok_or_else(mismatch),
-        Primitive::F32 | Primitive::F64 => {
-            let f = json.as_f64().ok_or_else(mismatch)?;
-            Ok(float_bytes(p, f))
-        }
-        Primitive::U64 => json.as_u64().map(|v| v.to_le_bytes().to_vec()).ok_or_else(mismatch),
-        _ => {
-            let v = json.as_i64().ok_or_else(mismatch)?;
-            integer_bytes(p, i128::from(v))
-        }
-    }
-}
-
-fn describe(p: Primitive) -> String {
-    match p {
-        Primitive::Bool => "true or false".to_owned(),
-        Primitive::F32 | Primitive::F64 => format!("a number ({p})"),
-        _ => format!("an integer ({p})"),
-    }
-}
-
-fn float_bytes(p: Primitive, f: f64) -> Vec<u8> {
-    if p == Primitive::F32 { (f as f32).to_le_bytes().to_vec() } else { f.to_le_bytes().to_vec() }
-}
-
-/// The little-endian bytes of integer `v` as `p`, if it fits.
-fn integer_bytes(p: Primitive, v: i128) -> Result<Vec<u8>, String> {
-    let (min, max) = p.integer_range().expect("called for integer types");
-    if v < min || v > max {
-        return Err(format!("{v} is out of range for {p} ({min} to {max})"));
-    }
-    Ok(v.to_le_bytes()[..p.size()].to_vec())
+    let scalar = match json {
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Scalar::Unsigned(u),
+            (_, Some(i), _) => Scalar::Signed(i),
+            (_, _, Some(f)) => Scalar::Float(f),
+            _ => return Err(format!("expected {}, got {json}", p.describe_value())),
+        },
+        _ => return Err(format!("expected {}, got {json}", p.describe_value())),
+    };
+    let mut out = vec![0; p.size()];
+    p.write(scalar, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// The bytes of a primitive value written on the command line (`3.5`, `-2`, `true`).
 pub(crate) fn parse_primitive(p: Primitive, word: &str) -> Result<Vec<u8>, String> {
-    let bad = || format!("`{word}` is not {}", describe(p));
-    match p {
+    let bad = || format!("`{word}` is not {}", p.describe_value());
+    let scalar = match p {
         Primitive::Bool => match word {
-            "true" | "1" => Ok(vec![1]),
-            "false" | "0" => Ok(vec![0]),
-            _ => Err(bad()),
+            "true" | "1" => Scalar::Bool(true),
+            "false" | "0" => Scalar::Bool(false),
+            _ => return Err(bad()),
         },
-        Primitive::F32 | Primitive::F64 => {
-            word.parse::<f64>().map(|f| float_bytes(p, f)).map_err(|_| bad())
+        Primitive::F32 | Primitive::F64 => Scalar::Float(word.parse().map_err(|_| bad())?),
+        _ => {
+            let v: i128 = word.parse().map_err(|_| bad())?;
+            match (i64::try_from(v), u64::try_from(v)) {
+                (Ok(i), _) => Scalar::Signed(i),
+                (_, Ok(u)) => Scalar::Unsigned(u),
+                _ => {
+                    let (min, max) = p.integer_range().expect("an integer type");
+                    return Err(ScalarError::Range { value: v, ty: p, min, max }.to_string());
+                }
+            }
         }
-        _ => integer_bytes(p, word.parse::<i128>().map_err(|_| bad())?),
-    }
+    };
+    let mut out = vec![0; p.size()];
+    p.write(scalar, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 #[cfg(test)]

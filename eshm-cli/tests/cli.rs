@@ -38,7 +38,7 @@ fn child_publisher(args: &[String]) {
 
 /// `subscriber NAME`: receives one `Pose` and prints it.
 fn child_subscriber(args: &[String]) {
-    let mut sub = Subscriber::<Pose>::new(&args[0]).expect("subscribe");
+    let mut sub = Subscriber::<Pose>::open(&args[0]).expect("subscribe");
     println!("ready");
     let p = sub.recv_timeout(Duration::from_secs(60)).expect("receive");
     println!("got x={} y={} z={} w={}", p.position.x, p.position.y, p.position.z, p.orientation.w);

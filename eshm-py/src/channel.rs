@@ -5,6 +5,7 @@
 use crate::errors::{timeout, to_py};
 use crate::wait::{run_sliced, wait_strategy};
 use eshm::channel::{Channel, DisconnectBehavior, Role, Sink};
+use eshm::{ReadError, WriteError};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -90,15 +91,15 @@ impl Eshm {
         let n = match (ch.try_read_into(buf), wait) {
             (Ok(Some(n)), _) => Some(n),
             (Ok(None), None) => None,
-            (Err(e), None) => return Err(to_py(e)),
+            (Err(e), None) => return Err(to_py(e.into())),
             // Nothing yet, or the remote is missing: wait as the disconnect behaviour says.
-            (Ok(None) | Err(eshm::Error::Disconnected { .. }), Some(wait)) => {
+            (Ok(None) | Err(ReadError::Disconnected { .. }), Some(wait)) => {
                 let deadline = Instant::now() + wait;
                 Some(run_sliced(py, "ESHM.read", Some(deadline), |slice_end| {
                     ch.read_until(slice_end, Some(slice_end), Sink::Slice(&mut *buf))
                 })?)
             }
-            (Err(e), Some(_)) => return Err(to_py(e)),
+            (Err(e), Some(_)) => return Err(to_py(e.into())),
         };
         Ok(n.map(|n| PyBytes::new(py, &buf[..n]).unbind()))
     }
@@ -212,8 +213,8 @@ impl Eshm {
         // than into the queue, and no GIL round trip.
         let attempt = |ch: &mut Channel, bytes: &[u8]| match ch.try_write(bytes) {
             Ok(()) => Ok(true),
-            Err(eshm::Error::Full | eshm::Error::Disconnected { .. }) => Ok(false),
-            Err(e) => Err(to_py(e)),
+            Err(WriteError::Full | WriteError::Disconnected { .. }) => Ok(false),
+            Err(e) => Err(to_py(e.into())),
         };
         let owned;
         let bytes: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
@@ -277,28 +278,28 @@ impl Eshm {
         let s = self.ch.as_ref().ok_or_else(closed)?.stats();
         let d = PyDict::new(py);
         let ms = |age: Option<Duration>| age.map_or(-1.0, |a| a.as_secs_f64() * 1e3);
-        d.set_item("master_heartbeat", s.master_heartbeat)?;
-        d.set_item("slave_heartbeat", s.slave_heartbeat)?;
-        d.set_item("master_pid", s.master_pid)?;
-        d.set_item("slave_pid", s.slave_pid)?;
-        d.set_item("master_alive", s.master_alive)?;
-        d.set_item("slave_alive", s.slave_alive)?;
+        d.set_item("master_heartbeat", s.channel.master.heartbeats)?;
+        d.set_item("slave_heartbeat", s.channel.slave.heartbeats)?;
+        d.set_item("master_pid", s.channel.master.pid)?;
+        d.set_item("slave_pid", s.channel.slave.pid)?;
+        d.set_item("master_alive", s.channel.master.alive)?;
+        d.set_item("slave_alive", s.channel.slave.alive)?;
         d.set_item("stale_threshold", s.stale_threshold.as_millis() as u64)?;
-        d.set_item("master_heartbeat_delta", ms(s.master_heartbeat_age))?;
-        d.set_item("slave_heartbeat_delta", ms(s.slave_heartbeat_age))?;
-        d.set_item("m2s_write_count", s.m2s_written)?;
-        d.set_item("m2s_read_count", s.m2s_read)?;
-        d.set_item("s2m_write_count", s.s2m_written)?;
-        d.set_item("s2m_read_count", s.s2m_read)?;
-        d.set_item("m2s_bytes_written", s.m2s_bytes_written)?;
-        d.set_item("m2s_bytes_read", s.m2s_bytes_read)?;
-        d.set_item("s2m_bytes_written", s.s2m_bytes_written)?;
-        d.set_item("s2m_bytes_read", s.s2m_bytes_read)?;
+        d.set_item("master_heartbeat_delta", ms(s.channel.master.heartbeat_age))?;
+        d.set_item("slave_heartbeat_delta", ms(s.channel.slave.heartbeat_age))?;
+        d.set_item("m2s_write_count", s.channel.master_to_slave.written)?;
+        d.set_item("m2s_read_count", s.channel.master_to_slave.read)?;
+        d.set_item("s2m_write_count", s.channel.slave_to_master.written)?;
+        d.set_item("s2m_read_count", s.channel.slave_to_master.read)?;
+        d.set_item("m2s_bytes_written", s.channel.master_to_slave.bytes_written)?;
+        d.set_item("m2s_bytes_read", s.channel.master_to_slave.bytes_read)?;
+        d.set_item("s2m_bytes_written", s.channel.slave_to_master.bytes_written)?;
+        d.set_item("s2m_bytes_read", s.channel.slave_to_master.bytes_read)?;
         d.set_item("reconnects", s.reconnects)?;
         d.set_item("stale_events", s.stale_events)?;
         d.set_item("lost", s.lost)?;
-        d.set_item("master_generation", s.master_generation)?;
-        d.set_item("slave_generation", s.slave_generation)?;
+        d.set_item("master_generation", s.channel.master.generation)?;
+        d.set_item("slave_generation", s.channel.slave.generation)?;
         Ok(d)
     }
 

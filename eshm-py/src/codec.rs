@@ -4,7 +4,7 @@
 //! and `from_bytes`, such as `eshm.msg.Pose` or a class generated in another extension).
 
 use eshm::Schema;
-use eshm::python::NativeCodec;
+use eshm::python::{NativeCodec, read_scalar, write_scalar};
 use eshm::schema::Primitive;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
@@ -75,22 +75,6 @@ pub(crate) enum Codec {
     },
 }
 
-/// The message types compiled into this module, with their direct conversions.
-fn native_codec(class: &Bound<'_, PyType>) -> Option<NativeCodec> {
-    use eshm::msg::{Imu, Pose, Quaternion, Twist, Vector3};
-    use eshm::python::class_of;
-    let py = class.py();
-    [
-        (class_of::<Vector3>(py), NativeCodec::of::<Vector3>()),
-        (class_of::<Quaternion>(py), NativeCodec::of::<Quaternion>()),
-        (class_of::<Pose>(py), NativeCodec::of::<Pose>()),
-        (class_of::<Twist>(py), NativeCodec::of::<Twist>()),
-        (class_of::<Imu>(py), NativeCodec::of::<Imu>()),
-    ]
-    .into_iter()
-    .find_map(|(c, codec)| c.is(class).then_some(codec))
-}
-
 /// What a topic carries, as decided from a default value.
 pub(crate) struct Typed {
     pub(crate) codec: Codec,
@@ -143,7 +127,7 @@ impl Typed {
             let default = if value.is_instance(&class)? { value.clone() } else { class.call0()? };
             return Ok(Typed {
                 codec: Codec::Message {
-                    native: native_codec(&class),
+                    native: eshm::python::msg_native_codec(&class),
                     fingerprint: schema.fingerprint(),
                     class: class.unbind(),
                 },
@@ -161,27 +145,8 @@ impl Codec {
         out.clear();
         match self {
             Codec::Scalar(p) => {
-                match p {
-                    Primitive::Bool => out.push(u8::from(value.extract::<bool>()?)),
-                    Primitive::U8 => out.extend_from_slice(&value.extract::<u8>()?.to_le_bytes()),
-                    Primitive::U16 => out.extend_from_slice(&value.extract::<u16>()?.to_le_bytes()),
-                    Primitive::U32 => out.extend_from_slice(&value.extract::<u32>()?.to_le_bytes()),
-                    Primitive::U64 => out.extend_from_slice(&value.extract::<u64>()?.to_le_bytes()),
-                    Primitive::I8 => out.extend_from_slice(&value.extract::<i8>()?.to_le_bytes()),
-                    Primitive::I16 => out.extend_from_slice(&value.extract::<i16>()?.to_le_bytes()),
-                    Primitive::I32 => out.extend_from_slice(&value.extract::<i32>()?.to_le_bytes()),
-                    Primitive::I64 => out.extend_from_slice(&value.extract::<i64>()?.to_le_bytes()),
-                    Primitive::F32 => {
-                        out.extend_from_slice(&(value.extract::<f64>()? as f32).to_le_bytes())
-                    }
-                    Primitive::F64 => out.extend_from_slice(&value.extract::<f64>()?.to_le_bytes()),
-                    other => {
-                        return Err(PyTypeError::new_err(format!(
-                            "unsupported scalar type {other}"
-                        )));
-                    }
-                }
-                Ok(())
+                out.resize(p.size(), 0);
+                write_scalar(*p, value, out)
             }
             Codec::Message { native: Some(native), .. } if (native.encode)(value, out) => Ok(()),
             Codec::Message { class, fingerprint, .. } => {
@@ -211,29 +176,8 @@ impl Codec {
     /// The Python value of `bytes` (already validated by the caller for scalars; message
     /// classes validate in `from_bytes`).
     pub(crate) fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
-        fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
-            bytes[..N].try_into().expect("message size checked by the subscriber")
-        }
-        let any = |v: Bound<'_, PyAny>| v.unbind();
         Ok(match self {
-            Codec::Scalar(p) => match p {
-                Primitive::Bool => any(PyBool::new(py, bytes[0] != 0).to_owned().into_any()),
-                Primitive::U8 => any(bytes[0].into_pyobject(py)?.into_any()),
-                Primitive::U16 => any(u16::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
-                Primitive::U32 => any(u32::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
-                Primitive::U64 => any(u64::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
-                Primitive::I8 => any((bytes[0] as i8).into_pyobject(py)?.into_any()),
-                Primitive::I16 => any(i16::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
-                Primitive::I32 => any(i32::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
-                Primitive::I64 => any(i64::from_le_bytes(le(bytes)).into_pyobject(py)?.into_any()),
-                Primitive::F32 => {
-                    any(PyFloat::new(py, f64::from(f32::from_le_bytes(le(bytes)))).into_any())
-                }
-                Primitive::F64 => any(PyFloat::new(py, f64::from_le_bytes(le(bytes))).into_any()),
-                other => {
-                    return Err(PyTypeError::new_err(format!("unsupported scalar type {other}")));
-                }
-            },
+            Codec::Scalar(p) => read_scalar(py, *p, bytes)?,
             Codec::Message { native: Some(native), .. } => (native.decode)(py, bytes)?,
             Codec::Message { class, .. } => class
                 .bind(py)

@@ -6,7 +6,7 @@
 //! | exception | bases |
 //! |---|---|
 //! | `TimeoutError` | `Error`, `builtins.TimeoutError` |
-//! | `InvalidNameError`, `TypeMismatchError`, `InvalidMessageError`, `MessageTooLargeError`, `BufferTooSmallError` | `Error`, `ValueError` |
+//! | `InvalidNameError`, `InvalidArgumentError`, `TypeMismatchError`, `InvalidMessageError`, `MessageTooLargeError`, `BufferTooSmallError` | `Error`, `ValueError` |
 //! | `PublisherExistsError`, `RoleTakenError`, `NotFoundError`, `DisconnectedError`, `FullError`, `CorruptSegmentError`, `SegmentPermissionError`, `SegmentIOError` | `Error`, `RuntimeError` |
 
 use eshm::Error;
@@ -30,6 +30,7 @@ struct Exceptions {
     corrupt: Py<PyType>,
     permission: Py<PyType>,
     io: Py<PyType>,
+    invalid_argument: Py<PyType>,
 }
 
 static EXCEPTIONS: PyOnceLock<Exceptions> = PyOnceLock::new();
@@ -104,6 +105,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )?
         .unbind(),
         io: runtime("SegmentIOError", "A system call on a segment failed.")?.unbind(),
+        invalid_argument: value(
+            "InvalidArgumentError",
+            "An argument is out of range (a capacity, a size, a duration).",
+        )?
+        .unbind(),
         error: error.unbind(),
     };
     for ty in [
@@ -122,6 +128,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         &ex.corrupt,
         &ex.permission,
         &ex.io,
+        &ex.invalid_argument,
     ] {
         let ty = ty.bind(py);
         m.add(ty.name()?, ty)?;
@@ -149,9 +156,10 @@ pub(crate) fn to_py(err: Error) -> PyErr {
             Error::Corrupt { .. } | Error::LayoutVersion { .. } => &ex.corrupt,
             Error::Permission { .. } => &ex.permission,
             Error::Io { .. } => &ex.io,
-            Error::InvalidArgument(msg) => {
-                return pyo3::exceptions::PyValueError::new_err(msg.clone());
-            }
+            Error::InvalidCapacity { .. }
+            | Error::ChannelSizes { .. }
+            | Error::ZeroDuration { .. }
+            | Error::WrongSize { .. } => &ex.invalid_argument,
             _ => &ex.error,
         };
         PyErr::from_type(ty.bind(py).clone(), err.to_string())
@@ -171,8 +179,8 @@ pub(crate) trait IntoPy<T> {
     fn py(self) -> PyResult<T>;
 }
 
-impl<T> IntoPy<T> for eshm::Result<T> {
+impl<T, E: Into<Error>> IntoPy<T> for Result<T, E> {
     fn py(self) -> PyResult<T> {
-        self.map_err(to_py)
+        self.map_err(|e| to_py(e.into()))
     }
 }

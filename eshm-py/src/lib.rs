@@ -73,11 +73,7 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(name, Bound::new(py, scalar)?)?;
     }
     let msg = PyModule::new(py, "msg")?;
-    eshm::python::add_class::<eshm::msg::Vector3>(&msg)?;
-    eshm::python::add_class::<eshm::msg::Quaternion>(&msg)?;
-    eshm::python::add_class::<eshm::msg::Pose>(&msg)?;
-    eshm::python::add_class::<eshm::msg::Twist>(&msg)?;
-    eshm::python::add_class::<eshm::msg::Imu>(&msg)?;
+    eshm::python::add_msg_classes(&msg)?;
     m.add_submodule(&msg)?;
     let testing = PyModule::new(py, "_testing")?;
     eshm::python::add_class::<testing::Sample>(&testing)?;

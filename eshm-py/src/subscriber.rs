@@ -7,7 +7,6 @@ use eshm::RawSubscriber;
 use eshm::pubsub::SubscriberOptions;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
-use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 /// Receives values of one type from a topic. The type comes from `default_value`.
@@ -16,7 +15,8 @@ pub(crate) struct Subscriber {
     raw: Option<RawSubscriber>,
     typed: Typed,
     name: String,
-    buf: Vec<MaybeUninit<u8>>,
+    /// Receive buffer, one message long (initialised: it only ever holds whole messages).
+    buf: Vec<u8>,
     /// The last value `subscribe()` returned.
     last: Option<Py<PyAny>>,
 }
@@ -25,23 +25,20 @@ fn closed() -> PyErr {
     PyRuntimeError::new_err("operation on a closed Subscriber")
 }
 
-impl Subscriber {
-    /// The value in `buf` (just received).
-    fn decode(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        // SAFETY: called only after a successful receive, which initialised all of `buf`.
-        let bytes =
-            unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.buf.len()) };
-        if let Codec::Scalar(_) = self.typed.codec {
-            // Message classes validate in `from_bytes`; a scalar `bool` is checked here.
-            self.typed
-                .schema
-                .validate(bytes)
-                .map_err(|source| eshm::Error::InvalidMessage { name: self.name.clone(), source })
-                .py()?;
-        }
-        self.typed.codec.decode(py, bytes)
+/// The value of `bytes`, just received on `name`.
+fn decode(py: Python<'_>, typed: &Typed, name: &str, bytes: &[u8]) -> PyResult<Py<PyAny>> {
+    if let Codec::Scalar(_) = typed.codec {
+        // Message classes validate in `from_bytes`; a scalar `bool` is checked here.
+        typed
+            .schema
+            .validate(bytes)
+            .map_err(|source| eshm::Error::InvalidMessage { name: name.to_owned(), source })
+            .py()?;
     }
+    typed.codec.decode(py, bytes)
+}
 
+impl Subscriber {
     fn recv_blocking(&mut self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
         let raw = self.raw.as_mut().ok_or_else(closed)?;
         if !raw.try_recv_into(&mut self.buf).py()? {
@@ -52,7 +49,7 @@ impl Subscriber {
                 raw.recv_into_deadline(buf, Some(slice_end)).map(Some)
             })?;
         }
-        self.decode(py)
+        decode(py, &self.typed, &self.name, &self.buf)
     }
 }
 
@@ -73,7 +70,7 @@ impl Subscriber {
             .history(history)
             .allow_other_owners(allow_other_owners);
         let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
-        let buf = vec![MaybeUninit::uninit(); typed.schema.size()];
+        let buf = vec![0; typed.schema.size()];
         Ok(Subscriber { raw: Some(raw), typed, name: name.to_owned(), buf, last: None })
     }
 
@@ -82,7 +79,7 @@ impl Subscriber {
     fn subscribe(&mut self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
         let raw = self.raw.as_mut().ok_or_else(closed)?;
         if raw.latest_into(&mut self.buf).py()? {
-            let value = self.decode(py)?;
+            let value = decode(py, &self.typed, &self.name, &self.buf)?;
             self.last = Some(value.clone_ref(py));
             return Ok((value, true));
         }
@@ -100,13 +97,21 @@ impl Subscriber {
     /// The next value in order, or `None` if none has arrived (never blocks).
     fn try_recv(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if raw.try_recv_into(&mut self.buf).py()? { self.decode(py).map(Some) } else { Ok(None) }
+        if raw.try_recv_into(&mut self.buf).py()? {
+            decode(py, &self.typed, &self.name, &self.buf).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// The newest value if one arrived since the last receive, skipping older ones; else `None`.
     fn latest(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if raw.latest_into(&mut self.buf).py()? { self.decode(py).map(Some) } else { Ok(None) }
+        if raw.latest_into(&mut self.buf).py()? {
+            decode(py, &self.typed, &self.name, &self.buf).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {

@@ -26,16 +26,17 @@ pub(crate) fn wait_strategy(wait: &str) -> PyResult<WaitStrategy> {
 /// the end of its slice (never past `deadline`) and returns `Ok(None)` or `Err(Timeout)` when
 /// it reaches it. Between slices, a pending signal raises its exception (`KeyboardInterrupt`);
 /// once `deadline` (`None`: never) has passed, `TimeoutError` naming `what`.
-pub(crate) fn run_sliced<T: Send>(
+pub(crate) fn run_sliced<T: Send, E: Into<eshm::Error> + Send>(
     py: Python<'_>,
     what: &str,
     deadline: Option<Instant>,
-    mut op: impl FnMut(Instant) -> eshm::Result<Option<T>> + Send,
+    mut op: impl FnMut(Instant) -> Result<Option<T>, E> + Send,
 ) -> PyResult<T> {
     loop {
         let now = Instant::now();
         let slice_end = deadline.map_or(now + SLICE, |d| d.min(now + SLICE));
-        match py.detach(|| op(slice_end)) {
+        let outcome = py.detach(|| op(slice_end).map_err(Into::into));
+        match outcome {
             Ok(Some(v)) => return Ok(v),
             Ok(None) | Err(eshm::Error::Timeout) => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {

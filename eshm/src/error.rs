@@ -1,12 +1,21 @@
-//! The error type of every fallible eshm operation.
+//! Errors, in two tiers.
+//!
+//! - [`Error`] is what setting up fails with: creating, opening and attaching to topics and
+//!   channels, inspecting and cleaning. Its variants carry the facts as fields so that programs
+//!   can act on them (the live publisher's pid, both fingerprints, the first field where two
+//!   types differ).
+//! - The hot paths return small per-operation enums: [`RecvError`] (topic receives),
+//!   [`PublishError`], [`WriteError`] and [`ReadError`] (channels). They allocate nothing on
+//!   the common failures (a timeout, a full queue), never need matching on a string, and each
+//!   converts into [`Error`] with `?`.
 //!
 //! Messages are lowercase phrases that name the topic or file involved and, where there is one,
-//! what to do about it. Variants carry the facts as fields so that programs can act on them
-//! (the live publisher's pid, both fingerprints, the first field where two types differ).
+//! what to do about it.
 
 use crate::schema::ValidityError;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Result alias for eshm operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -164,9 +173,50 @@ pub enum Error {
         capacity: usize,
     },
 
-    /// An argument is out of range (capacity zero, a message size too large, ...).
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    /// A size or count is outside what is accepted.
+    #[error("{what} must be between {min} and {max}, not {requested}")]
+    InvalidCapacity {
+        /// What was asked for (`"a topic's capacity (messages)"`, ...).
+        what: &'static str,
+        /// The value given.
+        requested: u64,
+        /// The smallest value accepted.
+        min: u64,
+        /// The largest value accepted.
+        max: u64,
+    },
+
+    /// A channel's queue cannot hold two records of its largest message.
+    #[error(
+        "a queue of {capacity} bytes cannot hold two messages of {max_message} bytes; raise \
+         the capacity to at least {needed}, or lower the largest message"
+    )]
+    ChannelSizes {
+        /// Queue bytes per direction.
+        capacity: usize,
+        /// The largest message asked for.
+        max_message: usize,
+        /// The smallest capacity that fits it.
+        needed: u64,
+    },
+
+    /// A duration that must be positive is zero.
+    #[error("the {what} must be positive")]
+    ZeroDuration {
+        /// Which setting (`"stale threshold"`).
+        what: &'static str,
+    },
+
+    /// Bytes given as a message of a topic are not its size (untyped publish and receive).
+    #[error("{name:?} carries messages of {size} bytes, not {given}")]
+    WrongSize {
+        /// The topic.
+        name: String,
+        /// Its message size.
+        size: usize,
+        /// The size given.
+        given: usize,
+    },
 
     /// A system call on a segment file failed.
     #[error("{op} {}: {source}{}", path.display(), io_hint(source))]
@@ -211,5 +261,208 @@ impl Error {
     /// Whether this is [`Error::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout)
+    }
+}
+
+/// Why receiving from a topic failed. The next receive carries on with the next message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// Nothing arrived before the deadline.
+    #[error("timed out")]
+    Timeout,
+    /// A message holds an invalid `bool` or enum value (a buggy publisher, or a segment written
+    /// by something other than eshm); it was skipped.
+    #[error("invalid message on {topic:?}: {source}")]
+    InvalidMessage {
+        /// The topic.
+        topic: Arc<str>,
+        /// Which field holds what.
+        #[source]
+        source: ValidityError,
+    },
+    /// The buffer given to an untyped receive is not the size of the topic's messages (the
+    /// topic may have been re-created with another type).
+    #[error("{topic:?} carries messages of {size} bytes, the buffer holds {buffer}")]
+    WrongSize {
+        /// The topic.
+        topic: Arc<str>,
+        /// Its message size.
+        size: usize,
+        /// The buffer's size.
+        buffer: usize,
+    },
+    /// The topic was re-created and attaching to it failed: another message type
+    /// ([`Error::TypeMismatch`]), a corrupt or foreign segment, or an I/O error.
+    #[error(transparent)]
+    Attach(Box<Error>),
+}
+
+const TAKEN_OVER: &str = "another process took this topic over (did it see this process as \
+                          dead? run publishers and subscribers in one pid namespace)";
+
+/// Why publishing on a topic failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// Another process took the topic over (it saw this one as dead, e.g. from another pid
+    /// namespace): messages would go nowhere.
+    #[error("topic {topic:?}: {TAKEN_OVER}")]
+    TakenOver {
+        /// The topic.
+        topic: Arc<str>,
+    },
+    /// Bytes given to an untyped publish are not the topic's message size.
+    #[error("{topic:?} carries messages of {size} bytes, not {given}")]
+    WrongSize {
+        /// The topic.
+        topic: Arc<str>,
+        /// Its message size.
+        size: usize,
+        /// The size given.
+        given: usize,
+    },
+    /// Bytes given to an untyped publish are not a valid message (a `bool` or enum field out of
+    /// range).
+    #[error("invalid message for {topic:?}: {source}")]
+    InvalidMessage {
+        /// The topic.
+        topic: Arc<str>,
+        /// Which field holds what.
+        #[source]
+        source: ValidityError,
+    },
+}
+
+/// Why writing to a channel failed. The message was not written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// No room now (a non-blocking write).
+    #[error("the queue is full: the reader has not caught up yet")]
+    Full,
+    /// The queue stayed full, or the remote stayed missing, until the deadline.
+    #[error("timed out")]
+    Timeout,
+    /// Larger than the channel's largest message.
+    #[error(
+        "message of {size} bytes is larger than the maximum of {max} bytes (the master sets \
+         the largest message with `max_message`)"
+    )]
+    TooLarge {
+        /// The message's size.
+        size: usize,
+        /// The largest size accepted.
+        max: usize,
+    },
+    /// The remote is gone and the disconnect behaviour gave up on it.
+    #[error("channel {channel:?} is disconnected: {reason}")]
+    Disconnected {
+        /// The channel.
+        channel: Arc<str>,
+        /// What happened.
+        reason: String,
+    },
+    /// The channel's segment is corrupt, or re-attaching to a new master failed.
+    #[error(transparent)]
+    Segment(Box<Error>),
+}
+
+/// Why reading from a channel failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Nothing arrived before the deadline.
+    #[error("timed out")]
+    Timeout,
+    /// The buffer given is too small for the next message, which stays queued.
+    #[error("the next message is {needed} bytes but the buffer holds only {capacity}")]
+    BufferTooSmall {
+        /// The message's size.
+        needed: usize,
+        /// The buffer's size.
+        capacity: usize,
+    },
+    /// Nothing is queued, the remote is gone, and the disconnect behaviour gave up on it.
+    #[error("channel {channel:?} is disconnected: {reason}")]
+    Disconnected {
+        /// The channel.
+        channel: Arc<str>,
+        /// What happened.
+        reason: String,
+    },
+    /// The channel's segment is corrupt, or re-attaching to a new master failed.
+    #[error(transparent)]
+    Segment(Box<Error>),
+}
+
+impl From<RecvError> for Error {
+    fn from(e: RecvError) -> Error {
+        match e {
+            RecvError::Timeout => Error::Timeout,
+            RecvError::InvalidMessage { topic, source } => {
+                Error::InvalidMessage { name: topic.to_string(), source }
+            }
+            RecvError::WrongSize { topic, size, buffer } => {
+                Error::WrongSize { name: topic.to_string(), size, given: buffer }
+            }
+            RecvError::Attach(e) => *e,
+        }
+    }
+}
+
+impl From<PublishError> for Error {
+    fn from(e: PublishError) -> Error {
+        match e {
+            PublishError::TakenOver { topic } => {
+                Error::Disconnected { name: topic.to_string(), reason: TAKEN_OVER.to_owned() }
+            }
+            PublishError::WrongSize { topic, size, given } => {
+                Error::WrongSize { name: topic.to_string(), size, given }
+            }
+            PublishError::InvalidMessage { topic, source } => {
+                Error::InvalidMessage { name: topic.to_string(), source }
+            }
+        }
+    }
+}
+
+impl From<WriteError> for Error {
+    fn from(e: WriteError) -> Error {
+        match e {
+            WriteError::Full => Error::Full,
+            WriteError::Timeout => Error::Timeout,
+            WriteError::TooLarge { size, max } => Error::MessageTooLarge {
+                size,
+                max,
+                hint: " (the master sets the largest message with `max_message`)",
+            },
+            WriteError::Disconnected { channel, reason } => {
+                Error::Disconnected { name: channel.to_string(), reason }
+            }
+            WriteError::Segment(e) => *e,
+        }
+    }
+}
+
+impl From<ReadError> for Error {
+    fn from(e: ReadError) -> Error {
+        match e {
+            ReadError::Timeout => Error::Timeout,
+            ReadError::BufferTooSmall { needed, capacity } => {
+                Error::BufferTooSmall { needed, capacity }
+            }
+            ReadError::Disconnected { channel, reason } => {
+                Error::Disconnected { name: channel.to_string(), reason }
+            }
+            ReadError::Segment(e) => *e,
+        }
+    }
+}
+
+impl RecvError {
+    /// Whether this is [`RecvError::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, RecvError::Timeout)
     }
 }

@@ -5,7 +5,7 @@
 //! ```
 //! # let name = format!("doc/inspect/{}", std::process::id());
 //! let publisher = eshm::Publisher::<f64>::create(&name)?;
-//! let info = eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, &name)?;
+//! let info = eshm::inspect::info(eshm::segment::SegmentKind::Topic, &name)?;
 //! assert_eq!(info.owner_pid, std::process::id());
 //! assert!(info.owner_alive);
 //! assert_eq!(info.schema.unwrap().type_name(), "f64");
@@ -15,9 +15,10 @@
 
 use crate::error::{Error, Result};
 use crate::layout::{STATE_CLOSED, STATE_LIVE, STATE_SUPERSEDED};
-use crate::pubsub::MappedRing;
+use crate::channel::{ChannelDetails, Link};
+use crate::ring::mapped::MappedRing;
 use crate::schema::Schema;
-use crate::segment::os::{self, Dir, FileStat};
+use crate::os::{self, Dir, FileStat};
 use crate::segment::{self, SegmentKind};
 use crate::sync::Ordering;
 use std::path::PathBuf;
@@ -106,57 +107,6 @@ pub struct SegmentInfo {
     pub channel: Option<ChannelDetails>,
 }
 
-/// The state of a channel: its two endpoints and two queues.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ChannelDetails {
-    /// The master endpoint.
-    pub master: EndpointInfo,
-    /// The slave endpoint.
-    pub slave: EndpointInfo,
-    /// The queue from master to slave.
-    pub master_to_slave: QueueInfo,
-    /// The queue from slave to master.
-    pub slave_to_master: QueueInfo,
-}
-
-/// One endpoint of a channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct EndpointInfo {
-    /// Process id of the holder, 0 if none.
-    pub pid: u32,
-    /// Whether the holder is attached and its process (pid and start time) runs.
-    pub alive: bool,
-    /// Time since its last heartbeat.
-    pub heartbeat_age: Option<Duration>,
-    /// Heartbeats so far.
-    pub heartbeats: u64,
-    /// How many processes have held the role.
-    pub generation: u64,
-}
-
-/// One direction of a channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct QueueInfo {
-    /// Messages written.
-    pub written: u64,
-    /// Payload bytes written.
-    pub bytes_written: u64,
-    /// Messages read.
-    pub read: u64,
-    /// Payload bytes read.
-    pub bytes_read: u64,
-}
-
-impl QueueInfo {
-    /// Messages written and not read yet.
-    pub fn pending(&self) -> u64 {
-        self.written.saturating_sub(self.read)
-    }
-}
-
 fn age(now: u64, then: u64) -> Option<Duration> {
     (then != 0).then(|| Duration::from_nanos(now.saturating_sub(then)))
 }
@@ -234,34 +184,24 @@ fn read_info(
         };
         match MappedRing::new(seg, header, schema.size()) {
             Ok(ring) => {
-                let (capacity, size) = ring.geometry();
-                info.capacity = capacity;
-                info.message_size = size;
+                info.capacity = ring.geo.slot_count;
+                info.message_size = ring.geo.payload_size;
                 let view = ring.view();
                 info.published = view.newest();
                 let last = view.writer.last_publish_ns.load(Ordering::Acquire);
                 info.last_publish_age = if info.published == 0 { None } else { age(coarse, last) };
-                info.reader_pids = ring
-                    .header()
-                    .readers
-                    .iter()
-                    .filter_map(|r| {
-                        let pid = r.pid.load(Ordering::Acquire);
-                        (pid != 0 && os::is_alive(pid, r.start_time.load(Ordering::Acquire)))
-                            .then_some(pid)
-                    })
-                    .collect();
+                info.reader_pids = ring.reader_pids();
                 info.readers = info.reader_pids.len();
             }
             Err(e) => info.problem = Some(e.to_string()),
         }
         info.schema = Some(schema);
     } else {
-        match crate::channel::inspect(seg, header) {
-            Ok((details, capacity, max_message)) => {
-                info.capacity = capacity;
-                info.message_size = max_message;
-                info.channel = Some(details);
+        match Link::new(seg, header) {
+            Ok(link) => {
+                info.capacity = link.data_words * 8;
+                info.message_size = link.max_message;
+                info.channel = Some(link.snapshot(None));
             }
             Err(e) => info.problem = Some(e.to_string()),
         }
@@ -299,7 +239,7 @@ pub fn list() -> Result<Vec<SegmentInfo>> {
 /// # Errors
 ///
 /// [`Error::NotFound`] if it does not exist, [`Error::InvalidName`] for an unusable name.
-pub fn inspect(kind: SegmentKind, name: &str) -> Result<SegmentInfo> {
+pub fn info(kind: SegmentKind, name: &str) -> Result<SegmentInfo> {
     let dir = Dir::open()?;
     let file_name = segment::file_name(kind, name)?;
     read_info(&dir, kind, name.to_owned(), &file_name)?

@@ -80,9 +80,9 @@ pub(crate) struct SegmentHeader {
     /// [`STATE_LIVE`], [`STATE_CLOSED`] or [`STATE_SUPERSEDED`].
     pub(crate) state: AtomicU32,
     pub(crate) _pad1: AtomicU32,
-    /// The owner's last sign of life (`CLOCK_MONOTONIC_COARSE`, ns).
-    pub(crate) heartbeat_ns: AtomicU64,
-    pub(crate) _reserved2: [AtomicU64; 6],
+    /// Reserved (layout version 1 had an owner heartbeat here that nothing read; it stays
+    /// zero).
+    pub(crate) _reserved2: [AtomicU64; 7],
 
     // Line 3: reserved for later versions (keeps the name 256 bytes in).
     pub(crate) _reserved3: [AtomicU64; 8],
@@ -166,7 +166,10 @@ pub(crate) struct Endpoint {
     pub(crate) heartbeats: AtomicU64,
     /// Bumped each time a process takes this role.
     pub(crate) generation: AtomicU64,
-    pub(crate) _reserved: [AtomicU64; 3],
+    /// The holder's stale threshold, in ns (0 in segments of eshm versions that did not
+    /// record it), for outside observers such as `eshm info`.
+    pub(crate) stale_ns: AtomicU64,
+    pub(crate) _reserved: [AtomicU64; 2],
 }
 
 /// High bit of `Endpoint::pid` and `ReaderSlot::pid` while the claimer fills in the rest.
@@ -258,7 +261,6 @@ const _: () = {
     assert!(offset_of!(SegmentHeader, fingerprint) == 40);
     assert!(offset_of!(SegmentHeader, owner_pid) == 64);
     assert!(offset_of!(SegmentHeader, state) == 128);
-    assert!(offset_of!(SegmentHeader, heartbeat_ns) == 136);
     assert!(size_of::<WriterLine>() == 64);
     assert!(size_of::<ReaderSlot>() == 16);
     assert!(size_of::<RingHeader>() == 128 + 16 * MAX_READERS);

@@ -31,42 +31,70 @@
 //! ```
 //!
 //! [fingerprint]: Schema::fingerprint
+//!
+//! # Layers
+//!
+//! Each layer is one module; each uses only the ones above it in this list (the test command
+//! checks it).
+//!
+//! | module | what it is |
+//! |---|---|
+//! | `sync` | the only source of atomics, fences and futexes (std's, or loom's when model-checking) |
+//! | `layout` | the `#[repr(C)]` structures that live in shared memory, and nothing else |
+//! | [`schema`] | what a message type is: layout, fingerprint, encoding, validity, description |
+//! | [`message`] | the [`Message`] trait: types whose bytes mean the same in every process |
+//! | [`error`] | [`Error`] for setting up, and the small per-operation errors of the hot paths |
+//! | `os` | clocks, process identity (pid and start time), the segment directory |
+//! | [`segment`] | named shared-memory files: names, creating, opening, checking headers |
+//! | `ring`, `queue` | the protocols: the broadcast seqlock ring, the SPSC record queue (no I/O) |
+//! | `wait` | [`WaitStrategy`], the spin loop and the deadline arithmetic of blocking calls |
+//! | [`pubsub`], [`channel`] | [`Publisher`]/[`Subscriber`] over a ring; the duplex byte channel |
+//! | [`inspect`] | the outside view for tools: list, info, clean |
+//! | [`msg`], `python` | standard message types; Python classes for message types |
 
-// The loom build (`--cfg loom`) compiles only the protocols it model-checks, without the
-// segment and I/O layers, so the helpers those use are unused there.
+// The loom build (`--cfg loom`) compiles only the protocols it model-checks (`sync`,
+// `layout`, `ring`, `queue`), without the layers that do I/O, so helpers those use are unused.
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 // Lets the derive's `::eshm::...` paths work inside this crate too (for `msg`).
 extern crate self as eshm;
 
-#[cfg(not(loom))]
-pub mod channel;
-// Under loom only the queue protocol is built (and model-checked), not the segment plumbing.
-#[cfg(loom)]
-#[path = "channel/queue.rs"]
-mod channel_queue;
+/// Items that do I/O: left out of the loom build, which model-checks the protocols only.
+macro_rules! not_under_loom {
+    ($($item:item)*) => { $( #[cfg(not(loom))] $item )* };
+}
+
+// The layers, from the bottom up; every `use crate::` points down this list.
 pub mod error;
-#[cfg(not(loom))]
-pub mod inspect;
 mod layout;
 pub mod message;
+pub mod schema;
+mod sync;
+not_under_loom! {
+    mod os;
+    pub mod segment;
+}
+mod queue;
+mod ring;
+not_under_loom! {
+    mod wait;
+    pub mod pubsub;
+    pub mod channel;
+    pub mod inspect;
+}
+// Beside the layers.
 pub mod msg;
-#[cfg(not(loom))]
-pub mod pubsub;
 #[cfg(feature = "python")]
 pub mod python;
-mod ring;
-pub mod schema;
-#[cfg(not(loom))]
-pub mod segment;
-mod sync;
 #[cfg(test)]
 mod tests;
 
-pub use error::{Error, Result};
+pub use error::{Error, PublishError, ReadError, RecvError, Result, WriteError};
 pub use message::Message;
-#[cfg(not(loom))]
-pub use pubsub::{Publisher, RawPublisher, RawSubscriber, Subscriber, WaitStrategy};
+not_under_loom! {
+    pub use pubsub::{Publisher, RawPublisher, RawSubscriber, Subscriber};
+    pub use wait::WaitStrategy;
+}
 pub use schema::Schema;
 
 /// Derives [`Message`](trait@Message). See the trait's documentation for what it accepts.
@@ -97,9 +125,14 @@ macro_rules! __eshm_require_python {
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "python")]
-    pub use crate::python;
-    #[cfg(feature = "python")]
     pub use pyo3;
+
+    /// The Python support, and the helpers generated classes call.
+    #[cfg(feature = "python")]
+    pub mod python {
+        pub use crate::python::generated::*;
+        pub use crate::python::*;
+    }
 
     /// Implemented only for a padding count of zero; `S` is the struct and `F` a marker type
     /// named after the field that the padding follows.
@@ -112,15 +145,4 @@ pub mod __private {
     pub trait PaddingFree<S, F, const N: usize> {}
     #[diagnostic::do_not_recommend]
     impl<S, F> PaddingFree<S, F, 0> for () {}
-
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` must implement `Copy` to derive `Message`",
-        label = "`{Self}` is not `Copy`",
-        note = "messages are copied byte for byte in and out of shared memory; add `#[derive(Clone, Copy)]` to `{Self}`"
-    )]
-    pub trait MessageIsCopy {}
-    #[diagnostic::do_not_recommend]
-    impl<T: Copy> MessageIsCopy for T {}
-
-    pub fn assert_copy<T: MessageIsCopy>() {}
 }

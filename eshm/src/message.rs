@@ -95,6 +95,13 @@ use crate::schema::{Primitive, Schema, ValidityError};
 /// 4. Every byte string of the right length that [`Schema::validate`] accepts is a valid
 ///    value of `Self`.
 /// 5. The bytes of [`INIT`](Message::INIT) are [`Schema::init_bytes`].
+///
+/// # Why not bytemuck
+///
+/// `bytemuck::Pod` promises that every byte pattern is a valid value, which `bool` and enum
+/// fields break, and `bytemuck::NoUninit` promises only items 1 and 2: neither carries the
+/// schema (item 3) or validation against it (item 4), so eshm does not build on them; the two
+/// small casts it needs ([`as_bytes`], [`from_bytes`]) are argued in place.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a message type: it cannot be sent through shared memory",
     label = "not an `eshm::Message`",

@@ -5,7 +5,32 @@
 //! use eshm::msg::{Pose, Quaternion, Vector3};
 //! let pose = Pose { position: Vector3 { x: 1.0, y: 2.0, z: 0.0 }, orientation: Quaternion::IDENTITY };
 //! assert_eq!(size_of::<Pose>(), 56);
+//! assert_eq!(eshm::msg::schema("Pose").map(|s| s.size()), Some(56));
 //! ```
+
+use crate::schema::Schema;
+
+/// Calls `$m!(Vector3, Quaternion, ...)` with every type of this module: the one list of them.
+macro_rules! with_types {
+    ($m:ident) => {
+        $m! { Vector3, Quaternion, Pose, Twist, Imu }
+    };
+}
+#[cfg(feature = "python")]
+pub(crate) use with_types;
+
+macro_rules! all {
+    ($($t:ident),*) => {
+        /// Every type of this module with its name, in the order of the module.
+        pub const ALL: &[(&str, &Schema)] = &[$((stringify!($t), <$t as crate::Message>::SCHEMA)),*];
+    };
+}
+with_types!(all);
+
+/// The schema of the type of this module called `name`.
+pub fn schema(name: &str) -> Option<&'static Schema> {
+    ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
 
 /// A 3-D vector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, eshm::Message)]

@@ -3,7 +3,7 @@
 //! frozen peers) is in `tests/multiprocess.rs`.
 
 use eshm::channel::{Channel, DisconnectBehavior, Role};
-use eshm::{Error, WaitStrategy};
+use eshm::{Error, ReadError, WaitStrategy, WriteError};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
@@ -63,12 +63,21 @@ fn channel_delivers_every_message_in_order_both_ways() {
     assert_eq!(slave.try_read().unwrap(), Some(payload(1999, sizes[1999])));
     assert_eq!(slave.try_read().unwrap(), None);
     let stats = master.stats();
-    assert_eq!((stats.m2s_written, stats.m2s_read), (2000, 2000));
-    assert_eq!((stats.s2m_written, stats.s2m_read), (2000, 1998));
-    assert_eq!(stats.m2s_bytes_written, sizes.iter().map(|&s| s as u64).sum::<u64>());
-    assert_eq!(stats.master_pid, std::process::id());
-    assert_eq!(stats.slave_pid, std::process::id());
-    assert!(stats.master_alive && stats.slave_alive);
+    assert_eq!(
+        (stats.channel.master_to_slave.written, stats.channel.master_to_slave.read),
+        (2000, 2000)
+    );
+    assert_eq!(
+        (stats.channel.slave_to_master.written, stats.channel.slave_to_master.read),
+        (2000, 1998)
+    );
+    assert_eq!(
+        stats.channel.master_to_slave.bytes_written,
+        sizes.iter().map(|&s| s as u64).sum::<u64>()
+    );
+    assert_eq!(stats.channel.master.pid, std::process::id());
+    assert_eq!(stats.channel.slave.pid, std::process::id());
+    assert!(stats.channel.master.alive && stats.channel.slave.alive);
 }
 
 #[test]
@@ -88,20 +97,20 @@ fn channel_rejects_oversized_messages() {
     let (mut master, mut slave) = pair("oversized", 100, 1024);
     for err in [master.write(&[0; 101]).unwrap_err(), master.try_write(&[0; 101]).unwrap_err()] {
         match err {
-            Error::MessageTooLarge { size: 101, max: 100, .. } => {}
+            WriteError::TooLarge { size: 101, max: 100, .. } => {}
             other => panic!("expected MessageTooLarge, got {other:?}"),
         }
     }
-    assert!(matches!(slave.write(&[0; 5000]), Err(Error::MessageTooLarge { max: 100, .. })));
+    assert!(matches!(slave.write(&[0; 5000]), Err(WriteError::TooLarge { max: 100, .. })));
     master.write(&[7; 100]).unwrap();
     assert_eq!(slave.read().unwrap(), vec![7; 100]);
     // Sizes that cannot work are refused when the channel is created.
     match Channel::builder(&name("tiny")).role(Role::Master).max_message(1000).capacity(1000).open()
     {
-        Err(Error::InvalidArgument(reason)) => {
-            assert!(reason.contains("raise the capacity"), "{reason}")
+        Err(e @ Error::ChannelSizes { capacity: 1000, max_message: 1000, needed: 2016 }) => {
+            assert!(e.to_string().contains("raise the capacity"), "{e}")
         }
-        other => panic!("expected InvalidArgument, got {other:?}"),
+        other => panic!("expected ChannelSizes, got {other:?}"),
     }
 }
 
@@ -116,14 +125,14 @@ fn channel_full_queue_and_back_pressure() {
     loop {
         match master.try_write(&[written as u8; 56]) {
             Ok(()) => written += 1,
-            Err(Error::Full) => break,
+            Err(WriteError::Full) => break,
             Err(e) => panic!("{e:?}"),
         }
     }
     assert_eq!(written, 4);
     assert!(matches!(
         master.write_timeout(&[0; 56], Duration::from_millis(20)),
-        Err(Error::Timeout)
+        Err(WriteError::Timeout)
     ));
     assert_eq!(slave.read().unwrap(), vec![0; 56]);
     master.try_write(&[9; 56]).unwrap();
@@ -144,7 +153,7 @@ fn channel_read_into_reports_a_small_buffer_and_keeps_the_message() {
     master.write(&[5; 100]).unwrap();
     let mut small = [0u8; 10];
     match slave.read_into(&mut small) {
-        Err(Error::BufferTooSmall { needed: 100, capacity: 10 }) => {}
+        Err(ReadError::BufferTooSmall { needed: 100, capacity: 10 }) => {}
         other => panic!("expected BufferTooSmall, got {other:?}"),
     }
     let mut buf = [0u8; 128];
@@ -198,7 +207,7 @@ fn channel_slave_without_a_master_gives_up_after_its_attempts() {
     drop(master);
     let err = slave.read_timeout(Duration::from_secs(3600)).unwrap_err();
     assert!(
-        matches!(&err, Error::Disconnected { reason, .. } if reason.contains("2 reconnection attempt(s), all")),
+        matches!(&err, ReadError::Disconnected { reason, .. } if reason.contains("2 reconnection attempt(s), all")),
         "{err}"
     );
 }
@@ -218,14 +227,17 @@ fn channel_reconnection_budget_counts_per_outage_across_operations() {
     let mut timeouts = 0;
     let err = loop {
         match master.read_timeout(Duration::from_micros(1500)) {
-            Err(Error::Timeout) => timeouts += 1,
+            Err(ReadError::Timeout) => timeouts += 1,
             other => break other.unwrap_err(),
         }
         assert!(timeouts < 10_000, "the budget is never spent");
     };
-    assert!(matches!(&err, Error::Disconnected { reason, .. } if reason.contains("all")), "{err}");
+    assert!(
+        matches!(&err, ReadError::Disconnected { reason, .. } if reason.contains("all")),
+        "{err}"
+    );
     // Spent: the next operation checks once and fails at once, even with no deadline.
-    assert!(matches!(master.write(b"x"), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.write(b"x"), Err(WriteError::Disconnected { .. })));
     // The remote coming back ends the outage and refills the budget.
     let mut slave = Channel::builder(&n).role(Role::Slave).open().unwrap();
     master.write(b"back").unwrap();
@@ -233,7 +245,7 @@ fn channel_reconnection_budget_counts_per_outage_across_operations() {
     drop(slave);
     let err = master.read_timeout(Duration::from_secs(3600)).unwrap_err();
     assert!(
-        matches!(&err, Error::Disconnected { reason, .. } if reason.contains("5 reconnection"))
+        matches!(&err, ReadError::Disconnected { reason, .. } if reason.contains("5 reconnection"))
     );
 }
 
@@ -247,8 +259,8 @@ fn channel_disconnect_behaviours() {
         .open()
         .unwrap();
     assert!(!master.is_remote_alive());
-    assert!(matches!(master.write(b"x"), Err(Error::Disconnected { .. })));
-    assert!(matches!(master.read(), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.write(b"x"), Err(WriteError::Disconnected { .. })));
+    assert!(matches!(master.read(), Err(ReadError::Disconnected { .. })));
     // With a slave attached, it works; once the slave is gone, it fails again, but what the
     // slave wrote is still delivered first.
     let mut slave = Channel::open(&n, Role::Slave).unwrap();
@@ -257,7 +269,7 @@ fn channel_disconnect_behaviours() {
     assert_eq!(slave.read().unwrap(), b"hello");
     drop(slave);
     assert_eq!(master.read().unwrap(), b"bye");
-    assert!(matches!(master.read(), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.read(), Err(ReadError::Disconnected { .. })));
     assert!(master.stats().stale_events >= 1);
 
     // OnTimeout: waits `reconnect_wait`, then fails ...
@@ -268,7 +280,7 @@ fn channel_disconnect_behaviours() {
         .reconnect_interval(Duration::from_millis(5))
         .open()
         .unwrap();
-    assert!(matches!(master.write(b"x"), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.write(b"x"), Err(WriteError::Disconnected { .. })));
     drop(master);
     // ... and a slave that arrives while it waits lets the operation go on.
     let mut master = Channel::builder(&n)
@@ -281,10 +293,13 @@ fn channel_disconnect_behaviours() {
         .unwrap();
     // Until then, an operation's own timeout still bounds it, and `try_` operations do not
     // wait for the remote at all.
-    assert!(matches!(master.read_timeout(Duration::from_millis(5)), Err(Error::Timeout)));
-    assert!(matches!(master.write_timeout(b"x", Duration::from_millis(5)), Err(Error::Timeout)));
-    assert!(matches!(master.try_write(b"x"), Err(Error::Disconnected { .. })));
-    assert!(matches!(master.try_read(), Err(Error::Disconnected { .. })));
+    assert!(matches!(master.read_timeout(Duration::from_millis(5)), Err(ReadError::Timeout)));
+    assert!(matches!(
+        master.write_timeout(b"x", Duration::from_millis(5)),
+        Err(WriteError::Timeout)
+    ));
+    assert!(matches!(master.try_write(b"x"), Err(WriteError::Disconnected { .. })));
+    assert!(matches!(master.try_read(), Err(ReadError::Disconnected { .. })));
     let joiner = std::thread::spawn({
         let n = n.clone();
         move || {
@@ -319,7 +334,7 @@ fn channel_never_waits_for_the_remote() {
     master.write(b"patient").unwrap();
     assert_eq!(joiner.join().unwrap(), b"patient");
     // With the slave gone for good, a blocking operation ends at its own timeout.
-    assert!(matches!(master.read_timeout(Duration::from_millis(5)), Err(Error::Timeout)));
+    assert!(matches!(master.read_timeout(Duration::from_millis(5)), Err(ReadError::Timeout)));
 }
 
 #[test]
@@ -356,8 +371,12 @@ fn channel_garbage_in_the_segment_is_an_error() {
     use std::os::unix::fs::FileExt;
     let f = std::fs::OpenOptions::new().write(true).open(file_of(&n)).unwrap();
     f.write_all_at(&u64::MAX.to_le_bytes(), queue0 as u64).unwrap(); // head
-    assert!(matches!(slave.read(), Err(Error::Corrupt { .. })));
-    assert!(matches!(master.write(b"x"), Err(Error::Corrupt { .. })));
+    assert!(
+        matches!(slave.read(), Err(ReadError::Segment(e)) if matches!(*e, Error::Corrupt { .. }))
+    );
+    assert!(
+        matches!(master.write(b"x"), Err(WriteError::Segment(e)) if matches!(*e, Error::Corrupt { .. }))
+    );
 }
 
 #[test]
@@ -369,7 +388,7 @@ fn channel_inspection_shows_endpoints_and_queues() {
     master.write(b"one").unwrap();
     master.write(b"two!").unwrap();
     assert_eq!(slave.read().unwrap(), b"one");
-    let info = eshm::inspect::inspect(eshm::segment::SegmentKind::Channel, &n).unwrap();
+    let info = eshm::inspect::info(eshm::segment::SegmentKind::Channel, &n).unwrap();
     assert_eq!(info.problem, None);
     assert_eq!((info.capacity, info.message_size), (4096, 100));
     assert_eq!(info.owner_pid, std::process::id());
@@ -381,6 +400,6 @@ fn channel_inspection_shows_endpoints_and_queues() {
     assert_eq!((q.written, q.bytes_written, q.read, q.bytes_read, q.pending()), (2, 7, 1, 3, 1));
     assert_eq!(ch.slave_to_master.written, 0);
     drop(slave);
-    let ch = eshm::inspect::inspect(eshm::segment::SegmentKind::Channel, &n).unwrap().channel;
+    let ch = eshm::inspect::info(eshm::segment::SegmentKind::Channel, &n).unwrap().channel;
     assert!(!ch.unwrap().slave.alive, "a slave that left is not alive");
 }

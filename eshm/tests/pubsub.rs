@@ -3,7 +3,10 @@
 //! lies in the header, wrong owner or permissions, invalid field values).
 
 use eshm::pubsub::{PublisherOptions, SubscriberOptions};
-use eshm::{Error, Message, Publisher, RawPublisher, RawSubscriber, Subscriber, WaitStrategy};
+use eshm::{
+    Error, Message, PublishError, Publisher, RawPublisher, RawSubscriber, RecvError, Subscriber,
+    WaitStrategy,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,7 +55,7 @@ const SECOND: Duration = Duration::from_secs(5);
 #[test]
 fn pubsub_delivers_in_order_then_nothing() {
     let n = name("order");
-    let mut sub = Subscriber::<Sample>::new(&n).unwrap();
+    let mut sub = Subscriber::<Sample>::open(&n).unwrap();
     let mut publisher = Publisher::<Sample>::create(&n).unwrap();
     for i in 1..=100 {
         publisher.publish(&sample(i)).unwrap();
@@ -69,7 +72,7 @@ fn pubsub_delivers_in_order_then_nothing() {
 #[test]
 fn pubsub_counts_overwritten_messages_as_lost_and_resumes_at_the_oldest() {
     let n = name("loss");
-    let mut sub = Subscriber::<Sample>::new(&n).unwrap();
+    let mut sub = Subscriber::<Sample>::open(&n).unwrap();
     let mut publisher = Publisher::<Sample>::builder(&n).capacity(4).create().unwrap();
     assert_eq!(publisher.capacity(), 4);
     for i in 1..=10 {
@@ -89,11 +92,11 @@ fn pubsub_capacity_rounds_up_and_rejects_zero() {
     assert_eq!(Publisher::<u8>::builder(&n).capacity(3).create().unwrap().capacity(), 4);
     assert!(matches!(
         Publisher::<u8>::builder(&name("zero")).capacity(0).create(),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidCapacity { requested: 0, min: 1, .. })
     ));
     assert!(matches!(
         Publisher::<u8>::builder(&name("huge")).capacity(usize::MAX).create(),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidCapacity { max: 16_777_216, .. })
     ));
 }
 
@@ -101,7 +104,7 @@ fn pubsub_capacity_rounds_up_and_rejects_zero() {
 fn pubsub_latest_skips_to_the_newest_without_counting_loss() {
     let n = name("latest");
     let mut publisher = Publisher::<Sample>::builder(&n).capacity(8).create().unwrap();
-    let mut sub = Subscriber::<Sample>::new(&n).unwrap();
+    let mut sub = Subscriber::<Sample>::open(&n).unwrap();
     assert_eq!(sub.latest().unwrap(), None);
     for i in 1..=5 {
         publisher.publish(&sample(i)).unwrap();
@@ -120,7 +123,7 @@ fn pubsub_new_subscriber_starts_after_existing_messages_unless_history_is_asked(
     for i in 1..=6 {
         publisher.publish(&sample(i)).unwrap();
     }
-    let mut fresh = Subscriber::<Sample>::new(&n).unwrap();
+    let mut fresh = Subscriber::<Sample>::open(&n).unwrap();
     assert_eq!(fresh.try_recv().unwrap(), None);
     let mut one = Subscriber::<Sample>::builder(&n).history(1).open().unwrap();
     assert_eq!(one.try_recv().unwrap(), Some(sample(6)));
@@ -133,7 +136,7 @@ fn pubsub_new_subscriber_starts_after_existing_messages_unless_history_is_asked(
 #[test]
 fn pubsub_loan_writes_in_place_and_an_unpublished_loan_publishes_nothing() {
     let n = name("loan");
-    let mut sub = Subscriber::<Sample>::new(&n).unwrap();
+    let mut sub = Subscriber::<Sample>::open(&n).unwrap();
     let mut publisher = Publisher::<Sample>::create(&n).unwrap();
     {
         let mut slot = publisher.loan();
@@ -168,7 +171,7 @@ fn pubsub_second_publisher_and_wrong_type_are_refused() {
         Err(Error::PublisherExists { pid, .. }) => assert_eq!(pid, std::process::id()),
         other => panic!("expected PublisherExists, got {other:?}"),
     }
-    let err = Subscriber::<[f32; 5]>::new(&n).unwrap_err();
+    let err = Subscriber::<[f32; 5]>::open(&n).unwrap_err();
     let Error::TypeMismatch { expected, found, difference, .. } = &err else { panic!("{err:?}") };
     assert_eq!((expected.as_str(), found.as_str()), ("[f32; 5]", "Sample"));
     assert_eq!(difference, "type: `[f32; 5]` here, `Sample` there");
@@ -179,9 +182,9 @@ fn pubsub_second_publisher_and_wrong_type_are_refused() {
 #[test]
 fn pubsub_subscriber_reattaches_when_the_publisher_is_replaced() {
     let n = name("restart");
-    let mut sub = Subscriber::<Sample>::new(&n).unwrap();
+    let mut sub = Subscriber::<Sample>::open(&n).unwrap();
     assert!(!sub.is_connected());
-    assert!(matches!(sub.recv_timeout(Duration::from_millis(20)), Err(Error::Timeout)));
+    assert!(matches!(sub.recv_timeout(Duration::from_millis(20)), Err(RecvError::Timeout)));
     let mut first = Publisher::<Sample>::create(&n).unwrap();
     assert_eq!(sub.try_recv().unwrap(), None, "attaches");
     assert!(sub.is_connected());
@@ -226,7 +229,7 @@ fn pubsub_blocking_receive_is_woken_by_a_publish_from_another_thread() {
         });
         // The subscriber attaches to an existing topic and starts with the next message:
         // wait until it is registered before publishing.
-        while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, &n).unwrap().readers == 0 {
+        while eshm::inspect::info(eshm::segment::SegmentKind::Topic, &n).unwrap().readers == 0 {
             std::thread::yield_now();
         }
         for i in 1..=1000u64 {
@@ -245,7 +248,7 @@ fn pubsub_blocking_receive_is_woken_by_a_publish_from_another_thread() {
 fn pubsub_invalid_names_are_refused() {
     for bad in ["", "nul\0inside", &"x".repeat(300)] {
         assert!(matches!(Publisher::<u8>::create(bad), Err(Error::InvalidName { .. })), "{bad:?}");
-        assert!(matches!(Subscriber::<u8>::new(bad), Err(Error::InvalidName { .. })), "{bad:?}");
+        assert!(matches!(Subscriber::<u8>::open(bad), Err(Error::InvalidName { .. })), "{bad:?}");
     }
 }
 
@@ -256,10 +259,13 @@ fn pubsub_raw_publisher_validates_its_input() {
     let mut sub = RawSubscriber::open(&n, None, SubscriberOptions::default()).unwrap();
     assert_eq!(sub.schema(), Some(Sample::SCHEMA));
     let good = eshm::message::as_bytes(&sample(1)).to_vec();
-    assert!(matches!(publisher.publish_bytes(&good[1..]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        publisher.publish_bytes(&good[1..]),
+        Err(PublishError::WrongSize { size: 16, given: 15, .. })
+    ));
     let mut bad = good.clone();
     bad[12] = 7; // `valid`
-    assert!(matches!(publisher.publish_bytes(&bad), Err(Error::InvalidMessage { .. })));
+    assert!(matches!(publisher.publish_bytes(&bad), Err(PublishError::InvalidMessage { .. })));
     publisher.publish_bytes(&good).unwrap();
     assert_eq!(sub.try_recv_bytes().unwrap(), Some(good));
     assert_eq!(sub.try_recv_bytes().unwrap(), None);
@@ -282,7 +288,7 @@ fn first_slot(bytes: &[u8]) -> (usize, usize) {
 fn pubsub_invalid_field_values_in_shared_memory_are_an_error_not_ub() {
     let n = name("invalid-bits");
     let mut publisher = Publisher::<Sample>::builder(&n).capacity(1).create().unwrap();
-    let mut sub = Subscriber::<Sample>::new(&n).unwrap();
+    let mut sub = Subscriber::<Sample>::open(&n).unwrap();
     publisher.publish(&sample(2)).unwrap();
     // Another process scribbles on the message: `valid` (offset 12) becomes 9.
     let path = file_of(&n);
@@ -291,7 +297,7 @@ fn pubsub_invalid_field_values_in_shared_memory_are_an_error_not_ub() {
     bytes[payload + 12] = 9;
     write_at(&path, payload + 12, &[9]);
     match sub.try_recv() {
-        Err(Error::InvalidMessage { source, .. }) => {
+        Err(RecvError::InvalidMessage { source, .. }) => {
             assert_eq!(source.to_string(), "`valid` at byte 12 holds 9, which is not a valid bool");
         }
         other => panic!("expected InvalidMessage, got {other:?}"),
@@ -299,7 +305,7 @@ fn pubsub_invalid_field_values_in_shared_memory_are_an_error_not_ub() {
     // An enum value outside its variants.
     publisher.publish(&sample(4)).unwrap();
     write_at(&path, payload + 13, &[0]);
-    assert!(matches!(sub.try_recv(), Err(Error::InvalidMessage { .. })));
+    assert!(matches!(sub.try_recv(), Err(RecvError::InvalidMessage { .. })));
     // The loan checks the slot before lending it as a `&mut Sample`.
     let slot = publisher.loan();
     assert_eq!(*slot, Sample::INIT);
@@ -318,7 +324,7 @@ fn pubsub_garbage_and_truncated_segments_are_errors_and_are_reclaimed() {
     for content in [vec![0xAB; 8192], vec![0; 100], b"not a segment".to_vec()] {
         std::fs::write(&path, &content).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let err = Subscriber::<Sample>::new(&n).unwrap_err();
+        let err = Subscriber::<Sample>::open(&n).unwrap_err();
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
         assert!(err.to_string().contains("eshm clean"), "{err}");
     }
@@ -335,7 +341,7 @@ fn pubsub_segment_of_another_layout_version_is_named_as_such() {
     let publisher = Publisher::<Sample>::builder(&n).unlink_on_drop(false).create().unwrap();
     drop(publisher);
     write_at(&file_of(&n), 8, &99u32.to_le_bytes());
-    match Subscriber::<Sample>::new(&n) {
+    match Subscriber::<Sample>::open(&n) {
         Err(Error::LayoutVersion { found: 99, .. }) => {}
         other => panic!("expected LayoutVersion, got {other:?}"),
     }
@@ -378,13 +384,13 @@ fn pubsub_mutated_headers_never_crash_a_subscriber() {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
             let result = Subscriber::<Sample>::builder(&n).history(2).open().and_then(|mut s| {
                 s.try_recv()?;
-                s.latest()
+                Ok(s.latest()?)
             });
             outcomes[usize::from(result.is_ok())] += 1;
             // The same file, opened under the name it holds.
             let _ = std::fs::rename(&path, file_of(&n));
             let result = RawSubscriber::open(&n, None, SubscriberOptions::default().history(2))
-                .and_then(|mut s| s.try_recv_bytes());
+                .and_then(|mut s| Ok(s.try_recv_bytes()?));
             outcomes[usize::from(result.is_ok())] += 1;
         }
     }
@@ -402,7 +408,7 @@ fn pubsub_segments_of_other_users_or_writable_by_others_are_refused() {
         0o666,
         "the mode is exact"
     );
-    match Subscriber::<Sample>::new(&n) {
+    match Subscriber::<Sample>::open(&n) {
         Err(Error::Permission { reason, .. }) => assert!(reason.contains("0666"), "{reason}"),
         other => panic!("expected Permission, got {other:?}"),
     }
@@ -414,7 +420,7 @@ fn pubsub_segments_of_other_users_or_writable_by_others_are_refused() {
     let target = name("symlink-target");
     let _real = Publisher::<Sample>::create(&target).unwrap();
     std::os::unix::fs::symlink(file_of(&target), file_of(&n)).unwrap();
-    assert!(matches!(Subscriber::<Sample>::new(&n), Err(Error::Permission { .. })));
+    assert!(matches!(Subscriber::<Sample>::open(&n), Err(Error::Permission { .. })));
     std::fs::remove_file(file_of(&n)).unwrap();
 
     // Another user's segment (only testable when this process may change owners).
@@ -422,7 +428,7 @@ fn pubsub_segments_of_other_users_or_writable_by_others_are_refused() {
     let publisher = Publisher::<Sample>::builder(&n).unlink_on_drop(false).create().unwrap();
     drop(publisher);
     if std::os::unix::fs::chown(file_of(&n), Some(4242), None).is_ok() {
-        match Subscriber::<Sample>::new(&n) {
+        match Subscriber::<Sample>::open(&n) {
             Err(Error::Permission { reason, .. }) => {
                 assert!(reason.contains("uid 4242"), "{reason}")
             }

@@ -26,7 +26,6 @@
 use eshm::channel::{Channel, Role};
 use eshm::pubsub::{PublisherOptions, SubscriberOptions};
 use eshm::{Message, Publisher, RawPublisher, RawSubscriber, Subscriber, WaitStrategy};
-use std::mem::MaybeUninit;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -234,8 +233,7 @@ fn echo_child<T: Payload>(ping: &str, pong: &str, mode: &str, total: u64) {
 /// Waits until the other process's subscriber is attached to `name` (it then receives every
 /// message published from now on).
 fn wait_for_reader(name: &str) {
-    while eshm::inspect::inspect(eshm::segment::SegmentKind::Topic, name).map_or(0, |i| i.readers)
-        == 0
+    while eshm::inspect::info(eshm::segment::SegmentKind::Topic, name).map_or(0, |i| i.readers) == 0
     {
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -290,7 +288,7 @@ fn echo_child_large(ping: &str, pong: &str, mode: &str, total: u64, size: usize)
     let mut publisher =
         RawPublisher::create_with(pong, schema, &PublisherOptions::default().capacity(4))
             .expect("pong");
-    let mut buf = vec![MaybeUninit::<u8>::uninit(); size];
+    let mut buf = vec![0u8; size];
     for _ in 0..total {
         sub.recv_into_deadline(&mut buf, None).expect("receive ping");
         // SAFETY: a successful receive initialised all of `buf`.
@@ -319,7 +317,7 @@ fn pingpong_large(mode: &str, iters: usize) -> Vec<u64> {
     let mut sub = RawSubscriber::open(&pong, Some(schema), options).expect("pong subscriber");
     wait_for_reader(&ping);
     let mut out = vec![0x5au8; size];
-    let mut back = vec![MaybeUninit::<u8>::uninit(); size];
+    let mut back = vec![0u8; size];
     let mut stamps = Vec::with_capacity(iters + 1);
     for i in 1..=total as u64 {
         if i as usize == warmup + 1 {
@@ -461,7 +459,7 @@ fn channel_throughput(size: usize, total: u64) -> f64 {
         ch.write(&msg).expect("write");
     }
     // Done when the slave has read everything.
-    while ch.stats().m2s_read < total {
+    while ch.stats().channel.master_to_slave.read < total {
         std::hint::spin_loop();
     }
     let secs = start.elapsed().as_secs_f64();

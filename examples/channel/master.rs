@@ -9,8 +9,8 @@
 //! Stop the slave and start it again: the master reports it gone (`Disconnected` after the
 //! reconnect wait), then carries on with the new one.
 
-use eshm::Error;
 use eshm::channel::{Channel, Role};
+use eshm::{ReadError, WriteError};
 use std::time::Duration;
 
 fn main() -> eshm::Result<()> {
@@ -21,28 +21,28 @@ fn main() -> eshm::Result<()> {
     for n in 0u64.. {
         match ch.write(format!("request {n}").as_bytes()) {
             Ok(()) => {}
-            Err(Error::Disconnected { reason, .. }) => {
+            Err(WriteError::Disconnected { reason, .. }) => {
                 println!("no slave ({reason}); still waiting");
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         match ch.read_timeout(Duration::from_millis(500)) {
             Ok(reply) => println!("reply: {}", String::from_utf8_lossy(&reply)),
-            Err(Error::Timeout) => println!("no reply within 500 ms"),
-            Err(Error::Disconnected { reason, .. }) => println!("slave gone: {reason}"),
-            Err(e) => return Err(e),
+            Err(ReadError::Timeout) => println!("no reply within 500 ms"),
+            Err(ReadError::Disconnected { reason, .. }) => println!("slave gone: {reason}"),
+            Err(e) => return Err(e.into()),
         }
         if n % 10 == 9 {
             let s = ch.stats();
             println!(
                 "stats: slave pid {} alive {}, m2s {}/{} written/read, s2m {}/{}, stale events {}",
-                s.slave_pid,
-                s.slave_alive,
-                s.m2s_written,
-                s.m2s_read,
-                s.s2m_written,
-                s.s2m_read,
+                s.channel.slave.pid,
+                s.channel.slave.alive,
+                s.channel.master_to_slave.written,
+                s.channel.master_to_slave.read,
+                s.channel.slave_to_master.written,
+                s.channel.slave_to_master.read,
                 s.stale_events
             );
         }

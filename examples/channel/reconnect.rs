@@ -42,17 +42,17 @@ fn slave(name: &str, stop_after: Option<Duration>) -> eshm::Result<()> {
     while stop_after.is_none_or(|d| start.elapsed() < d) {
         match ch.read() {
             Ok(m) => println!("[slave] {}", String::from_utf8_lossy(&m)),
-            Err(eshm::Error::Timeout) => {
+            Err(eshm::ReadError::Timeout) => {
                 println!("[slave] (no message for 2 s: master gone? still waiting)")
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         let s = ch.stats();
         if s.reconnects != reconnects {
             reconnects = s.reconnects;
             println!(
                 "[slave] re-attached to master pid {} (reconnects: {reconnects})",
-                s.master_pid
+                s.channel.master.pid
             );
         }
     }

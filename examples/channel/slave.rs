@@ -2,7 +2,7 @@
 //! to run both). It waits for a master to appear, and re-attaches by itself when the master
 //! is restarted.
 
-use eshm::Error;
+use eshm::ReadError;
 use eshm::channel::{Channel, DisconnectBehavior, Role};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ fn main() -> eshm::Result<()> {
     println!(
         "slave of {name:?} (pid {}), master pid {}",
         std::process::id(),
-        ch.stats().master_pid
+        ch.stats().channel.master.pid
     );
     let mut reconnects = 0;
     loop {
@@ -26,15 +26,15 @@ fn main() -> eshm::Result<()> {
                 println!("{request}");
                 ch.write(format!("done: {request}").as_bytes())?;
             }
-            Err(Error::Timeout) => println!("no request for 5 s"),
-            Err(e) => return Err(e),
+            Err(ReadError::Timeout) => println!("no request for 5 s"),
+            Err(e) => return Err(e.into()),
         }
         let s = ch.stats();
         if s.reconnects != reconnects {
             reconnects = s.reconnects;
             println!(
                 "re-attached to a new master (pid {}); {} message(s) to the old one lost",
-                s.master_pid, s.lost
+                s.channel.master.pid, s.lost
             );
         }
     }

@@ -18,7 +18,7 @@ struct Imu {
 
 fn main() -> eshm::Result<()> {
     let topic = std::env::args().nth(1).unwrap_or_else(|| "demo/imu".to_owned());
-    let mut subscriber = Subscriber::<Imu>::new(&topic)?;
+    let mut subscriber = Subscriber::<Imu>::open(&topic)?;
     println!("waiting for messages on {topic:?} (Ctrl-C to stop)");
     let mut received = 0u64;
     let mut connected = subscriber.is_connected();
@@ -33,8 +33,8 @@ fn main() -> eshm::Result<()> {
                     );
                 }
             }
-            Err(eshm::Error::Timeout) => {}
-            Err(e) => return Err(e),
+            Err(eshm::RecvError::Timeout) => {}
+            Err(e) => return Err(e.into()),
         }
         let now = subscriber.is_connected();
         if now != connected {

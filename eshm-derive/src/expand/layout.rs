@@ -1,8 +1,8 @@
 //! Compile-time layout checks, each spanned at the token it is about, so that the compiler's
 //! error points there: one padding check per field (with the field's name carried by a marker
-//! type so that the message can say which field) and a `Copy` check on the type. (Each field's
-//! `Message` bound is checked where the schema names `<Field as Message>::SCHEMA`, spanned at the
-//! field type.)
+//! type so that the message can say which field). Each field's `Message` bound is checked where
+//! the schema names `<Field as Message>::SCHEMA`, spanned at the field type, and `Copy` by the
+//! `Message` impl itself (its supertrait), whose error suggests `#[derive(Copy)]`: one error.
 
 use crate::ast::Field;
 use proc_macro2::TokenStream;
@@ -11,7 +11,6 @@ use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
 pub(crate) fn struct_checks(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -> TokenStream {
-    let copy = copy_check(krate, ident);
     // Padding after field i = start of field i+1 (or the struct's end) minus end of field i.
     let pad_consts = fields.iter().enumerate().map(|(i, f)| {
         let name = format_ident!("__ESHM_PADDING_AFTER_{}", i);
@@ -51,21 +50,7 @@ pub(crate) fn struct_checks(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -
         }
         #(#pad_consts)*
         fn __eshm_layout_checks() {
-            #copy
             #(#pad_checks)*
         }
     }
-}
-
-pub(crate) fn enum_checks(krate: &Path, ident: &Ident) -> TokenStream {
-    let copy = copy_check(krate, ident);
-    quote! {
-        fn __eshm_layout_checks() {
-            #copy
-        }
-    }
-}
-
-fn copy_check(krate: &Path, ident: &Ident) -> TokenStream {
-    quote_spanned!(ident.span()=> #krate::__private::assert_copy::<#ident>();)
 }

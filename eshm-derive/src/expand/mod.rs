@@ -31,10 +31,7 @@ pub(crate) fn derive_message(input: &DeriveInput) -> Result<TokenStream, Vec<syn
         ),
         Data::Enum(variants) => {
             let repr = cont.repr.int.as_ref().expect("checked: enums have an integer repr");
-            (
-                layout::enum_checks(&krate, cont.ident),
-                message::enum_impl(&krate, cont.ident, repr, variants),
-            )
+            (TokenStream::new(), message::enum_impl(&krate, cont.ident, repr, variants))
         }
     };
     let python = cont.attrs.python.map(|span| match &cont.data {

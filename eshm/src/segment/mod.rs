@@ -26,141 +26,34 @@
 //! An opener refuses symbolic links, files of other users (unless allowed) and world-writable
 //! files, then checks every header field against the file's real length before using it.
 
-pub(crate) mod os;
+//!
+//! # Files
+//!
+//! `name` maps names to file names, `create` makes a segment appear complete (and reclaims
+//! dead owners' segments), `open` attaches to one with every header field checked; this file
+//! holds the mapped [`Segment`] and its header.
 
-pub use os::{SHM_DIR_ENV, shm_dir};
+mod create;
+mod name;
+mod open;
+
+pub use crate::os::{SHM_DIR_ENV, shm_dir};
+pub(crate) use create::{Created, NewSegment, Removed, create, remove_unowned};
+pub use name::{FILE_PREFIX, SegmentKind, file_name, parse_file_name};
+pub(crate) use name::tmp_file_pid;
+pub(crate) use open::{Trust, open, open_for_inspection};
 
 use crate::error::{Error, Result};
 use crate::layout::{
-    HEADER_LEN, KIND_CHANNEL, KIND_TOPIC, LAYOUT_VERSION, MAGIC, MAX_NAME_LEN, STATE_LIVE,
-    STATE_SUPERSEDED, SegmentHeader,
+    HEADER_LEN, KIND_CHANNEL, KIND_TOPIC, LAYOUT_VERSION, MAGIC, MAX_NAME_LEN, SegmentHeader,
 };
+use crate::os::{Dir, FileId, FileStat};
 use crate::schema::MAX_ENCODED_LEN;
 use crate::sync::{AtomicU64, Ordering, torn};
-use memmap2::MmapRaw;
-use os::{Dir, FileId, FileStat};
+use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
 use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// File-name prefix shared by every eshm file.
-pub const FILE_PREFIX: &str = "eshm.";
-const TOPIC_PREFIX: &str = "eshm.topic.";
-const CHANNEL_PREFIX: &str = "eshm.chan.";
-const TMP_PREFIX: &str = "eshm.tmp.";
-/// Longest file name Linux accepts.
-const NAME_MAX: usize = 255;
-
-/// What a segment carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SegmentKind {
-    /// A publish/subscribe topic.
-    Topic,
-    /// A duplex byte channel.
-    Channel,
-}
-
-impl SegmentKind {
-    fn prefix(self) -> &'static str {
-        match self {
-            SegmentKind::Topic => TOPIC_PREFIX,
-            SegmentKind::Channel => CHANNEL_PREFIX,
-        }
-    }
-
-    pub(crate) fn code(self) -> u32 {
-        match self {
-            SegmentKind::Topic => KIND_TOPIC,
-            SegmentKind::Channel => KIND_CHANNEL,
-        }
-    }
-
-    /// `"topic"` or `"channel"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SegmentKind::Topic => "topic",
-            SegmentKind::Channel => "channel",
-        }
-    }
-}
-
-fn escape_byte(b: u8) -> bool {
-    b == b'/' || b == b'%' || b < 0x20 || b == 0x7f
-}
-
-/// The file name that holds the topic or channel `name`.
-///
-/// # Errors
-///
-/// [`Error::InvalidName`] for an empty name, a name with a NUL byte, or one whose file name
-/// would be longer than 255 bytes.
-pub fn file_name(kind: SegmentKind, name: &str) -> Result<String> {
-    let invalid = |reason: String| Error::InvalidName { name: name.to_owned(), reason };
-    if name.is_empty() {
-        return Err(invalid("names cannot be empty".into()));
-    }
-    if name.contains('\0') {
-        return Err(invalid("names cannot contain NUL characters".into()));
-    }
-    let mut out = String::with_capacity(kind.prefix().len() + name.len());
-    out.push_str(kind.prefix());
-    for c in name.chars() {
-        if c.is_ascii() && escape_byte(c as u8) {
-            out.push_str(&format!("%{:02X}", c as u8));
-        } else {
-            out.push(c);
-        }
-    }
-    if out.len() > NAME_MAX {
-        return Err(invalid(format!(
-            "its file name would be {} bytes, more than the {NAME_MAX} a file name can hold \
-             (each '/' or '%' takes 3 bytes)",
-            out.len()
-        )));
-    }
-    Ok(out)
-}
-
-/// The kind and name held by the file `file_name`, if it is an eshm segment name.
-pub fn parse_file_name(file_name: &str) -> Option<(SegmentKind, String)> {
-    let (kind, rest) = if let Some(rest) = file_name.strip_prefix(TOPIC_PREFIX) {
-        (SegmentKind::Topic, rest)
-    } else {
-        (SegmentKind::Channel, file_name.strip_prefix(CHANNEL_PREFIX)?)
-    };
-    let bytes = rest.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            let b = u8::from_str_radix(hex, 16).ok()?;
-            if !escape_byte(b) {
-                return None;
-            }
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let name = String::from_utf8(out).ok()?;
-    (!name.is_empty()).then_some((kind, name))
-}
-
-/// The process id in a temporary file's name, if `file_name` is one.
-pub(crate) fn tmp_file_pid(file_name: &str) -> Option<u32> {
-    file_name.strip_prefix(TMP_PREFIX)?.split('.').next()?.parse().ok()
-}
-
-/// Who may have created a segment that we open.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Trust {
-    /// Accept segments owned by another user, or writable by group or others.
-    pub(crate) other_owners: bool,
-}
 
 /// An open, mapped segment.
 pub(crate) struct Segment {
@@ -201,7 +94,7 @@ impl Segment {
         file_name: String,
     ) -> Result<Segment> {
         assert!(len >= HEADER_LEN, "eshm bug: mapping a {len}-byte segment");
-        let map = os::map(&file, len, write, &path)?;
+        let map = map(&file, len, write, &path)?;
         Ok(Segment { map, len, _file: file, id: stat.id, path, file_name })
     }
 
@@ -412,362 +305,16 @@ unsafe impl Shared for crate::layout::ChannelHeader {}
 // SAFETY: as above.
 unsafe impl Shared for crate::layout::QueueHeader {}
 
-/// What a new segment holds, apart from its kind-specific body.
-pub(crate) struct NewSegment<'a> {
-    pub(crate) kind: SegmentKind,
-    pub(crate) name: &'a str,
-    /// The encoded schema (topics) or nothing (channels).
-    pub(crate) schema: &'a [u8],
-    pub(crate) fingerprint: u64,
-    /// Bytes of body, and the body's alignment (at least 64).
-    pub(crate) body_len: usize,
-    pub(crate) body_align: usize,
-    /// Permission bits of the file.
-    pub(crate) mode: u32,
-}
-
-/// The outcome of [`create`].
-pub(crate) enum Created {
-    /// A new segment, now visible under its name.
-    New(Segment, HeaderInfo),
-    /// A live process owns the name.
-    Owned {
-        /// Its pid.
-        pid: u32,
-    },
-}
-
-fn round_up(n: usize, to: usize) -> Option<usize> {
-    n.checked_next_multiple_of(to)
-}
-
-/// Creates the segment `spec` (see the module docs for the protocol). `init` fills the body
-/// (at the given offset) before the segment becomes visible; `wake` is called on a segment
-/// being superseded, after it is marked, to wake its sleepers.
-pub(crate) fn create(
-    dir: &Dir,
-    spec: &NewSegment<'_>,
-    init: impl FnOnce(&Segment, usize),
-    wake: fn(&Segment),
-) -> Result<Created> {
-    // `file_name` limits names to what fits in 255 bytes, far below the header's MAX_NAME_LEN.
-    let final_name = file_name(spec.kind, spec.name)?;
-    let too_large =
-        || Error::InvalidArgument("the segment would be larger than the address space".into());
-    let name_offset = HEADER_LEN;
-    let schema_offset = round_up(name_offset + spec.name.len(), 8).ok_or_else(too_large)?;
-    let body_offset = round_up(schema_offset + spec.schema.len(), spec.body_align.max(64))
-        .ok_or_else(too_large)?;
-    let total = body_offset.checked_add(spec.body_len).ok_or_else(too_large)?;
-    let total = round_up(total, 8).ok_or_else(too_large)?;
-
-    let tmp = tmp_name();
-    let file = dir.create_exclusive(&tmp, spec.mode)?;
-    let tmp_guard = TmpGuard { dir, name: &tmp, armed: true };
-    let tmp_path = dir.file_path(&tmp);
-    os::set_len(&file, total as u64, &tmp_path)?;
-    let stat = os::fstat(&file, &tmp_path)?;
-    let seg =
-        Segment::new(file, stat, total, true, dir.file_path(&final_name), final_name.clone())?;
-
-    let h = seg.header();
-    let w32 = |a: &crate::sync::AtomicU32, v: u32| a.store(v, Ordering::Relaxed);
-    let w64 = |a: &AtomicU64, v: u64| a.store(v, Ordering::Relaxed);
-    w32(&h.layout_version, LAYOUT_VERSION);
-    w32(&h.kind, spec.kind.code());
-    w64(&h.total_len, total as u64);
-    w32(&h.name_offset, name_offset as u32);
-    w32(&h.name_len, spec.name.len() as u32);
-    w32(&h.schema_offset, schema_offset as u32);
-    w32(&h.schema_len, spec.schema.len() as u32);
-    w64(&h.fingerprint, spec.fingerprint);
-    w64(&h.body_offset, body_offset as u64);
-    let created_ns = os::monotonic_ns();
-    w64(&h.created_ns, created_ns);
-    w32(&h.owner_pid, os::pid());
-    w64(&h.owner_start_time, os::self_start_time());
-    w64(&h.created_unix_ns, os::unix_ns());
-    w32(&h.state, STATE_LIVE);
-    w64(&h.heartbeat_ns, os::coarse_ns());
-    torn::store(seg.words(name_offset, torn::words_for(spec.name.len())), spec.name.as_bytes());
-    if !spec.schema.is_empty() {
-        torn::store(seg.words(schema_offset, torn::words_for(spec.schema.len())), spec.schema);
-    }
-    init(&seg, body_offset);
-    // Magic last (pairs with the Acquire load in `read_header`): even a reader that somehow
-    // sees the file before it is linked sees either no magic or a complete header.
-    h.magic.store(MAGIC, Ordering::Release);
-    let info = seg.read_header(spec.kind)?;
-
-    loop {
-        // SYNC POINT: the link (or the rename below) publishes the complete segment.
-        if dir.link(&tmp, &final_name)? {
-            drop(tmp_guard);
-            return Ok(Created::New(seg, info));
-        }
-        match examine_existing(dir, spec.kind, &final_name)? {
-            Existing::Live { pid } => return Ok(Created::Owned { pid }),
-            Existing::Vanished => continue,
-            Existing::Replaceable { old, _lock_holder } => {
-                if let Some(old) = &old {
-                    old.header().state.store(STATE_SUPERSEDED, Ordering::Release);
-                    wake(old);
-                }
-                // SYNC POINT: readers of the old segment see STATE_SUPERSEDED and re-open the
-                // name, which now (atomically) refers to the new segment.
-                dir.rename(&tmp, &final_name)?;
-                let mut guard = tmp_guard;
-                guard.armed = false;
-                return Ok(Created::New(seg, info));
-            }
-        }
-    }
-}
-
-enum Existing {
-    Live {
-        pid: u32,
-    },
-    /// The name disappeared or changed while we looked: try again.
-    Vanished,
-    /// Dead, closed or unreadable: replace it. `old` is its mapping when the header was
-    /// readable; the lock is held until the replacement is done.
-    Replaceable {
-        old: Option<Segment>,
-        _lock_holder: File,
-    },
-}
-
-/// How long the create/reclaim protocol waits for another process's lock on a segment file.
-const LOCK_PATIENCE: Duration = Duration::from_secs(5);
-
-fn examine_existing(dir: &Dir, kind: SegmentKind, name: &str) -> Result<Existing> {
-    let path = dir.file_path(name);
-    let Some(file) = dir.open_file(name, true)? else { return Ok(Existing::Vanished) };
-    let stat = os::fstat(&file, &path)?;
-    check_trust(&path, &stat, Trust::default())?;
-    os::lock_exclusive(&file, &path, LOCK_PATIENCE)?;
-    if !matches!(dir.stat(name)?, Some(now) if now.id == stat.id) {
-        return Ok(Existing::Vanished);
-    }
-    let len = usize::try_from(stat.len).unwrap_or(0);
-    if len < HEADER_LEN {
-        return Ok(Existing::Replaceable { old: None, _lock_holder: file });
-    }
-    let lock_holder = file.try_clone().map_err(|e| Error::io("open", &path, e))?;
-    let old = Segment::new(file, stat, len, true, path, name.to_owned())?;
-    match old.read_header(kind) {
-        Ok(info) => {
-            if old.state() == STATE_LIVE && os::is_alive(info.owner_pid, info.owner_start_time) {
-                Ok(Existing::Live { pid: info.owner_pid })
-            } else {
-                Ok(Existing::Replaceable { old: Some(old), _lock_holder: lock_holder })
-            }
-        }
-        // Unreadable and owner unknown: reclaim without touching its contents.
-        Err(_) => Ok(Existing::Replaceable { old: None, _lock_holder: lock_holder }),
-    }
-}
-
-struct TmpGuard<'a> {
-    dir: &'a Dir,
-    name: &'a str,
-    armed: bool,
-}
-
-impl Drop for TmpGuard<'_> {
-    fn drop(&mut self) {
-        // After a successful link, or on an error, the temporary name must go; after a
-        // rename it no longer exists.
-        if self.armed {
-            let _ = self.dir.unlink(self.name);
-        }
-    }
-}
-
-fn tmp_name() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{TMP_PREFIX}{}.{}.{}",
-        os::pid(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        os::monotonic_ns() % 1_000_000_000
-    )
-}
-
-fn check_trust(path: &Path, stat: &FileStat, trust: Trust) -> Result<()> {
-    let refuse = |reason: String| Err(Error::Permission { path: path.to_owned(), reason });
-    if !stat.regular {
-        return refuse("it is not a regular file".into());
-    }
-    if trust.other_owners {
-        return Ok(());
-    }
-    let me = os::euid();
-    if stat.uid != me {
-        return refuse(format!(
-            "it belongs to uid {}, not to this process's uid {me}; allow segments of other users \
-             explicitly (`allow_other_owners(true)`) if that user is trusted",
-            stat.uid
-        ));
-    }
-    if stat.mode & 0o022 != 0 {
-        return refuse(format!(
-            "its mode is {:04o}: other users could write into it; allow it explicitly \
-             (`allow_other_owners(true)`) if they are trusted",
-            stat.mode
-        ));
-    }
-    Ok(())
-}
-
-/// Opens a segment file for inspection only (read-only mapping, no trust checks: nothing is
-/// received from it). `Ok(None)` if it does not exist.
-pub(crate) fn open_for_inspection(
-    dir: &Dir,
-    file_name: &str,
-) -> Result<Option<(Segment, FileStat)>> {
-    let path = dir.file_path(file_name);
-    let Some(file) = dir.open_file(file_name, false)? else { return Ok(None) };
-    let stat = os::fstat(&file, &path)?;
-    if !stat.regular {
-        return Err(Error::Permission { path, reason: "it is not a regular file".into() });
-    }
-    let len = usize::try_from(stat.len)
-        .map_err(|_| Error::corrupt(&path, "the file is too large to map"))?;
-    if len < HEADER_LEN {
-        return Err(Error::corrupt(
-            &path,
-            format!("the file is {len} bytes, shorter than a header"),
-        ));
-    }
-    Ok(Some((Segment::new(file, stat, len, false, path, file_name.to_owned())?, stat)))
-}
-
-/// Opens and checks the segment `name`; `Ok(None)` if it does not exist.
-pub(crate) fn open(
-    dir: &Dir,
-    kind: SegmentKind,
-    name: &str,
-    trust: Trust,
-) -> Result<Option<(Segment, HeaderInfo)>> {
-    let fname = file_name(kind, name)?;
-    let path = dir.file_path(&fname);
-    let Some(file) = dir.open_file(&fname, true)? else { return Ok(None) };
-    let stat = os::fstat(&file, &path)?;
-    check_trust(&path, &stat, trust)?;
-    let len = usize::try_from(stat.len)
-        .map_err(|_| Error::corrupt(&path, "the file is too large to map"))?;
-    if len < HEADER_LEN {
-        return Err(Error::corrupt(
-            &path,
-            format!("the file is {len} bytes, shorter than a header"),
-        ));
-    }
-    let seg = Segment::new(file, stat, len, true, path, fname)?;
-    let info = seg.read_header(kind)?;
-    if info.name != name {
-        return Err(Error::corrupt(seg.path(), format!("it holds {:?}, not {name:?}", info.name)));
-    }
-    Ok(Some((seg, info)))
-}
-
-/// Why [`remove_unowned`] did or did not remove a file.
-pub(crate) enum Removed {
-    /// Removed (or, in a dry run, would be); the dead owner's pid, if the header was readable.
-    Yes { owner: Option<u32> },
-    /// Its owner is alive: left alone.
-    OwnerAlive { pid: u32 },
-    /// Gone already, or replaced while we looked.
-    Vanished,
-}
-
-/// Removes the segment `file_name` if its owner is dead (or, with `include_corrupt`, if its
-/// header is unreadable), using the same lock-and-recheck protocol as [`create`], and wakes
-/// its sleepers after marking it superseded.
-pub(crate) fn remove_unowned(
-    dir: &Dir,
-    kind: SegmentKind,
-    file_name: &str,
-    include_corrupt: bool,
-    dry_run: bool,
-    wake: fn(&Segment),
-) -> Result<Removed> {
-    let path = dir.file_path(file_name);
-    let Some(file) = dir.open_file(file_name, !dry_run)? else { return Ok(Removed::Vanished) };
-    let stat = os::fstat(&file, &path)?;
-    if !dry_run {
-        os::lock_exclusive(&file, &path, LOCK_PATIENCE)?;
-    }
-    if !matches!(dir.stat(file_name)?, Some(now) if now.id == stat.id) {
-        return Ok(Removed::Vanished);
-    }
-    let len = usize::try_from(stat.len).unwrap_or(0);
-    let seg = if len >= HEADER_LEN {
-        Some(Segment::new(file, stat, len, !dry_run, path, file_name.to_owned())?)
-    } else {
-        None
-    };
-    let owner = match seg.as_ref().map(|s| s.read_header(kind)) {
-        Some(Ok(info)) if os::is_alive(info.owner_pid, info.owner_start_time) => {
-            return Ok(Removed::OwnerAlive { pid: info.owner_pid });
-        }
-        Some(Ok(info)) => Some(info.owner_pid),
-        Some(Err(_)) | None if include_corrupt => None,
-        Some(Err(_)) | None => {
-            return Err(Error::corrupt(dir.file_path(file_name), "its header cannot be read"));
-        }
-    };
-    if !dry_run {
-        if let Some(seg) = seg.as_ref().filter(|_| owner.is_some()) {
-            seg.header().state.store(STATE_SUPERSEDED, Ordering::Release);
-            wake(seg);
-        }
-        dir.unlink(file_name)?;
-    }
-    Ok(Removed::Yes { owner })
-}
-
 /// Marks a segment closed by its owner and wakes its sleepers.
 pub(crate) fn close(seg: &Segment, wake: fn(&Segment)) {
     seg.header().state.store(crate::layout::STATE_CLOSED, Ordering::Release);
     wake(seg);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segment_names_map_injectively_and_back() {
-        let names =
-            ["robot/pose", "robot%2Fpose", "a", "/a", "a/", "ü/ñ", "tab\there", "100%", "."];
-        let mut files = std::collections::HashSet::new();
-        for name in names {
-            for kind in [SegmentKind::Topic, SegmentKind::Channel] {
-                let f = file_name(kind, name).unwrap();
-                assert!(f.starts_with(FILE_PREFIX));
-                assert!(!f.contains('/'));
-                assert!(files.insert(f.clone()), "{f} produced twice");
-                assert_eq!(parse_file_name(&f), Some((kind, name.to_owned())));
-            }
-        }
-        assert_eq!(file_name(SegmentKind::Topic, "robot/pose").unwrap(), "eshm.topic.robot%2Fpose");
-    }
-
-    #[test]
-    fn segment_names_reject_unusable_names() {
-        for bad in ["", "a\0b", &"x".repeat(250), &"/".repeat(90)] {
-            assert!(
-                matches!(file_name(SegmentKind::Topic, bad), Err(Error::InvalidName { .. })),
-                "{bad:?}"
-            );
-        }
-        assert!(file_name(SegmentKind::Topic, &"x".repeat(255 - TOPIC_PREFIX.len())).is_ok());
-        assert_eq!(parse_file_name("eshm.topic."), None);
-        assert_eq!(parse_file_name("eshm.topic.%zz"), None);
-        assert_eq!(parse_file_name("eshm.topic.%41"), None, "non-canonical escape");
-        assert_eq!(parse_file_name("other"), None);
-        assert_eq!(tmp_file_pid("eshm.tmp.1234.0.99"), Some(1234));
-    }
+/// Maps the whole file, shared and writable (or read-only).
+fn map(file: &File, len: usize, write: bool, path: &Path) -> Result<MmapRaw> {
+    let mut opts = MmapOptions::new();
+    opts.len(len);
+    let map = if write { opts.map_raw(file) } else { opts.map_raw_read_only(file) };
+    map.map_err(|e| Error::io("map", path, e))
 }

@@ -2,8 +2,8 @@
 //! different sizes that wrap around a small data area, a producer that sleeps for space and a
 //! consumer that sleeps for data (no lost wake-up: loom's futex only returns once woken).
 
-use crate::channel_queue::{Push, QueueView};
 use crate::layout::QueueHeader;
+use crate::queue::{Push, QueueView};
 use crate::sync::AtomicU64;
 use loom::sync::Arc;
 use loom::thread;
@@ -67,9 +67,7 @@ fn loom_queue_delivers_records_in_order_across_wrap_with_sleeping_ends() {
                         }
                         break;
                     }
-                    Push::Full => {
-                        q.wait_for_space(crate::channel_queue::record_size(data.len()), None)
-                    }
+                    Push::Full => q.wait_for_space(crate::queue::record_size(data.len()), None),
                 }
             }
         }

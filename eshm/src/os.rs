@@ -1,9 +1,11 @@
-//! Every system call eshm makes on segments goes through here (rustix and memmap2; no
-//! hand-written libc): the segment directory, exclusive creation, links and renames, advisory
-//! locks, mappings, clocks and process identity.
+//! The operating system, as eshm uses it (through rustix: no hand-written libc): the segment
+//! directory (exclusive creation, links and renames, advisory locks), clocks, and process
+//! identity (a pid and its start time), with the claim protocol for pid slots in shared memory.
+//! Futexes are in `sync::futex`, and mappings are made where segments are opened.
 
 use crate::error::{Error, Result};
-use memmap2::{MmapOptions, MmapRaw};
+use crate::layout::REGISTERING;
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 use std::fs::File;
@@ -177,14 +179,6 @@ pub(crate) fn lock_exclusive(file: &File, path: &Path, patience: Duration) -> Re
     }
 }
 
-/// Maps the whole file, shared and writable (or read-only).
-pub(crate) fn map(file: &File, len: usize, write: bool, path: &Path) -> Result<MmapRaw> {
-    let mut opts = MmapOptions::new();
-    opts.len(len);
-    let map = if write { opts.map_raw(file) } else { opts.map_raw_read_only(file) };
-    map.map_err(|e| Error::io("map", path, e))
-}
-
 // -------------------------------------------------------------------------------------------
 // Clocks. CLOCK_MONOTONIC is one clock for the whole machine, so values written by one process
 // are comparable in another.
@@ -248,4 +242,54 @@ pub(crate) fn is_alive(pid: u32, start: u64) -> bool {
         return start == self_start_time();
     }
     start_time(pid) == Some(start)
+}
+
+// -------------------------------------------------------------------------------------------
+// Pid slots: a pid word and a start-time word in shared memory that name the process holding
+// something (a reader registration, a channel endpoint).
+
+/// Claims the pid slot (`pid`, `start`) for this process if it is free: never claimed, given
+/// back, or held by a process that is gone. The pid goes in first with [`REGISTERING`] set,
+/// then the start time, then `fill` runs (to set whatever else the slot guards), then the plain
+/// pid: nobody mistakes a half-written slot for one whose holder died. `Err(pid)` if a live
+/// process holds it.
+pub(crate) fn claim_pid_slot(
+    pid_word: &AtomicU32,
+    start: &AtomicU64,
+    fill: impl FnOnce(),
+) -> std::result::Result<(), u32> {
+    let me = pid();
+    loop {
+        let current = pid_word.load(Ordering::Acquire);
+        let free = match current {
+            0 => true,
+            p if p & REGISTERING != 0 => start_time(p & !REGISTERING).is_none(),
+            p => !is_alive(p, start.load(Ordering::Acquire)),
+        };
+        if !free {
+            return Err(current & !REGISTERING);
+        }
+        if pid_word
+            .compare_exchange(current, me | REGISTERING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            start.store(self_start_time(), Ordering::Release);
+            fill();
+            pid_word.store(me, Ordering::Release);
+            return Ok(());
+        }
+    }
+}
+
+/// Gives the pid slot back, if this process holds it.
+pub(crate) fn release_pid_slot(pid_word: &AtomicU32, start: &AtomicU64) {
+    if pid_word.load(Ordering::Acquire) == pid() {
+        start.store(0, Ordering::Release);
+        pid_word.store(0, Ordering::Release);
+    }
+}
+
+/// Whether a pid slot read as (`pid`, `start`) is held by a running process.
+pub(crate) fn pid_slot_alive(pid: u32, start: u64) -> bool {
+    pid != 0 && pid & REGISTERING == 0 && is_alive(pid, start)
 }

@@ -31,12 +31,14 @@
 //! otherwise, naming them).
 
 use crate::message::Message;
-use crate::schema::{Kind, Primitive, Schema};
+use crate::schema::{Kind, Primitive, Scalar, ScalarError};
 use pyo3::PyClass;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBool, PyFloat, PyList};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+pub(crate) mod generated;
 
 /// The bytes behind a message object: a shared buffer and the range of this (sub-)message.
 #[derive(Clone, Debug)]
@@ -128,34 +130,66 @@ pub trait PyField: Message {
     fn set(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()>;
 }
 
-macro_rules! number_field {
+macro_rules! primitive_field {
     ($($t:ty),*) => {$(
         impl PyField for $t {
             fn get(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
-                let v = <$t>::from_le_bytes(storage.read::<{ size_of::<$t>() }>(0));
-                Ok(v.into_pyobject(py)?.into_any().unbind())
+                let bytes = storage.read::<{ size_of::<$t>() }>(0);
+                read_scalar(py, primitive_of::<$t>(), &bytes)
             }
             fn set(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
-                let v: $t = value.extract()?;
-                storage.write(0, &v.to_le_bytes());
+                let mut bytes = [0u8; size_of::<$t>()];
+                write_scalar(primitive_of::<$t>(), value, &mut bytes)?;
+                storage.write(0, &bytes);
                 Ok(())
             }
         }
     )*};
 }
 
-number_field!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64);
+primitive_field!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64, bool);
 
-impl PyField for bool {
-    fn get(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
-        let v = storage.read::<1>(0)[0] != 0;
-        Ok(v.into_pyobject(py)?.to_owned().into_any().unbind())
+/// The primitive a primitive message type is.
+const fn primitive_of<T: Message>() -> Primitive {
+    match T::SCHEMA.kind() {
+        Kind::Primitive(p) => *p,
+        _ => panic!("called for primitive types only"),
     }
-    fn set(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let v: bool = value.extract()?;
-        storage.write(0, &[u8::from(v)]);
-        Ok(())
-    }
+}
+
+/// The Python object of the `p` value in `bytes`: `bool`, `int` or `float`.
+///
+/// # Errors
+///
+/// Python errors creating the object.
+pub fn read_scalar(py: Python<'_>, p: Primitive, bytes: &[u8]) -> PyResult<Py<PyAny>> {
+    Ok(match p.read(bytes) {
+        Scalar::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+        Scalar::Unsigned(v) => v.into_pyobject(py)?.into_any().unbind(),
+        Scalar::Signed(v) => v.into_pyobject(py)?.into_any().unbind(),
+        Scalar::Float(v) => PyFloat::new(py, v).into_any().unbind(),
+    })
+}
+
+/// Writes the Python `value` as a `p` into `out`: a `bool` for `bool` (nothing else), an `int`
+/// for the integer types, a number for the float types.
+///
+/// # Errors
+///
+/// `TypeError` for a value of another kind, `OverflowError` for an integer out of range.
+pub fn write_scalar(p: Primitive, value: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<()> {
+    let scalar = match p {
+        Primitive::Bool => Scalar::Bool(value.extract::<bool>()?),
+        Primitive::F32 | Primitive::F64 => Scalar::Float(value.extract::<f64>()?),
+        _ => match value.extract::<i64>() {
+            Ok(v) => Scalar::Signed(v),
+            Err(e) => Scalar::Unsigned(value.extract::<u64>().map_err(|_| e)?),
+        },
+    };
+    p.write(scalar, out).map_err(|e| match e {
+        ScalarError::Range { .. } => PyOverflowError::new_err(e.to_string()),
+        _ => PyTypeError::new_err(e.to_string()),
+    })
 }
 
 impl<T: PyField, const N: usize> PyField for [T; N] {
@@ -259,9 +293,37 @@ impl NativeCodec {
                 }
                 Err(_) => false,
             },
-            decode: |py, bytes| T::new_object(py, from_bytes::<T>(bytes)?),
+            decode: |py, bytes| T::new_object(py, generated::from_bytes::<T>(bytes)?),
         }
     }
+}
+
+/// Adds the classes of [`eshm::msg`](crate::msg) to `module` (the `eshm.msg` module).
+///
+/// # Errors
+///
+/// Python errors creating the classes.
+pub fn add_msg_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    macro_rules! add {
+        ($($t:ident),*) => { $(add_class::<crate::msg::$t>(module)?;)* };
+    }
+    crate::msg::with_types!(add);
+    Ok(())
+}
+
+/// The direct conversions of `class`, if it is one of the classes of
+/// [`eshm::msg`](crate::msg) compiled into this module.
+pub fn msg_native_codec(class: &Bound<'_, pyo3::types::PyType>) -> Option<NativeCodec> {
+    let py = class.py();
+    macro_rules! find {
+        ($($t:ident),*) => {
+            $(if class_of::<crate::msg::$t>(py).is(class) {
+                return Some(NativeCodec::of::<crate::msg::$t>());
+            })*
+        };
+    }
+    crate::msg::with_types!(find);
+    None
 }
 
 /// `T`'s class object.
@@ -276,189 +338,4 @@ pub fn class_of<T: PyMessage>(py: Python<'_>) -> Bound<'_, pyo3::types::PyType> 
 /// Python errors creating the object.
 pub fn new_object<T: PyMessage>(py: Python<'_>, bytes: Vec<u8>) -> PyResult<Py<PyAny>> {
     T::new_object(py, Storage::new(bytes))
-}
-
-// -----------------------------------------------------------------------------------------
-// What the generated code calls.
-
-#[doc(hidden)]
-pub fn field_get<T: PyMessage>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
-    T::new_object(py, storage.clone())
-}
-
-#[doc(hidden)]
-pub fn field_set<T: PyMessage>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let bytes = message_bytes::<T>(value)?.ok_or_else(|| {
-        PyTypeError::new_err(format!(
-            "expected a `{}`, got {}",
-            T::SCHEMA.type_name(),
-            type_name(value)
-        ))
-    })?;
-    storage.set_all(&bytes);
-    Ok(())
-}
-
-/// The bytes of `value` if it is a `T`: an instance of `T`'s class, or of another class of
-/// the same message type (same fingerprint). Each extension module that uses a message type
-/// has its own copy of the class (`eshm.msg.Vector3`, and the one inside a user's module
-/// whose messages nest a `Vector3`); they are interchangeable. `Ok(None)` if it is not a `T`.
-fn message_bytes<T: PyMessage>(value: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
-    if let Ok(object) = value.cast::<T::Class>() {
-        return Ok(Some(T::storage(object.get()).to_vec()));
-    }
-    let same_type = value
-        .get_type()
-        .getattr("FINGERPRINT")
-        .and_then(|f| f.extract::<u64>())
-        .is_ok_and(|f| f == T::SCHEMA.fingerprint());
-    if !same_type {
-        return Ok(None);
-    }
-    let bytes: Vec<u8> = value.call_method0("to_bytes")?.extract()?;
-    Ok(Some(from_bytes::<T>(&bytes)?.to_vec()))
-}
-
-/// Builds an instance's storage from keyword arguments (fields not given are zero).
-#[doc(hidden)]
-pub fn construct<T: Message>(
-    kwargs: Option<&Bound<'_, PyDict>>,
-    set: impl Fn(&Storage, &str, &Bound<'_, PyAny>) -> Option<PyResult<()>>,
-) -> PyResult<Storage> {
-    let storage = Storage::new(T::SCHEMA.init_bytes());
-    if let Some(kwargs) = kwargs {
-        for (key, value) in kwargs.iter() {
-            let key: String = key.extract()?;
-            match set(&storage, &key, &value) {
-                Some(result) => result?,
-                None => {
-                    return Err(PyTypeError::new_err(format!(
-                        "`{}` has no field `{key}` (fields: {})",
-                        T::SCHEMA.type_name(),
-                        field_names(T::SCHEMA).join(", ")
-                    )));
-                }
-            }
-        }
-    }
-    Ok(storage)
-}
-
-fn field_names(schema: &Schema) -> Vec<&str> {
-    match schema.kind() {
-        Kind::Struct { fields, .. } => fields.iter().map(|f| f.name()).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// `TypeName(field=value, ...)`, from the schema.
-#[doc(hidden)]
-pub fn repr(schema: &Schema, storage: &Storage) -> String {
-    let bytes = storage.to_vec();
-    let mut out = String::new();
-    repr_into(schema, &bytes, &mut out);
-    out
-}
-
-fn repr_into(schema: &Schema, bytes: &[u8], out: &mut String) {
-    use std::fmt::Write as _;
-    match schema.kind() {
-        Kind::Primitive(p) => {
-            let le = |n: usize| {
-                let mut b = [0u8; 8];
-                b[..n].copy_from_slice(&bytes[..n]);
-                u64::from_le_bytes(b)
-            };
-            let _ = match p {
-                Primitive::Bool => write!(out, "{}", if bytes[0] != 0 { "True" } else { "False" }),
-                Primitive::F32 => {
-                    write!(out, "{:?}", f32::from_le_bytes(bytes[..4].try_into().unwrap()))
-                }
-                Primitive::F64 => {
-                    write!(out, "{:?}", f64::from_le_bytes(bytes[..8].try_into().unwrap()))
-                }
-                p if p.is_signed() => write!(out, "{}", p.read_integer(bytes).unwrap_or_default()),
-                p => write!(out, "{}", le(p.size())),
-            };
-        }
-        Kind::Array { element, len } => {
-            out.push('[');
-            for i in 0..*len as usize {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                repr_into(element, &bytes[i * element.size()..(i + 1) * element.size()], out);
-            }
-            out.push(']');
-        }
-        Kind::Struct { name, fields } => {
-            out.push_str(name);
-            out.push('(');
-            for (i, f) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(f.name());
-                out.push('=');
-                repr_into(f.schema(), &bytes[f.offset()..f.offset() + f.schema().size()], out);
-            }
-            out.push(')');
-        }
-        Kind::Enum { repr, .. } => {
-            let _ = write!(out, "{}", repr.read_integer(bytes).unwrap_or_default());
-        }
-    }
-}
-
-/// `from_bytes`: checks the length and every `bool` and enum field first.
-#[doc(hidden)]
-pub fn from_bytes<T: Message>(data: &[u8]) -> PyResult<Storage> {
-    T::SCHEMA.validate(data).map_err(|e| {
-        PyValueError::new_err(format!("not a valid `{}`: {e}", T::SCHEMA.type_name()))
-    })?;
-    Ok(Storage::new(data.to_vec()))
-}
-
-/// The bytes as a Python `bytes`.
-#[doc(hidden)]
-pub fn to_bytes<'py>(py: Python<'py>, storage: &Storage) -> Bound<'py, PyBytes> {
-    storage.with_bytes(|bytes| PyBytes::new(py, bytes))
-}
-
-/// `__eq__`: same message type (see `message_bytes`) and same bytes.
-#[doc(hidden)]
-pub fn eq<T: PyMessage>(storage: &Storage, other: &Bound<'_, PyAny>) -> bool {
-    let other = message_bytes::<T>(other).ok().flatten();
-    other.is_some_and(|bytes| storage.with_bytes(|mine| bytes == mine))
-}
-
-/// An enum field: its integer value.
-#[doc(hidden)]
-pub fn enum_get<T: Message>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
-    let Kind::Enum { repr, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
-    let value = storage.with_bytes(|bytes| repr.read_integer(bytes)).unwrap_or_default();
-    Ok(value.into_pyobject(py)?.into_any().unbind())
-}
-
-/// An enum field: set from an integer that is one of the variants' values.
-#[doc(hidden)]
-pub fn enum_set<T: Message>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let Kind::Enum { name, repr, variants } = T::SCHEMA.kind() else { unreachable!("enum schema") };
-    let v: i64 = value.extract()?;
-    if !variants.iter().any(|variant| variant.value() == v) {
-        let names: Vec<String> =
-            variants.iter().map(|x| format!("{}={}", x.name(), x.value())).collect();
-        return Err(PyValueError::new_err(format!(
-            "{v} is not a `{name}` value ({})",
-            names.join(", ")
-        )));
-    }
-    storage.write(0, &v.to_le_bytes()[..repr.size()]);
-    Ok(())
-}
-
-/// `SCHEMA_BYTES` class attribute.
-#[doc(hidden)]
-pub fn schema_bytes(py: Python<'_>, schema: &Schema) -> Py<PyBytes> {
-    PyBytes::new(py, &schema.encode()).unbind()
 }

@@ -26,6 +26,9 @@
 //! load of `waiters`, the reader between registering and re-checking the slot) makes it
 //! impossible for both to miss each other (the store-load pattern of Dekker's algorithm).
 
+#[cfg(not(loom))]
+pub(crate) mod mapped;
+
 use crate::layout::WriterLine;
 use crate::sync::{AtomicU64, Ordering, fence, futex, torn};
 use std::mem::MaybeUninit;
@@ -167,7 +170,8 @@ impl<'a> RingView<'a> {
         if seq.load(Ordering::Relaxed) == committed(n) { Read::Done } else { Read::Lost }
     }
 
-    /// Whether message `n` is neither pending nor lost (cheap: one load).
+    /// Whether message `n` is not written yet, or being written (cheap: one load). `false`
+    /// once it is there, and once it has been overwritten.
     #[inline(always)]
     pub(crate) fn is_pending(&self, n: u64) -> bool {
         self.seq(n).load(Ordering::Acquire) < committed(n)

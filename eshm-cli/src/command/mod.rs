@@ -1,0 +1,89 @@
+//! The subcommands, one file each, and what they share: finding a topic by name (with a
+//! suggestion when it is not there), durations in seconds, and subscribing to any type.
+
+pub(crate) mod clean;
+pub(crate) mod echo;
+pub(crate) mod hz;
+pub(crate) mod info;
+pub(crate) mod list;
+pub(crate) mod publish;
+
+use crate::{Exit, Failure, suggest};
+use eshm::RawSubscriber;
+use eshm::inspect::{self, SegmentInfo};
+use eshm::pubsub::SubscriberOptions;
+use eshm::segment::SegmentKind;
+use std::time::Duration;
+
+/// The topic or channel `name` (of `kind`, if given).
+pub(crate) fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo, Failure> {
+    let kinds = match kind {
+        Some(k) => vec![k],
+        None => vec![SegmentKind::Topic, SegmentKind::Channel],
+    };
+    let mut found = Vec::new();
+    for k in kinds {
+        match inspect::info(k, name) {
+            Ok(info) => found.push(info),
+            Err(eshm::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match found.len() {
+        0 => Err(not_found(name, kind)),
+        1 => Ok(found.remove(0)),
+        _ => Err(Failure::usage(format!(
+            "both a topic and a channel are named {name:?}: say which with --kind topic or \
+             --kind channel"
+        ))),
+    }
+}
+
+pub(crate) fn not_found(name: &str, kind: Option<SegmentKind>) -> Failure {
+    let all = inspect::list().unwrap_or_default();
+    let same_kind = |i: &&SegmentInfo| kind.is_none_or(|k| i.kind == k);
+    let mut message =
+        format!("no {} named {name:?}", kind.map_or("topic or channel", |k| k.as_str()));
+    if let Some(other) = all.iter().find(|i| i.name == name && !same_kind(i)) {
+        message += &format!(" (there is a {} of that name)", other.kind.as_str());
+    } else if let Some(close) = suggest(name, all.iter().filter(same_kind).map(|i| i.name.as_str()))
+    {
+        message += &format!("; did you mean {close:?}?");
+    } else if all.iter().any(|i| same_kind(&i)) {
+        message += "; `eshm list` shows what there is";
+    } else {
+        message += &format!(" (there is none in {})", eshm::segment::shm_dir().display());
+    }
+    Failure::new(Exit::NotFound, message)
+}
+
+/// Fails for a topic that does not exist (or cannot be read).
+pub(crate) fn existing_topic(name: &str) -> Result<SegmentInfo, Failure> {
+    usable(find(name, Some(SegmentKind::Topic))?)
+}
+
+/// Fails for a topic whose header cannot be read.
+pub(crate) fn usable(info: SegmentInfo) -> Result<SegmentInfo, Failure> {
+    match &info.problem {
+        Some(problem) => Err(Failure::new(
+            Exit::Corrupt,
+            format!("topic {:?} is unusable: {problem}", info.name),
+        )),
+        None => Ok(info),
+    }
+}
+
+pub(crate) fn seconds(what: &str, s: Option<f64>) -> Result<Option<Duration>, Failure> {
+    s.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| Failure::usage(format!("{what}: {s} is not a number of seconds")))
+    })
+    .transpose()
+}
+
+pub(crate) fn subscribe(name: &str, wait: bool, history: u64) -> Result<RawSubscriber, Failure> {
+    if !wait {
+        existing_topic(name)?;
+    }
+    Ok(RawSubscriber::open(name, None, SubscriberOptions::default().history(history))?)
+}

@@ -1,0 +1,328 @@
+//! `eshm`: see what is in shared memory, and poke at it, without writing code.
+//!
+//! Every topic's header carries the encoded schema of its message type, so this tool lists,
+//! prints, measures and publishes on any topic without knowing its Rust type. The command is
+//! this library's [`run`], called by the `eshm` binary and by the Python package's `eshm`
+//! console script.
+
+mod command;
+mod show;
+mod value;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eshm::segment::SegmentKind;
+use std::ffi::OsString;
+use std::io::{self, Write as _};
+
+/// The exit status of the command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success.
+    Success = 0,
+    /// A failure not listed below (including I/O errors).
+    Failure = 1,
+    /// Bad usage: an unknown option, an invalid name, value or JSON.
+    Usage = 2,
+    /// No such topic or channel.
+    NotFound = 3,
+    /// A corrupt or incompatible segment.
+    Corrupt = 4,
+    /// Permission denied (another user's segment, or one writable by others).
+    Permission = 5,
+    /// Busy: a live process already publishes on the topic.
+    Busy = 6,
+    /// Timed out (`--timeout`).
+    Timeout = 7,
+}
+
+impl Exit {
+    const ALL: [Exit; 8] = [
+        Exit::Success,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::NotFound,
+        Exit::Corrupt,
+        Exit::Permission,
+        Exit::Busy,
+        Exit::Timeout,
+    ];
+
+    /// What the status means, in words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => "success",
+            Exit::Failure => "failure not listed below (including I/O errors)",
+            Exit::Usage => "bad usage: unknown option, invalid name, value or JSON",
+            Exit::NotFound => "no such topic or channel",
+            Exit::Corrupt => "a corrupt or incompatible segment",
+            Exit::Permission => {
+                "permission denied (another user's segment, or one writable by others)"
+            }
+            Exit::Busy => "busy: a live process already publishes on the topic",
+            Exit::Timeout => "timed out (--timeout)",
+        }
+    }
+
+    /// The status as the process returns it.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The table at the end of `--help`.
+    fn help() -> String {
+        let mut s = "Exit status:".to_owned();
+        for e in Exit::ALL {
+            s += &format!("\n  {}  {}", e.code(), e.meaning());
+        }
+        s
+    }
+}
+
+/// Inspect and use eshm topics and channels in shared memory.
+#[derive(Debug, Parser)]
+#[command(name = "eshm", version, after_help = Exit::help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List every topic and channel on this machine.
+    List(ListArgs),
+    /// Show a topic's or channel's header in full: owner, state, schema, counters.
+    Info(InfoArgs),
+    /// Print a topic's messages, decoded through the schema in its header.
+    Echo(EchoArgs),
+    /// Measure a topic's message rate, interval statistics and losses, once a second.
+    Hz(HzArgs),
+    /// Publish messages on a topic: a primitive value, or JSON through the topic's schema.
+    Pub(PubArgs),
+    /// Remove segments whose owner process is dead (never one whose owner is alive).
+    Clean(CleanArgs),
+}
+
+/// Topic or channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum KindArg {
+    /// A publish/subscribe topic.
+    Topic,
+    /// A duplex byte channel.
+    Channel,
+}
+
+impl From<KindArg> for SegmentKind {
+    fn from(k: KindArg) -> SegmentKind {
+        match k {
+            KindArg::Topic => SegmentKind::Topic,
+            KindArg::Channel => SegmentKind::Channel,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Print a JSON array of objects instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Only topics, or only channels.
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<KindArg>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InfoArgs {
+    /// The topic or channel name, as the program that made it wrote it.
+    pub(crate) name: String,
+    /// Which one, when a topic and a channel share the name.
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<KindArg>,
+    /// Print a JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EchoArgs {
+    /// The topic.
+    pub(crate) name: String,
+    /// Print one message, then exit.
+    #[arg(long, conflicts_with = "count")]
+    pub(crate) once: bool,
+    /// Print N messages, then exit.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+    /// One JSON object per line, keys named as the struct's fields.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Wait for the topic to appear instead of failing when it does not exist.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// Give up (exit status 7) after this many seconds without a message.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<f64>,
+    /// Also print up to N messages published before starting (those still in the ring).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) history: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HzArgs {
+    /// The topic.
+    pub(crate) name: String,
+    /// Intervals the statistics cover (the most recent ones).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) window: usize,
+    /// Stop after this many seconds (default: until interrupted).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) duration: Option<f64>,
+    /// Stop after this many messages.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+    /// Wait for the topic to appear instead of failing when it does not exist.
+    #[arg(long)]
+    pub(crate) wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PubArgs {
+    /// The topic.
+    pub(crate) name: String,
+    /// The value, for a primitive type (`--type f64 2.5`, `--type bool true`).
+    #[arg(allow_hyphen_values = true)]
+    pub(crate) value: Option<String>,
+    /// The message type: a primitive (u8 ... i64, f32, f64, bool) or a type of eshm::msg
+    /// (Vector3, Quaternion, Pose, Twist, Imu). Default: the existing topic's type.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) ty: Option<String>,
+    /// The message as JSON, encoded through the type's schema; missing fields are zero.
+    #[arg(long, value_name = "JSON", conflicts_with = "value")]
+    pub(crate) json: Option<String>,
+    /// How many times to publish it.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) count: u64,
+    /// Messages per second when publishing more than one.
+    #[arg(long, value_name = "HZ", default_value_t = 10.0)]
+    pub(crate) rate: f64,
+    /// Messages the topic's ring keeps, when this creates it.
+    #[arg(long, value_name = "N")]
+    pub(crate) capacity: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Also remove segments whose header is unreadable (their owner cannot be known).
+    #[arg(long)]
+    pub(crate) include_corrupt: bool,
+}
+
+/// A failure, with the exit status it maps to.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) exit: Exit,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Failure {
+        Failure { exit, message: message.into() }
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(Exit::Usage, message)
+    }
+}
+
+impl From<eshm::Error> for Failure {
+    fn from(e: eshm::Error) -> Failure {
+        use eshm::Error as E;
+        let exit = match &e {
+            E::InvalidName { .. }
+            | E::InvalidCapacity { .. }
+            | E::ChannelSizes { .. }
+            | E::ZeroDuration { .. }
+            | E::WrongSize { .. }
+            | E::InvalidMessage { .. }
+            | E::MessageTooLarge { .. } => Exit::Usage,
+            E::NotFound { .. } => Exit::NotFound,
+            E::Corrupt { .. } | E::LayoutVersion { .. } | E::TypeMismatch { .. } => Exit::Corrupt,
+            E::Permission { .. } => Exit::Permission,
+            E::PublisherExists { .. } | E::RoleTaken { .. } => Exit::Busy,
+            E::Timeout => Exit::Timeout,
+            _ => Exit::Failure,
+        };
+        Failure::new(exit, e.to_string())
+    }
+}
+
+impl From<eshm::RecvError> for Failure {
+    fn from(e: eshm::RecvError) -> Failure {
+        eshm::Error::from(e).into()
+    }
+}
+
+impl From<eshm::PublishError> for Failure {
+    fn from(e: eshm::PublishError) -> Failure {
+        eshm::Error::from(e).into()
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        // `eshm echo topic | head`: the reader left, which ends the command, successfully.
+        let exit =
+            if e.kind() == io::ErrorKind::BrokenPipe { Exit::Success } else { Exit::Failure };
+        Failure::new(exit, e.to_string())
+    }
+}
+
+pub(crate) type Outcome = Result<(), Failure>;
+
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Runs the command line `args` (the program name first, as `std::env::args_os` gives it):
+/// parses it, runs the command, prints its errors on stderr, and returns the exit status.
+pub fn run<I, T>(args: I) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage } else { Exit::Success };
+        }
+    };
+    let result = match cli.command {
+        Command::List(a) => command::list::run(a.json, a.kind.map(Into::into)),
+        Command::Info(a) => command::info::run(&a.name, a.kind.map(Into::into), a.json),
+        Command::Echo(a) => command::echo::run(&a),
+        Command::Hz(a) => command::hz::run(&a),
+        Command::Pub(a) => command::publish::run(&a),
+        Command::Clean(a) => command::clean::run(a.dry_run, a.include_corrupt),
+    };
+    match result {
+        Ok(()) => Exit::Success,
+        Err(f) if f.exit == Exit::Success => Exit::Success,
+        Err(f) => {
+            let _ = io::stdout().flush();
+            eprintln!("eshm: {}", f.message);
+            f.exit
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! What the code that `#[eshm(python)]` generates calls (through `eshm::__private::python`;
+//! not a public API): construction, fields, `repr`, equality and byte conversions of message
+//! objects.
+
+use super::{PyMessage, Storage, type_name};
+use crate::message::Message;
+use crate::schema::{Kind, Primitive, Schema};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+/// A nested message field: a view of the parent's storage.
+pub fn field_get<T: PyMessage>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
+    T::new_object(py, storage.clone())
+}
+
+/// Sets a nested message field from an instance of its class.
+pub fn field_set<T: PyMessage>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let bytes = message_bytes::<T>(value)?.ok_or_else(|| {
+        PyTypeError::new_err(format!(
+            "expected a `{}`, got {}",
+            T::SCHEMA.type_name(),
+            type_name(value)
+        ))
+    })?;
+    storage.set_all(&bytes);
+    Ok(())
+}
+
+/// The bytes of `value` if it is a `T`: an instance of `T`'s class, or of another class of
+/// the same message type (same fingerprint). Each extension module that uses a message type
+/// has its own copy of the class (`eshm.msg.Vector3`, and the one inside a user's module
+/// whose messages nest a `Vector3`); they are interchangeable. `Ok(None)` if it is not a `T`.
+fn message_bytes<T: PyMessage>(value: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
+    if let Ok(object) = value.cast::<T::Class>() {
+        return Ok(Some(T::storage(object.get()).to_vec()));
+    }
+    let same_type = value
+        .get_type()
+        .getattr("FINGERPRINT")
+        .and_then(|f| f.extract::<u64>())
+        .is_ok_and(|f| f == T::SCHEMA.fingerprint());
+    if !same_type {
+        return Ok(None);
+    }
+    let bytes: Vec<u8> = value.call_method0("to_bytes")?.extract()?;
+    Ok(Some(from_bytes::<T>(&bytes)?.to_vec()))
+}
+
+/// Builds an instance's storage from keyword arguments (fields not given are zero).
+pub fn construct<T: Message>(
+    kwargs: Option<&Bound<'_, PyDict>>,
+    set: impl Fn(&Storage, &str, &Bound<'_, PyAny>) -> Option<PyResult<()>>,
+) -> PyResult<Storage> {
+    let storage = Storage::new(T::SCHEMA.init_bytes());
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            let key: String = key.extract()?;
+            match set(&storage, &key, &value) {
+                Some(result) => result?,
+                None => {
+                    return Err(PyTypeError::new_err(format!(
+                        "`{}` has no field `{key}` (fields: {})",
+                        T::SCHEMA.type_name(),
+                        field_names(T::SCHEMA).join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    Ok(storage)
+}
+
+fn field_names(schema: &Schema) -> Vec<&str> {
+    match schema.kind() {
+        Kind::Struct { fields, .. } => fields.iter().map(|f| f.name()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `TypeName(field=value, ...)`, from the schema.
+pub fn repr(schema: &Schema, storage: &Storage) -> String {
+    let bytes = storage.to_vec();
+    let mut out = String::new();
+    repr_into(schema, &bytes, &mut out);
+    out
+}
+
+fn repr_into(schema: &Schema, bytes: &[u8], out: &mut String) {
+    use std::fmt::Write as _;
+    match schema.kind() {
+        Kind::Primitive(p) => {
+            let le = |n: usize| {
+                let mut b = [0u8; 8];
+                b[..n].copy_from_slice(&bytes[..n]);
+                u64::from_le_bytes(b)
+            };
+            let _ = match p {
+                Primitive::Bool => write!(out, "{}", if bytes[0] != 0 { "True" } else { "False" }),
+                Primitive::F32 => {
+                    write!(out, "{:?}", f32::from_le_bytes(bytes[..4].try_into().unwrap()))
+                }
+                Primitive::F64 => {
+                    write!(out, "{:?}", f64::from_le_bytes(bytes[..8].try_into().unwrap()))
+                }
+                p if p.is_signed() => write!(out, "{}", p.read_integer(bytes).unwrap_or_default()),
+                p => write!(out, "{}", le(p.size())),
+            };
+        }
+        Kind::Array { element, len } => {
+            out.push('[');
+            for i in 0..*len as usize {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr_into(element, &bytes[i * element.size()..(i + 1) * element.size()], out);
+            }
+            out.push(']');
+        }
+        Kind::Struct { name, fields } => {
+            out.push_str(name);
+            out.push('(');
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(f.name());
+                out.push('=');
+                repr_into(f.schema(), &bytes[f.offset()..f.offset() + f.schema().size()], out);
+            }
+            out.push(')');
+        }
+        Kind::Enum { repr, .. } => {
+            let _ = write!(out, "{}", repr.read_integer(bytes).unwrap_or_default());
+        }
+    }
+}
+
+/// `from_bytes`: checks the length and every `bool` and enum field first.
+pub fn from_bytes<T: Message>(data: &[u8]) -> PyResult<Storage> {
+    T::SCHEMA.validate(data).map_err(|e| {
+        PyValueError::new_err(format!("not a valid `{}`: {e}", T::SCHEMA.type_name()))
+    })?;
+    Ok(Storage::new(data.to_vec()))
+}
+
+/// The bytes as a Python `bytes`.
+pub fn to_bytes<'py>(py: Python<'py>, storage: &Storage) -> Bound<'py, PyBytes> {
+    storage.with_bytes(|bytes| PyBytes::new(py, bytes))
+}
+
+/// `__eq__`: same message type (see `message_bytes`) and same bytes.
+pub fn eq<T: PyMessage>(storage: &Storage, other: &Bound<'_, PyAny>) -> bool {
+    let other = message_bytes::<T>(other).ok().flatten();
+    other.is_some_and(|bytes| storage.with_bytes(|mine| bytes == mine))
+}
+
+/// An enum field: its integer value.
+pub fn enum_get<T: Message>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
+    let Kind::Enum { repr, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
+    let value = storage.with_bytes(|bytes| repr.read_integer(bytes)).unwrap_or_default();
+    Ok(value.into_pyobject(py)?.into_any().unbind())
+}
+
+/// An enum field: set from an integer that is one of the variants' values.
+pub fn enum_set<T: Message>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let Kind::Enum { name, repr, variants } = T::SCHEMA.kind() else { unreachable!("enum schema") };
+    let v: i64 = value.extract()?;
+    if !variants.iter().any(|variant| variant.value() == v) {
+        let names: Vec<String> =
+            variants.iter().map(|x| format!("{}={}", x.name(), x.value())).collect();
+        return Err(PyValueError::new_err(format!(
+            "{v} is not a `{name}` value ({})",
+            names.join(", ")
+        )));
+    }
+    storage.write(0, &v.to_le_bytes()[..repr.size()]);
+    Ok(())
+}
+
+/// `SCHEMA_BYTES` class attribute.
+pub fn schema_bytes(py: Python<'_>, schema: &Schema) -> Py<PyBytes> {
+    PyBytes::new(py, &schema.encode()).unbind()
+}
