@@ -85,7 +85,7 @@ fn check_channel_message(m: &[u8]) -> (u64, u64) {
 /// `channel_echo NAME COUNT`: a slave that sends back every message, COUNT times.
 fn child_channel_echo(args: &[String]) {
     let (name, count) = (&args[0], args[1].parse::<u64>().unwrap());
-    let mut ch = Channel::builder(name)
+    let ch = Channel::builder(name)
         .role(Role::Slave)
         .read_timeout(Duration::from_secs(60))
         .wait_strategy(eshm::WaitStrategy::Spin)
@@ -105,7 +105,7 @@ fn child_channel_echo(args: &[String]) {
 fn child_channel_master(args: &[String]) {
     let (name, generation, count) =
         (&args[0], args[1].parse().unwrap(), args[2].parse::<u64>().unwrap());
-    let mut ch = Channel::builder(name)
+    let ch = Channel::builder(name)
         .role(Role::Master)
         .disconnect_behavior(DisconnectBehavior::Never)
         .max_reconnect_attempts(None)
@@ -144,7 +144,7 @@ fn child_channel_auto(args: &[String]) {
 /// `channel_slave NAME`: a slave that does nothing but keep its heartbeat until told "drain";
 /// then it reads every queued message and prints how many.
 fn child_channel_slave(args: &[String]) {
-    let mut ch = Channel::builder(&args[0]).role(Role::Slave).open().expect("open slave");
+    let ch = Channel::builder(&args[0]).role(Role::Slave).open().expect("open slave");
     println!("ready");
     if read_parent_line() == "drain" {
         let mut n = 0;
@@ -248,7 +248,7 @@ fn channel_echo_round_trips_of_random_sizes() {
     const COUNT: u64 = 100_000;
     const MAX: usize = 4096;
     let name = unique_name("channel-echo");
-    let mut master = Channel::builder(&name)
+    let master = Channel::builder(&name)
         .role(Role::Master)
         .max_message(MAX)
         .capacity(64 << 10)
@@ -292,7 +292,7 @@ fn channel_slave_reconnects_when_the_master_is_killed_and_restarted() {
     let name = unique_name("channel-crash");
     let mut first = ChildProcess::spawn("channel_master", &[name.clone(), "1".into(), "0".into()]);
     first.expect_line("ready");
-    let mut slave = Channel::builder(&name)
+    let slave = Channel::builder(&name)
         .role(Role::Slave)
         .reconnect_wait(Duration::from_secs(60))
         .max_reconnect_attempts(None)
@@ -352,7 +352,7 @@ fn channel_auto_endpoints_racing_elect_exactly_one_master() {
 fn channel_frozen_peer_goes_stale_and_recovers() {
     use rustix::process::{Pid, Signal, kill_process};
     let name = unique_name("channel-stale");
-    let mut master = Channel::builder(&name)
+    let master = Channel::builder(&name)
         .role(Role::Master)
         .disconnect_behavior(DisconnectBehavior::Immediately)
         .open()
@@ -377,7 +377,7 @@ fn channel_frozen_peer_goes_stale_and_recovers() {
 /// are refused, and the reader gets exactly the messages that were accepted.
 fn channel_full_queue_and_oversized_writes_across_processes() {
     let name = unique_name("channel-full");
-    let mut master =
+    let master =
         Channel::builder(&name).role(Role::Master).max_message(56).capacity(1024).open().unwrap();
     let mut slave = ChildProcess::spawn("channel_slave", std::slice::from_ref(&name));
     slave.expect_line("ready");

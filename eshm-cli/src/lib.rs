@@ -248,7 +248,7 @@ impl From<eshm::Error> for Failure {
             | E::WrongSize { .. }
             | E::InvalidMessage { .. }
             | E::MessageTooLarge { .. } => Exit::Usage,
-            E::NotFound { .. } => Exit::NotFound,
+            E::NotFound { .. } | E::NoMaster { .. } => Exit::NotFound,
             E::Corrupt { .. } | E::LayoutVersion { .. } | E::TypeMismatch { .. } => Exit::Corrupt,
             E::Permission { .. } => Exit::Permission,
             E::PublisherExists { .. } | E::RoleTaken { .. } => Exit::Busy,
@@ -292,6 +292,18 @@ pub(crate) fn suggest<'a>(
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// Every topic and channel, as the JSON array `eshm list --json` prints (for the Python
+/// module's `eshm.list()`).
+///
+/// # Errors
+///
+/// As [`eshm::inspect::list`].
+pub fn list_json() -> eshm::Result<String> {
+    let infos = eshm::inspect::list()?;
+    let array = serde_json::Value::Array(infos.iter().map(show::to_json).collect());
+    Ok(array.to_string())
 }
 
 /// Runs the command line `args` (the program name first, as `std::env::args_os` gives it):

@@ -46,7 +46,7 @@ fn child_subscriber(args: &[String]) {
 
 /// `channel NAME`: both ends of a channel, one message from the master queued, until released.
 fn child_channel(args: &[String]) {
-    let mut master = Channel::open(&args[0], Role::Master).expect("open channel");
+    let master = Channel::open(&args[0], Role::Master).expect("open channel");
     let _slave = Channel::open(&args[0], Role::Slave).expect("attach to channel");
     master.write(b"hello").unwrap();
     println!("ready");

@@ -46,14 +46,24 @@ impl ScalarType {
     }
 
     fn __repr__(&self) -> String {
-        format!("eshm.{}", self.primitive.name())
+        format!("eshm.{}", self.attribute_name())
+    }
+
+    /// Pickling: the module attribute it is (`eshm.f32`), so that it unpickles as itself.
+    fn __reduce__(&self) -> &'static str {
+        self.attribute_name()
     }
 }
 
 impl ScalarType {
-    /// The Rust name, for the module attribute (`f32`).
+    /// The Rust name, which `_eshm` uses as the attribute name (`f32`, `bool`).
     pub(crate) fn name_str(&self) -> &'static str {
         self.primitive.name()
+    }
+
+    /// Its attribute name in the `eshm` package (`f32`, and `bool_` for `bool`).
+    fn attribute_name(&self) -> &'static str {
+        if self.primitive == Primitive::Bool { "bool_" } else { self.primitive.name() }
     }
 
     /// Every scalar type, for the module.

@@ -1,180 +1,245 @@
-//! Python exceptions, created once at import and mapped from [`eshm::Error`] in one place.
+//! Python exceptions, created once at import from one table, and mapped from [`eshm::Error`] in
+//! one place.
 //!
-//! Every exception derives from `eshm.Error` and from the built-in that describes it, so that
-//! `except TimeoutError:` (or `ValueError`, `RuntimeError`) catches what a user expects:
-//!
-//! | exception | bases |
-//! |---|---|
-//! | `TimeoutError` | `Error`, `builtins.TimeoutError` |
-//! | `InvalidNameError`, `InvalidArgumentError`, `TypeMismatchError`, `InvalidMessageError`, `MessageTooLargeError`, `BufferTooSmallError` | `Error`, `ValueError` |
-//! | `PublisherExistsError`, `RoleTakenError`, `NotFoundError`, `DisconnectedError`, `FullError`, `CorruptSegmentError`, `SegmentPermissionError`, `SegmentIOError` | `Error`, `RuntimeError` |
+//! Every exception the module raises is an `eshm.Error`, and also the built-in exception a
+//! user would expect (`except TimeoutError:`, `except ValueError:`, `except RuntimeError:`),
+//! as listed in [`TABLE`] (and in the README). Arguments of the wrong Python type raise the
+//! built-in `TypeError`, as Python functions do.
 
 use eshm::Error;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-struct Exceptions {
-    error: Py<PyType>,
-    timeout: Py<PyType>,
-    invalid_name: Py<PyType>,
-    type_mismatch: Py<PyType>,
-    invalid_message: Py<PyType>,
-    too_large: Py<PyType>,
-    buffer_too_small: Py<PyType>,
-    publisher_exists: Py<PyType>,
-    role_taken: Py<PyType>,
-    not_found: Py<PyType>,
-    disconnected: Py<PyType>,
-    full: Py<PyType>,
-    corrupt: Py<PyType>,
-    permission: Py<PyType>,
-    io: Py<PyType>,
-    invalid_argument: Py<PyType>,
+/// The exceptions of the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ex {
+    Error,
+    Timeout,
+    NoData,
+    InvalidName,
+    InvalidArgument,
+    TypeMismatch,
+    InvalidMessage,
+    TooLarge,
+    BufferTooSmall,
+    PublisherExists,
+    RoleTaken,
+    NotFound,
+    Disconnected,
+    Full,
+    Corrupt,
+    Permission,
+    Io,
+    Closed,
 }
 
-static EXCEPTIONS: PyOnceLock<Exceptions> = PyOnceLock::new();
+/// A base of an exception: a built-in exception, or one of the module's.
+enum Base {
+    Builtin(&'static str),
+    Own(Ex),
+}
 
-fn make<'py>(
-    py: Python<'py>,
-    name: &str,
-    bases: &[Bound<'py, PyAny>],
-    doc: &str,
-) -> PyResult<Bound<'py, PyType>> {
-    let dict = PyDict::new(py);
-    dict.set_item("__doc__", doc)?;
-    dict.set_item("__module__", "eshm")?;
-    let ty = py.get_type::<PyType>();
-    Ok(ty.call1((name, PyTuple::new(py, bases)?, dict))?.cast_into::<PyType>()?)
+use Base::{Builtin, Own};
+
+/// Every exception: name, bases, docstring. Bases come before the classes that use them.
+const TABLE: &[(Ex, &str, &[Base], &str)] = &[
+    (Ex::Error, "Error", &[Builtin("Exception")], "Base class of every eshm error."),
+    (
+        Ex::Timeout,
+        "TimeoutError",
+        &[Own(Ex::Error), Builtin("TimeoutError")],
+        "A blocking call reached its timeout.",
+    ),
+    (
+        Ex::NoData,
+        "NoDataError",
+        &[Own(Ex::Timeout), Builtin("RuntimeError")],
+        "Nothing to read, and the call was not to wait (`read(timeout_ms=0)`).",
+    ),
+    (
+        Ex::InvalidName,
+        "InvalidNameError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "A topic or channel name cannot be used.",
+    ),
+    (
+        Ex::InvalidArgument,
+        "InvalidArgumentError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "An argument is out of range (a capacity, a size, a duration, an enum value).",
+    ),
+    (
+        Ex::TypeMismatch,
+        "TypeMismatchError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "The topic carries another message type.",
+    ),
+    (
+        Ex::InvalidMessage,
+        "InvalidMessageError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "A message holds a value outside its field's range, or is not a message at all.",
+    ),
+    (
+        Ex::TooLarge,
+        "MessageTooLargeError",
+        &[Own(Ex::Error), Builtin("ValueError"), Builtin("RuntimeError")],
+        "The message is larger than the channel's maximum.",
+    ),
+    (
+        Ex::BufferTooSmall,
+        "BufferTooSmallError",
+        &[Own(Ex::Error), Builtin("ValueError"), Builtin("RuntimeError")],
+        "The next message is larger than the buffer size given (it stays queued).",
+    ),
+    (
+        Ex::PublisherExists,
+        "PublisherExistsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A live process already publishes on the topic.",
+    ),
+    (
+        Ex::RoleTaken,
+        "RoleTakenError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A live process already holds this role on the channel.",
+    ),
+    (
+        Ex::NotFound,
+        "NotFoundError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The topic or channel does not exist (or a slave found no live master).",
+    ),
+    (
+        Ex::Disconnected,
+        "DisconnectedError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The other end of the channel is gone, and the disconnect behaviour gave up on it.",
+    ),
+    (
+        Ex::Full,
+        "FullError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The channel's queue has no room now.",
+    ),
+    (
+        Ex::Corrupt,
+        "CorruptSegmentError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A shared-memory segment is not valid (or comes from another eshm version).",
+    ),
+    (
+        Ex::Permission,
+        "SegmentPermissionError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A segment belongs to another user or is writable by others.",
+    ),
+    (
+        Ex::Io,
+        "SegmentIOError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A system call on a segment failed.",
+    ),
+    (
+        Ex::Closed,
+        "ClosedError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The object was closed, or inherited through fork() (create a new one in the child).",
+    ),
+];
+
+static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+
+fn index(ex: Ex) -> usize {
+    TABLE.iter().position(|(e, ..)| *e == ex).expect("every exception is in the table")
 }
 
 /// Creates the exception classes and adds them to `m`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let builtins = py.import("builtins")?;
-    let b = |name: &str| builtins.getattr(name);
-    let error = make(py, "Error", &[b("Exception")?], "Base class of every eshm error.")?;
-    let e = error.as_any();
-    let value = |name: &str, doc: &str| make(py, name, &[e.clone(), b("ValueError")?], doc);
-    let runtime = |name: &str, doc: &str| make(py, name, &[e.clone(), b("RuntimeError")?], doc);
-    let ex = Exceptions {
-        timeout: make(
-            py,
-            "TimeoutError",
-            &[e.clone(), b("TimeoutError")?],
-            "A blocking call reached its timeout.",
-        )?
-        .unbind(),
-        invalid_name: value("InvalidNameError", "A topic or channel name cannot be used.")?
-            .unbind(),
-        type_mismatch: value("TypeMismatchError", "The topic carries another message type.")?
-            .unbind(),
-        invalid_message: value(
-            "InvalidMessageError",
-            "A message holds a value outside its field's range.",
-        )?
-        .unbind(),
-        too_large: value(
-            "MessageTooLargeError",
-            "The message is larger than the channel's maximum.",
-        )?
-        .unbind(),
-        buffer_too_small: value(
-            "BufferTooSmallError",
-            "The next message is larger than the buffer size given.",
-        )?
-        .unbind(),
-        publisher_exists: runtime(
-            "PublisherExistsError",
-            "A live process already publishes on the topic.",
-        )?
-        .unbind(),
-        role_taken: runtime(
-            "RoleTakenError",
-            "A live process already holds this role on the channel.",
-        )?
-        .unbind(),
-        not_found: runtime("NotFoundError", "The topic or channel does not exist.")?.unbind(),
-        disconnected: runtime("DisconnectedError", "The other end of the channel is gone.")?
-            .unbind(),
-        full: runtime("FullError", "The channel's queue has no room now.")?.unbind(),
-        corrupt: runtime("CorruptSegmentError", "A shared-memory segment is not valid.")?.unbind(),
-        permission: runtime(
-            "SegmentPermissionError",
-            "A segment belongs to another user or is writable by others.",
-        )?
-        .unbind(),
-        io: runtime("SegmentIOError", "A system call on a segment failed.")?.unbind(),
-        invalid_argument: value(
-            "InvalidArgumentError",
-            "An argument is out of range (a capacity, a size, a duration).",
-        )?
-        .unbind(),
-        error: error.unbind(),
-    };
-    for ty in [
-        &ex.error,
-        &ex.timeout,
-        &ex.invalid_name,
-        &ex.type_mismatch,
-        &ex.invalid_message,
-        &ex.too_large,
-        &ex.buffer_too_small,
-        &ex.publisher_exists,
-        &ex.role_taken,
-        &ex.not_found,
-        &ex.disconnected,
-        &ex.full,
-        &ex.corrupt,
-        &ex.permission,
-        &ex.io,
-        &ex.invalid_argument,
-    ] {
-        let ty = ty.bind(py);
-        m.add(ty.name()?, ty)?;
+    let mut made: Vec<Py<PyType>> = Vec::with_capacity(TABLE.len());
+    for (_, name, bases, doc) in TABLE {
+        let bases = bases
+            .iter()
+            .map(|b| match b {
+                Builtin(n) => builtins.getattr(*n),
+                Own(ex) => Ok(made[index(*ex)].bind(py).clone().into_any()),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let dict = PyDict::new(py);
+        dict.set_item("__doc__", *doc)?;
+        dict.set_item("__module__", "eshm")?;
+        let class = py.get_type::<PyType>().call1((*name, PyTuple::new(py, bases)?, dict))?;
+        let class = class.cast_into::<PyType>()?;
+        m.add(*name, &class)?;
+        made.push(class.unbind());
     }
-    let _ = EXCEPTIONS.set(py, ex);
+    let _ = CLASSES.set(py, made);
     Ok(())
+}
+
+/// An exception of the module, with a message.
+pub(crate) fn raise(ex: Ex, message: impl Into<String>) -> PyErr {
+    let message = message.into();
+    Python::attach(|py| {
+        let classes = CLASSES.get(py).expect("exceptions are created when the module is imported");
+        PyErr::from_type(classes[index(ex)].bind(py).clone(), message)
+    })
+}
+
+/// Which exception an [`eshm::Error`] is.
+fn kind(err: &Error) -> Ex {
+    match err {
+        Error::Timeout => Ex::Timeout,
+        Error::InvalidName { .. } => Ex::InvalidName,
+        Error::InvalidCapacity { .. }
+        | Error::ChannelSizes { .. }
+        | Error::ZeroDuration { .. }
+        | Error::WrongSize { .. } => Ex::InvalidArgument,
+        Error::TypeMismatch { .. } => Ex::TypeMismatch,
+        Error::InvalidMessage { .. } => Ex::InvalidMessage,
+        Error::MessageTooLarge { .. } => Ex::TooLarge,
+        Error::BufferTooSmall { .. } => Ex::BufferTooSmall,
+        Error::PublisherExists { .. } => Ex::PublisherExists,
+        Error::RoleTaken { .. } => Ex::RoleTaken,
+        Error::NotFound { .. } | Error::NoMaster { .. } => Ex::NotFound,
+        Error::Disconnected { .. } => Ex::Disconnected,
+        Error::Full => Ex::Full,
+        Error::Corrupt { .. } | Error::LayoutVersion { .. } => Ex::Corrupt,
+        Error::Permission { .. } => Ex::Permission,
+        Error::Io { .. } => Ex::Io,
+        _ => Ex::Error,
+    }
 }
 
 /// The Python exception for an eshm error.
 pub(crate) fn to_py(err: Error) -> PyErr {
-    Python::attach(|py| {
-        let ex = EXCEPTIONS.get(py).expect("exceptions are created when the module is imported");
-        let ty = match &err {
-            Error::Timeout => &ex.timeout,
-            Error::InvalidName { .. } => &ex.invalid_name,
-            Error::TypeMismatch { .. } => &ex.type_mismatch,
-            Error::InvalidMessage { .. } => &ex.invalid_message,
-            Error::MessageTooLarge { .. } => &ex.too_large,
-            Error::BufferTooSmall { .. } => &ex.buffer_too_small,
-            Error::PublisherExists { .. } => &ex.publisher_exists,
-            Error::RoleTaken { .. } => &ex.role_taken,
-            Error::NotFound { .. } => &ex.not_found,
-            Error::Disconnected { .. } => &ex.disconnected,
-            Error::Full => &ex.full,
-            Error::Corrupt { .. } | Error::LayoutVersion { .. } => &ex.corrupt,
-            Error::Permission { .. } => &ex.permission,
-            Error::Io { .. } => &ex.io,
-            Error::InvalidCapacity { .. }
-            | Error::ChannelSizes { .. }
-            | Error::ZeroDuration { .. }
-            | Error::WrongSize { .. } => &ex.invalid_argument,
-            _ => &ex.error,
-        };
-        PyErr::from_type(ty.bind(py).clone(), err.to_string())
-    })
+    raise(kind(&err), err.to_string())
 }
 
-/// `eshm.TimeoutError` with a message.
+/// `eshm.ClosedError` with a message.
+pub(crate) fn closed(message: &str) -> PyErr {
+    raise(Ex::Closed, message)
+}
+
+/// `eshm.InvalidArgumentError` with a message.
+pub(crate) fn invalid_argument(message: String) -> PyErr {
+    raise(Ex::InvalidArgument, message)
+}
+
+/// `eshm.TimeoutError`: `what` timed out.
 pub(crate) fn timeout(what: &str) -> PyErr {
-    Python::attach(|py| {
-        let ex = EXCEPTIONS.get(py).expect("exceptions are created when the module is imported");
-        PyErr::from_type(ex.timeout.bind(py).clone(), format!("{what} timed out"))
-    })
+    raise(Ex::Timeout, format!("{what} timed out"))
 }
 
-/// Extension for `eshm::Result`: `.py()?` turns the error into its Python exception.
+/// `eshm.NoDataError`: nothing to read, without waiting.
+pub(crate) fn no_data(what: &str) -> PyErr {
+    raise(Ex::NoData, format!("{what}: no data available"))
+}
+
+/// Extension for eshm results: `.py()?` turns the error into its Python exception.
 pub(crate) trait IntoPy<T> {
     fn py(self) -> PyResult<T>;
 }

@@ -5,7 +5,10 @@
 
 mod channel;
 mod codec;
+mod data;
+mod enums;
 mod errors;
+mod handle;
 mod publisher;
 mod subscriber;
 mod wait;
@@ -30,40 +33,76 @@ fn schema_definition(encoded: &[u8]) -> PyResult<String> {
     decode_schema(encoded).map(|s| s.definition())
 }
 
-/// Message types with every kind of field (arrays of numbers and of messages, `bool`, an
-/// enum, small integers), for the test suite: `eshm._eshm._testing`.
-mod testing {
-    /// An enum field.
-    #[derive(Clone, Copy, Debug, eshm::Message)]
-    #[eshm(python)]
-    #[repr(u8)]
-    pub(crate) enum Mode {
-        Idle = 0,
-        Run = 1,
-        Fault = 7,
-    }
+/// A topic name as SHM users write it: a leading `/` is ignored (`"/a/b"` is `"a/b"`).
+fn topic_name(name: &str) -> &str {
+    name.strip_prefix('/').filter(|rest| !rest.is_empty()).unwrap_or(name)
+}
 
-    /// One of each.
-    #[derive(Clone, Copy, Debug, eshm::Message)]
-    #[eshm(python(module = "eshm._eshm._testing"))]
-    #[repr(C)]
-    pub(crate) struct Sample {
-        pub(crate) stamp_ns: u64,
-        pub(crate) points: [eshm::msg::Vector3; 2],
-        pub(crate) values: [f32; 3],
-        pub(crate) counts: [u16; 2],
-        pub(crate) valid: bool,
-        pub(crate) mode: Mode,
-        pub(crate) small: i8,
-        pub(crate) _pad: [u8; 5],
+/// `cls[item]` for annotations (`eshm.Subscriber[float]`): a `types.GenericAlias`, as the
+/// standard generic classes give.
+fn generic_alias(
+    cls: &Bound<'_, pyo3::types::PyType>,
+    item: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    let alias = cls.py().import("types")?.getattr("GenericAlias")?;
+    Ok(alias.call1((cls, item))?.unbind())
+}
+
+/// Every topic and channel, as `eshm list --json` prints them (`eshm.list()` parses it).
+#[pyfunction]
+fn _list_json(py: Python<'_>) -> PyResult<String> {
+    py.detach(eshm_cli::list_json).map_err(errors::to_py)
+}
+
+/// Removes what dead processes left behind (`eshm clean`): returns the removed, kept and
+/// failed files.
+#[pyfunction]
+#[pyo3(signature = (dry_run = false, include_corrupt = false))]
+fn clean<'py>(
+    py: Python<'py>,
+    dry_run: bool,
+    include_corrupt: bool,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    use pyo3::types::{PyDict, PyList};
+    let report =
+        py.detach(|| eshm::inspect::clean(dry_run, include_corrupt)).map_err(errors::to_py)?;
+    let removed = PyList::empty(py);
+    for r in &report.removed {
+        let d = PyDict::new(py);
+        d.set_item("path", r.path.to_string_lossy())?;
+        d.set_item("kind", r.segment.as_ref().map(|(k, _)| k.as_str()))?;
+        d.set_item("name", r.segment.as_ref().map(|(_, n)| n.as_str()))?;
+        d.set_item("reason", &r.reason)?;
+        removed.append(d)?;
     }
+    let kept = PyList::empty(py);
+    for (path, pid) in &report.kept {
+        kept.append((path.to_string_lossy(), *pid))?;
+    }
+    let failed = PyList::empty(py);
+    for (path, why) in &report.failed {
+        failed.append((path.to_string_lossy(), why))?;
+    }
+    let out = PyDict::new(py);
+    out.set_item("removed", removed)?;
+    out.set_item("kept", kept)?;
+    out.set_item("failed", failed)?;
+    Ok(out)
+}
+
+/// Runs the `eshm` command line (`argv` with the program name first); returns its exit status.
+#[pyfunction]
+fn _cli_main(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| eshm_cli::run(argv).code())
 }
 
 #[pymodule]
 fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     errors::register(m)?;
-    channel::register_enums(m)?;
+    handle::register_fork_hook(m)?;
+    m.add_class::<handle::Closable>()?;
+    enums::register(m)?;
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<channel::Eshm>()?;
@@ -75,11 +114,10 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let msg = PyModule::new(py, "msg")?;
     eshm::python::add_msg_classes(&msg)?;
     m.add_submodule(&msg)?;
-    let testing = PyModule::new(py, "_testing")?;
-    eshm::python::add_class::<testing::Sample>(&testing)?;
-    // An attribute, not an export: test-only, and out of `__all__` and the stubs.
-    m.setattr("_testing", testing)?;
     m.add_function(wrap_pyfunction!(schema_fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(_list_json, m)?)?;
+    m.add_function(wrap_pyfunction!(clean, m)?)?;
+    m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(schema_definition, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

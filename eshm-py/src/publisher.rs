@@ -2,22 +2,25 @@
 
 use crate::codec::Typed;
 use crate::errors::IntoPy;
+use crate::handle::{Closable, Handle};
 use eshm::RawPublisher;
 use eshm::pubsub::PublisherOptions;
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
+use std::sync::Arc;
 
-/// Publishes values of one type on a topic. The type comes from `default_value`.
-#[pyclass(module = "eshm", name = "Publisher")]
-pub(crate) struct Publisher {
-    raw: Option<RawPublisher>,
-    typed: Typed,
-    name: String,
+/// What a publisher changes: the topic, and a buffer for encoding values.
+struct State {
+    raw: RawPublisher,
     buf: Vec<u8>,
 }
 
-fn closed() -> PyErr {
-    PyRuntimeError::new_err("operation on a closed Publisher")
+/// Publishes values of one type on a topic. The type comes from `default_value`.
+#[pyclass(module = "eshm", name = "Publisher", extends = Closable, frozen)]
+pub(crate) struct Publisher {
+    handle: Arc<Handle<State>>,
+    typed: Typed,
+    name: String,
 }
 
 #[pymethods]
@@ -29,18 +32,25 @@ impl Publisher {
         default_value: &Bound<'_, PyAny>,
         buffer_num: usize,
         mode: u32,
-    ) -> PyResult<Self> {
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let name = crate::topic_name(name);
         let typed = Typed::from_default(default_value)?;
-        let options = PublisherOptions::default().capacity(buffer_num).mode(mode);
+        // As in SHM, the topic's last value stays readable after this publisher is closed or
+        // its process exits; the next publisher of the name, or `eshm clean`, reclaims it.
+        let options =
+            PublisherOptions::default().capacity(buffer_num).mode(mode).unlink_on_drop(false);
         let raw = RawPublisher::create_with(name, &typed.schema, &options).py()?;
-        Ok(Publisher { raw: Some(raw), typed, name: name.to_owned(), buf: Vec::new() })
+        let handle = Arc::new(Handle::new(State { raw, buf: Vec::new() }, "Publisher"));
+        let base = PyClassInitializer::from(Closable::new(handle.clone()));
+        Ok(base.add_subclass(Publisher { handle, typed, name: name.to_owned() }))
     }
 
     /// Publishes `value` (never blocks).
-    fn publish(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let raw = self.raw.as_mut().ok_or_else(closed)?;
-        self.typed.codec.encode(value, &mut self.buf)?;
-        raw.publish_bytes(&self.buf).py()
+    fn publish(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.handle.exclusive(py, |s| {
+            self.typed.codec.encode(value, &mut s.buf)?;
+            s.raw.publish_bytes(&s.buf).py()
+        })
     }
 
     /// The topic's name.
@@ -63,37 +73,23 @@ impl Publisher {
 
     /// Messages the ring keeps (`buffer_num` rounded up to a power of two).
     #[getter]
-    fn capacity(&self) -> PyResult<usize> {
-        Ok(self.raw.as_ref().ok_or_else(closed)?.capacity())
+    fn capacity(&self, py: Python<'_>) -> PyResult<usize> {
+        self.handle.exclusive(py, |s| Ok(s.raw.capacity()))
     }
 
     /// Messages published so far.
     #[getter]
-    fn published(&self) -> PyResult<u64> {
-        Ok(self.raw.as_ref().ok_or_else(closed)?.published())
+    fn published(&self, py: Python<'_>) -> PyResult<u64> {
+        self.handle.exclusive(py, |s| Ok(s.raw.published()))
     }
 
-    /// Closes the topic (subscribers keep what they received). Idempotent.
-    fn close(&mut self) {
-        self.raw = None;
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __exit__(
-        &mut self,
-        _exc_type: &Bound<'_, PyAny>,
-        _exc: &Bound<'_, PyAny>,
-        _tb: &Bound<'_, PyAny>,
-    ) -> bool {
-        self.close();
-        false
+    #[classmethod]
+    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        crate::generic_alias(cls, item)
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.raw.is_some() { "" } else { ", closed" };
+        let state = if self.handle.is_open() { "" } else { ", closed" };
         format!("eshm.Publisher({:?}, {}{state})", self.name, self.typed.schema.type_name())
     }
 }

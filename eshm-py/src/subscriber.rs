@@ -1,56 +1,78 @@
-//! `eshm.Subscriber`: receives Python values from a topic.
+//! `eshm.Subscriber`: receives Python values from a topic, with the queue semantics of eshm
+//! (`recv`, `try_recv`, `latest`, iteration) and the latest-value semantics of SHM
+//! (`subscribe`, `wait_for`, `is_updated`, data expiry).
 
 use crate::codec::{Codec, Typed};
 use crate::errors::IntoPy;
-use crate::wait::{run_sliced, wait_strategy};
+use crate::handle::{Closable, Handle};
+use crate::wait::wait_strategy;
 use eshm::RawSubscriber;
 use eshm::pubsub::SubscriberOptions;
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
+use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Receives values of one type from a topic. The type comes from `default_value`.
-#[pyclass(module = "eshm", name = "Subscriber")]
-pub(crate) struct Subscriber {
-    raw: Option<RawSubscriber>,
-    typed: Typed,
-    name: String,
+/// SHM's default data expiry: `subscribe()` reports a value older than this as not valid.
+const DEFAULT_EXPIRY: Duration = Duration::from_secs(2);
+
+/// What a subscriber changes.
+struct State {
+    raw: RawSubscriber,
     /// Receive buffer, one message long (initialised: it only ever holds whole messages).
     buf: Vec<u8>,
-    /// The last value `subscribe()` returned.
+    /// The value `subscribe()` last returned.
     last: Option<Py<PyAny>>,
+    /// `subscribe()`'s data expiry (`None`: values never expire).
+    expiry: Option<Duration>,
 }
 
-fn closed() -> PyErr {
-    PyRuntimeError::new_err("operation on a closed Subscriber")
-}
-
-/// The value of `bytes`, just received on `name`.
-fn decode(py: Python<'_>, typed: &Typed, name: &str, bytes: &[u8]) -> PyResult<Py<PyAny>> {
-    if let Codec::Scalar(_) = typed.codec {
-        // Message classes validate in `from_bytes`; a scalar `bool` is checked here.
-        typed
-            .schema
-            .validate(bytes)
-            .map_err(|source| eshm::Error::InvalidMessage { name: name.to_owned(), source })
-            .py()?;
-    }
-    typed.codec.decode(py, bytes)
+/// Receives values of one type from a topic. The type comes from `default_value`.
+#[pyclass(module = "eshm", name = "Subscriber", extends = Closable, frozen)]
+pub(crate) struct Subscriber {
+    handle: Arc<Handle<State>>,
+    typed: Typed,
+    name: String,
 }
 
 impl Subscriber {
-    fn recv_blocking(&mut self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
-        let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if !raw.try_recv_into(&mut self.buf).py()? {
-            let deadline =
-                timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
-            let buf = &mut self.buf;
-            run_sliced(py, "Subscriber.recv", deadline, |slice_end| {
-                raw.recv_into_deadline(buf, Some(slice_end)).map(Some)
-            })?;
+    /// The value of `bytes`, just received.
+    fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
+        if let Codec::Scalar(_) = self.typed.codec {
+            // Message classes validate in `from_bytes`; a scalar `bool` is checked here.
+            self.typed
+                .schema
+                .validate(bytes)
+                .map_err(|source| eshm::Error::InvalidMessage { name: self.name.clone(), source })
+                .py()?;
         }
-        decode(py, &self.typed, &self.name, &self.buf)
+        self.typed.codec.decode(py, bytes)
     }
+
+    fn recv_blocking(&self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
+        let now = self.handle.exclusive(py, |s| {
+            if s.raw.try_recv_into(&mut s.buf).py()? {
+                self.decode(py, &s.buf).map(Some)
+            } else {
+                Ok(None)
+            }
+        })?;
+        if let Some(value) = now {
+            return Ok(value);
+        }
+        let deadline = deadline_in(timeout_s);
+        // The bytes leave the lock with this call, so that threads sharing the subscriber
+        // each get their own message.
+        let bytes = self.handle.blocking_exclusive(py, "Subscriber.recv", deadline, |s, end| {
+            s.raw.recv_into_deadline(&mut s.buf, Some(end)).map(|()| Some(s.buf.clone()))
+        })?;
+        self.decode(py, &bytes)
+    }
+}
+
+fn deadline_in(timeout_s: Option<f64>) -> Option<Instant> {
+    timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)))
 }
 
 #[pymethods]
@@ -63,7 +85,8 @@ impl Subscriber {
         wait: &str,
         history: u64,
         allow_other_owners: bool,
-    ) -> PyResult<Self> {
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let name = crate::topic_name(name);
         let typed = Typed::from_default(default_value)?;
         let options = SubscriberOptions::default()
             .wait_strategy(wait_strategy(wait)?)
@@ -71,70 +94,132 @@ impl Subscriber {
             .allow_other_owners(allow_other_owners);
         let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
         let buf = vec![0; typed.schema.size()];
-        Ok(Subscriber { raw: Some(raw), typed, name: name.to_owned(), buf, last: None })
+        let state = State { raw, buf, last: None, expiry: Some(DEFAULT_EXPIRY) };
+        let handle = Arc::new(Handle::new(state, "Subscriber"));
+        let base = PyClassInitializer::from(Closable::new(handle.clone()));
+        Ok(base.add_subclass(Subscriber { handle, typed, name: name.to_owned() }))
     }
 
-    /// `(value, is_new)`: the newest value and `True` if one arrived since the last call;
-    /// otherwise the previous value (or the default, before anything arrived) and `False`.
-    fn subscribe(&mut self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
-        let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if raw.latest_into(&mut self.buf).py()? {
-            let value = decode(py, &self.typed, &self.name, &self.buf)?;
-            self.last = Some(value.clone_ref(py));
-            return Ok((value, true));
+    /// `(value, ok)`, as SHM's `subscribe()`: the newest value, and whether it is valid, that
+    /// is younger than the data expiry (2 s unless changed with
+    /// `set_data_expiry_time_us`). Before any value arrives: the default value and `False`.
+    /// Calling it again returns the same newest value (it does not consume messages; `recv`
+    /// does).
+    fn subscribe(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
+        self.handle.exclusive(py, |s| {
+            if s.raw.latest_into(&mut s.buf).py()? {
+                s.last = Some(self.decode(py, &s.buf)?);
+            }
+            let fresh = s.last.is_some()
+                && s.raw.last_publish_age().is_some_and(|age| s.expiry.is_none_or(|e| age < e));
+            let value = s.last.as_ref().unwrap_or(&self.typed.default).clone_ref(py);
+            Ok((value, fresh))
+        })
+    }
+
+    /// Sets `subscribe()`'s data expiry, in µs (0: values never expire).
+    fn set_data_expiry_time_us(&self, py: Python<'_>, expiry_us: u64) -> PyResult<()> {
+        let expiry = (expiry_us != 0).then(|| Duration::from_micros(expiry_us));
+        self.handle.exclusive(py, |s| {
+            s.expiry = expiry;
+            Ok(())
+        })
+    }
+
+    /// SHM's name for `set_data_expiry_time_us`.
+    #[allow(non_snake_case)]
+    fn setDataExpiryTime_us(&self, py: Python<'_>, expiry_us: u64) -> PyResult<()> {
+        self.set_data_expiry_time_us(py, expiry_us)
+    }
+
+    /// Whether a value this subscriber has not read yet is there (never blocks).
+    fn is_updated(&self, py: Python<'_>) -> PyResult<bool> {
+        self.handle.exclusive(py, |s| s.raw.has_unread().py())
+    }
+
+    /// SHM's name for `is_updated`.
+    #[allow(non_snake_case)]
+    fn isUpdated(&self, py: Python<'_>) -> PyResult<bool> {
+        self.is_updated(py)
+    }
+
+    /// Waits up to `timeout_us` µs for a value this subscriber has not read yet; whether one
+    /// came. `wait_for(0)` does not wait. Releases the GIL while it waits.
+    #[pyo3(signature = (timeout_us = 0))]
+    fn wait_for(&self, py: Python<'_>, timeout_us: u64) -> PyResult<bool> {
+        if self.is_updated(py)? || timeout_us == 0 {
+            return self.is_updated(py);
         }
-        let value = self.last.as_ref().unwrap_or(&self.typed.default).clone_ref(py);
-        Ok((value, false))
+        let deadline = Instant::now() + Duration::from_micros(timeout_us);
+        let waited = self.handle.blocking_exclusive(py, "wait_for", Some(deadline), |s, end| {
+            s.raw.wait_unread(Some(end)).map(|()| Some(true))
+        });
+        match waited {
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) => Ok(false),
+            other => other,
+        }
+    }
+
+    /// SHM's name for `wait_for`.
+    #[allow(non_snake_case)]
+    #[pyo3(signature = (timeout_us = 0))]
+    fn waitFor(&self, py: Python<'_>, timeout_us: u64) -> PyResult<bool> {
+        self.wait_for(py, timeout_us)
     }
 
     /// The next value in order, waiting at most `timeout` seconds (forever if `None`).
     /// Releases the GIL while it waits; Ctrl-C interrupts it.
     #[pyo3(signature = (timeout = None))]
-    fn recv(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         self.recv_blocking(py, timeout)
     }
 
     /// The next value in order, or `None` if none has arrived (never blocks).
-    fn try_recv(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if raw.try_recv_into(&mut self.buf).py()? {
-            decode(py, &self.typed, &self.name, &self.buf).map(Some)
-        } else {
-            Ok(None)
-        }
+    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.handle.exclusive(py, |s| {
+            if s.raw.try_recv_into(&mut s.buf).py()? {
+                self.decode(py, &s.buf).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
     }
 
     /// The newest value if one arrived since the last receive, skipping older ones; else `None`.
-    fn latest(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let raw = self.raw.as_mut().ok_or_else(closed)?;
-        if raw.latest_into(&mut self.buf).py()? {
-            decode(py, &self.typed, &self.name, &self.buf).map(Some)
-        } else {
-            Ok(None)
-        }
+    fn latest(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.handle.exclusive(py, |s| {
+            if s.raw.latest_into(&mut s.buf).py()? {
+                self.decode(py, &s.buf).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
-    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if self.raw.is_none() {
+    /// The next value, waiting as long as it takes; the iteration ends when the subscriber is
+    /// closed.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if !self.handle.is_open() {
             return Err(PyStopIteration::new_err(()));
         }
         self.recv_blocking(py, None)
+            .map_err(|e| if self.handle.is_open() { e } else { PyStopIteration::new_err(()) })
     }
 
     /// Messages overwritten before this subscriber read them.
     #[getter]
-    fn lost(&self) -> PyResult<u64> {
-        Ok(self.raw.as_ref().ok_or_else(closed)?.lost())
+    fn lost(&self, py: Python<'_>) -> PyResult<u64> {
+        self.handle.exclusive(py, |s| Ok(s.raw.lost()))
     }
 
     /// Whether it is attached to a topic whose publisher runs.
     #[getter]
-    fn is_connected(&self) -> bool {
-        self.raw.as_ref().is_some_and(RawSubscriber::is_connected)
+    fn is_connected(&self, py: Python<'_>) -> bool {
+        self.handle.exclusive(py, |s| Ok(s.raw.is_connected())).unwrap_or(false)
     }
 
     /// The topic's name.
@@ -149,27 +234,13 @@ impl Subscriber {
         self.typed.schema.type_name()
     }
 
-    /// Detaches from the topic. Idempotent.
-    fn close(&mut self) {
-        self.raw = None;
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __exit__(
-        &mut self,
-        _exc_type: &Bound<'_, PyAny>,
-        _exc: &Bound<'_, PyAny>,
-        _tb: &Bound<'_, PyAny>,
-    ) -> bool {
-        self.close();
-        false
+    #[classmethod]
+    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        crate::generic_alias(cls, item)
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.raw.is_some() { "" } else { ", closed" };
+        let state = if self.handle.is_open() { "" } else { ", closed" };
         format!("eshm.Subscriber({:?}, {}{state})", self.name, self.typed.schema.type_name())
     }
 }

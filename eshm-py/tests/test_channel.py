@@ -85,15 +85,35 @@ def test_stats_have_the_original_keys(name):
 
 
 def test_disconnect_behaviours(name):
+    # As the original: a master writes before its slave exists, and finds nothing to read
+    # rather than an error; the first slave receives what was queued.
     alone = ESHM(name, role=ESHMRole.MASTER, disconnect_behavior=ESHMDisconnectBehavior.IMMEDIATELY)
     assert not alone.is_remote_alive()
+    alone.write(b"queued")
+    assert alone.try_read() is None
+    with pytest.raises(eshm.NoDataError) as no_data:
+        alone.read(timeout_ms=0)
+    assert isinstance(no_data.value, TimeoutError) and isinstance(no_data.value, RuntimeError)
+    with ESHM(name, role=ESHMRole.SLAVE) as slave:
+        assert slave.read() == b"queued"
+        slave.write(b"bye")
+    # Only IMMEDIATELY turns a remote that went into an error, after what it wrote.
+    assert alone.read() == b"bye"
     with pytest.raises(eshm.DisconnectedError) as err:
-        alone.write(b"x")
+        alone.try_read()
     assert isinstance(err.value, RuntimeError)
     alone.close()
-    waiting = ESHM(name, role=ESHMRole.MASTER, reconnect_wait_ms=50, reconnect_retry_interval_ms=5)
+    # ON_TIMEOUT (the default): a master never gives up on its slave ...
+    waiting = ESHM(name, role=ESHMRole.MASTER, reconnect_wait_ms=1, reconnect_retry_interval_ms=1)
+    waiting.write(b"x")
+    with pytest.raises(eshm.TimeoutError):
+        waiting.read(timeout_ms=5)
+    # ... a slave does, once its master has been gone for reconnect_wait_ms.
+    slave = ESHM(name, role=ESHMRole.SLAVE, reconnect_wait_ms=1, reconnect_retry_interval_ms=1)
+    assert slave.read() == b"x"
+    waiting.close()
     with pytest.raises(eshm.DisconnectedError):
-        waiting.write(b"x")
+        slave.read(timeout_ms=10_000)
 
 
 def test_slave_waits_for_its_master_in_another_process(name, child):

@@ -16,10 +16,10 @@ def test_scalar_topics_and_subscribe_semantics(name, default, values):
     assert sub.subscribe() == (default, False), "the default until data arrives"
     for v in values:
         pub.publish(v)
-        got, is_new = sub.subscribe()
-        assert (got, is_new) == (v, True)
+        got, ok = sub.subscribe()
+        assert (got, ok) == (v, True)
         assert type(got) is type(default)
-        assert sub.subscribe() == (v, False), "the last value, not new"
+        assert sub.subscribe() == (v, True), "as in SHM: the newest value, valid while fresh"
     assert sub.type_name == {bool: "bool", int: "i64", float: "f64"}[type(default)]
 
 
@@ -29,7 +29,8 @@ def test_subscribe_returns_the_newest_value_only(name):
     for i in range(10):
         pub.publish(i)
     assert sub.subscribe() == (9, True)
-    assert sub.subscribe() == (9, False)
+    assert sub.subscribe() == (9, True), "still the newest, still fresh"
+    assert not sub.is_updated(), "but nothing unread"
 
 
 def test_late_subscriber_gets_the_current_value(name):

@@ -91,6 +91,21 @@ pub enum Error {
         name: String,
     },
 
+    /// A slave found no live master for its channel within its reconnection attempts.
+    #[error(
+        "channel {name:?} has no live master{}: start the master, or give the slave more \
+         max_reconnect_attempts",
+        if *attempts == 0 { String::new() } else { format!(" after {attempts} reconnection attempt(s)") }
+    )]
+    NoMaster {
+        /// The channel.
+        name: String,
+        /// Reconnection attempts made after the first look.
+        attempts: u32,
+        /// Why the last look failed (no segment, or a dead master's), if there was a segment.
+        reason: Option<String>,
+    },
+
     /// A segment file does not hold a valid eshm segment.
     #[error(
         "{} is not a valid eshm segment: {reason}; if no process uses it, remove it with \

@@ -404,7 +404,7 @@ fn channel_child(args: &[String]) {
         args[3].parse::<u64>().unwrap(),
         args[4] == "echo",
     );
-    let mut ch = open_channel(name, Role::Slave, mode, size);
+    let ch = open_channel(name, Role::Slave, mode, size);
     let mut buf = vec![0u8; size];
     for _ in 0..total {
         let n = ch.read_into(&mut buf).expect("read");
@@ -419,7 +419,7 @@ fn channel_round_trip(mode: &str, size: usize, iters: usize) -> Vec<u64> {
     let name = topic(&format!("channel-rtt-{size}"));
     let warmup = iters / 10;
     let total = warmup + iters;
-    let mut ch = open_channel(&name, Role::Master, mode, size);
+    let ch = open_channel(&name, Role::Master, mode, size);
     let child = spawn(
         "channel",
         &[name.clone(), mode.to_owned(), size.to_string(), total.to_string(), "echo".into()],
@@ -446,7 +446,7 @@ fn channel_round_trip(mode: &str, size: usize, iters: usize) -> Vec<u64> {
 /// Master writes `total` messages as fast as the slave reads them (back-pressure, no loss).
 fn channel_throughput(size: usize, total: u64) -> f64 {
     let name = topic(&format!("channel-tput-{size}"));
-    let mut ch = open_channel(&name, Role::Master, "spin", size);
+    let ch = open_channel(&name, Role::Master, "spin", size);
     let child = spawn(
         "channel",
         &[name.clone(), "spin".into(), size.to_string(), total.to_string(), "read".into()],

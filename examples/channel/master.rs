@@ -15,7 +15,7 @@ use std::time::Duration;
 
 fn main() -> eshm::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_else(|| "demo/control".to_owned());
-    let mut ch =
+    let ch =
         Channel::builder(&name).role(Role::Master).reconnect_wait(Duration::from_secs(2)).open()?;
     println!("master of {name:?} (pid {}); waiting for a slave", std::process::id());
     for n in 0u64.. {

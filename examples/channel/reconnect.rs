@@ -16,7 +16,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 fn master(name: &str) -> eshm::Result<()> {
-    let mut ch = Channel::builder(name)
+    let ch = Channel::builder(name)
         .role(Role::Master)
         .disconnect_behavior(DisconnectBehavior::Never)
         .max_reconnect_attempts(None)
@@ -31,7 +31,7 @@ fn master(name: &str) -> eshm::Result<()> {
 }
 
 fn slave(name: &str, stop_after: Option<Duration>) -> eshm::Result<()> {
-    let mut ch = Channel::builder(name)
+    let ch = Channel::builder(name)
         .role(Role::Slave)
         .disconnect_behavior(DisconnectBehavior::Never)
         .max_reconnect_attempts(None)

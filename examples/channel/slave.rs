@@ -8,7 +8,7 @@ use std::time::Duration;
 
 fn main() -> eshm::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_else(|| "demo/control".to_owned());
-    let mut ch = Channel::builder(&name)
+    let ch = Channel::builder(&name)
         .role(Role::Slave)
         .disconnect_behavior(DisconnectBehavior::Never)
         .max_reconnect_attempts(None)

@@ -103,6 +103,18 @@ pub(crate) fn struct_class(
                 self.__copy__()
             }
 
+            /// Pickling: the class, no arguments, and the bytes as the state.
+            fn __reduce__<'py>(
+                slf: &#pyo3::Bound<'py, Self>,
+            ) -> #pyo3::PyResult<#pyo3::Bound<'py, #pyo3::types::PyTuple>> {
+                #py::reduce(slf.as_any(), &slf.get().storage)
+            }
+
+            /// Unpickling: the bytes (checked).
+            fn __setstate__(&self, state: &[u8]) -> #pyo3::PyResult<()> {
+                #py::set_state::<#ident>(&self.storage, state)
+            }
+
             /// The message's bytes, as they are sent.
             fn to_bytes<'py>(&self, py: #pyo3::Python<'py>) -> #pyo3::Bound<'py, #pyo3::types::PyBytes> {
                 #py::to_bytes(py, &self.storage)

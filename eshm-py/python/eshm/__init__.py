@@ -6,35 +6,52 @@ Publish/subscribe with the API of the SHM library::
     pub = eshm.Publisher("robot/speed", 0.0)        # the default value gives the type: float
     pub.publish(1.5)
     sub = eshm.Subscriber("robot/speed", 0.0)       # in another process
-    value, is_new = sub.subscribe()                 # (0.0, False) until data arrives
-    value = sub.recv(timeout=1.0)                   # blocks (GIL released); TimeoutError
+    value, ok = sub.subscribe()                     # the newest value; ok while younger than 2 s
+    value = sub.recv(timeout=1.0)                   # every value in order; blocks, GIL released
+
+An SHM script runs unchanged with ``from eshm import shm_pub_sub`` as its import line.
 
 Message types defined in Rust (``eshm.msg.Pose``, or your own with ``#[eshm(python)]``)::
 
     pose_pub = eshm.Publisher("robot/pose", eshm.msg.Pose)
     pose_pub.publish(eshm.msg.Pose(position=eshm.msg.Vector3(x=1.0)))
 
-The duplex byte channel with the API of the ESHM library::
+The duplex byte channel with the API of the ESHM library's Python wrapper::
 
     from eshm import ESHM, ESHMRole
     with ESHM("control", role=ESHMRole.MASTER) as ch:
         ch.write(b"hello")
         reply = ch.read(timeout_ms=1000)
+
+Every object may be shared between threads; one inherited through ``fork()`` is closed in
+the child. ``eshm.list()`` and ``eshm.clean()`` do what ``eshm list --json`` and
+``eshm clean`` do.
 """
 
-from . import msg
+from __future__ import annotations
+
+import json as _json
+from typing import Any
+
+from . import msg, shm_pub_sub
+from ._compat import ESHMConfig, ESHMStats
 from ._eshm import (
     ESHM,
     BufferTooSmallError,
+    Closable,
+    ClosedError,
     CorruptSegmentError,
     DisconnectedError,
     Error,
     ESHMDisconnectBehavior,
+    ESHMError,
     ESHMRole,
     FullError,
+    InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
     MessageTooLargeError,
+    NoDataError,
     NotFoundError,
     Publisher,
     PublisherExistsError,
@@ -47,6 +64,8 @@ from ._eshm import (
     TimeoutError,
     TypeMismatchError,
     __version__,
+    _list_json,
+    clean,
     f32,
     f64,
     i8,
@@ -65,18 +84,35 @@ from ._eshm import bool as bool_
 # u8 ... f64 and bool_ are the scalar message types, usable as the default value of a
 # Publisher or Subscriber (`eshm.Publisher("speed", eshm.f32)`).
 
+
+def list() -> list[dict[str, Any]]:  # noqa: A001 (eshm.list, like `eshm list`)
+    """Every topic and channel on this machine, with the facts ``eshm list --json`` prints:
+    name, kind, type, owner pid, whether it is alive, state, sizes, readers, counters."""
+    result: list[dict[str, Any]] = _json.loads(_list_json())
+    return result
+
+
+# `TimeoutError`, `list` and `clean` stay out of `__all__`: `from eshm import *` must not
+# shadow the built-ins `TimeoutError` and `list` (eshm.TimeoutError is one anyway).
 __all__ = [
     "ESHM",
     "BufferTooSmallError",
+    "Closable",
+    "ClosedError",
     "CorruptSegmentError",
     "DisconnectedError",
     "Error",
+    "ESHMConfig",
     "ESHMDisconnectBehavior",
+    "ESHMError",
     "ESHMRole",
+    "ESHMStats",
     "FullError",
+    "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
+    "NoDataError",
     "NotFoundError",
     "Publisher",
     "PublisherExistsError",
@@ -86,7 +122,6 @@ __all__ = [
     "SegmentIOError",
     "SegmentPermissionError",
     "Subscriber",
-    "TimeoutError",
     "TypeMismatchError",
     "__version__",
     "bool_",
@@ -99,6 +134,7 @@ __all__ = [
     "msg",
     "schema_definition",
     "schema_fingerprint",
+    "shm_pub_sub",
     "u16",
     "u32",
     "u64",

@@ -3,9 +3,7 @@
 import builtins
 import enum
 from types import TracebackType
-from typing import Any, final
-
-from typing_extensions import Self
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, final, overload
 
 from . import msg as msg
 
@@ -13,16 +11,21 @@ __version__: str
 
 __all__ = [
     "BufferTooSmallError",
+    "Closable",
+    "ClosedError",
     "CorruptSegmentError",
     "DisconnectedError",
     "ESHM",
     "ESHMDisconnectBehavior",
+    "ESHMError",
     "ESHMRole",
     "Error",
     "FullError",
+    "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
+    "NoDataError",
     "NotFoundError",
     "Publisher",
     "PublisherExistsError",
@@ -36,6 +39,7 @@ __all__ = [
     "TypeMismatchError",
     "__version__",
     "bool",
+    "clean",
     "f32",
     "f64",
     "i16",
@@ -57,20 +61,26 @@ class Error(Exception):
 class TimeoutError(Error, builtins.TimeoutError):
     """A blocking call reached its timeout."""
 
+class NoDataError(TimeoutError, RuntimeError):
+    """Nothing to read, and the call was not to wait (`read(timeout_ms=0)`)."""
+
 class InvalidNameError(Error, ValueError):
     """A topic or channel name cannot be used."""
+
+class InvalidArgumentError(Error, ValueError):
+    """An argument is out of range (a capacity, a size, a duration, an enum value)."""
 
 class TypeMismatchError(Error, ValueError):
     """The topic carries another message type."""
 
 class InvalidMessageError(Error, ValueError):
-    """A message holds a value outside its field's range."""
+    """A message holds a value outside its field's range, or is not a message at all."""
 
-class MessageTooLargeError(Error, ValueError):
+class MessageTooLargeError(Error, ValueError, RuntimeError):
     """The message is larger than the channel's maximum."""
 
-class BufferTooSmallError(Error, ValueError):
-    """The next message is larger than the buffer size given."""
+class BufferTooSmallError(Error, ValueError, RuntimeError):
+    """The next message is larger than the buffer size given (it stays queued)."""
 
 class PublisherExistsError(Error, RuntimeError):
     """A live process already publishes on the topic."""
@@ -79,22 +89,25 @@ class RoleTakenError(Error, RuntimeError):
     """A live process already holds this role on the channel."""
 
 class NotFoundError(Error, RuntimeError):
-    """The topic or channel does not exist."""
+    """The topic or channel does not exist (or a slave found no live master)."""
 
 class DisconnectedError(Error, RuntimeError):
-    """The other end of the channel is gone."""
+    """The other end of the channel is gone, and the disconnect behaviour gave up on it."""
 
 class FullError(Error, RuntimeError):
     """The channel's queue has no room now."""
 
 class CorruptSegmentError(Error, RuntimeError):
-    """A shared-memory segment is not valid."""
+    """A shared-memory segment is not valid (or comes from another eshm version)."""
 
 class SegmentPermissionError(Error, RuntimeError):
     """A segment belongs to another user or is writable by others."""
 
 class SegmentIOError(Error, RuntimeError):
     """A system call on a segment failed."""
+
+class ClosedError(Error, RuntimeError):
+    """The object was closed, or inherited through fork() (create a new one in the child)."""
 
 class ESHMRole(enum.IntEnum):
     """The role of a channel endpoint."""
@@ -106,14 +119,47 @@ class ESHMRole(enum.IntEnum):
 Role = ESHMRole
 
 class ESHMDisconnectBehavior(enum.IntEnum):
-    """What operations do when the other end is gone."""
+    """When operations give up on a missing other end."""
 
     IMMEDIATELY = 0
     ON_TIMEOUT = 1
     NEVER = 2
 
+class ESHMError(enum.IntEnum):
+    """The result codes of the original ESHM library."""
+
+    SUCCESS = 0
+    INVALID_PARAM = -1
+    SHM_CREATE = -2
+    SHM_ATTACH = -3
+    SHM_DETACH = -4
+    SHM_DELETE = -5
+    MUTEX_INIT = -6
+    MUTEX_LOCK = -7
+    MUTEX_UNLOCK = -8
+    NO_DATA = -9
+    TIMEOUT = -10
+    MASTER_STALE = -11
+    BUFFER_FULL = -12
+    BUFFER_TOO_SMALL = -13
+    NOT_INITIALIZED = -14
+    ROLE_MISMATCH = -15
+
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+
+class _MessageClass(Protocol):
+    """What a message class has (the classes of `eshm.msg`, and those `#[eshm(python)]`
+    generates)."""
+
+    SCHEMA_BYTES: ClassVar[bytes]
+    FINGERPRINT: ClassVar[int]
+    def to_bytes(self) -> bytes: ...
+
+_M = TypeVar("_M", bound=_MessageClass)
+
 @final
-class ScalarType:
+class ScalarType(Generic[_T_co]):
     """A scalar message type (`eshm.f32`, `eshm.u8`, ...), usable as a default value."""
 
     @property
@@ -122,26 +168,66 @@ class ScalarType:
     def size(self) -> int: ...
     @property
     def fingerprint(self) -> int: ...
-    def __call__(self, value: Any) -> Any: ...
+    def __call__(self, value: Any) -> _T_co: ...
+    def __reduce__(self) -> str: ...
 
-u8: ScalarType
-u16: ScalarType
-u32: ScalarType
-u64: ScalarType
-i8: ScalarType
-i16: ScalarType
-i32: ScalarType
-i64: ScalarType
-f32: ScalarType
-f64: ScalarType
-bool: ScalarType
+u8: ScalarType[int]
+u16: ScalarType[int]
+u32: ScalarType[int]
+u64: ScalarType[int]
+i8: ScalarType[int]
+i16: ScalarType[int]
+i32: ScalarType[int]
+i64: ScalarType[int]
+f32: ScalarType[float]
+f64: ScalarType[float]
+bool: ScalarType[builtins.bool]
+
+class Closable:
+    """The base class of `Publisher`, `Subscriber` and `ESHM`: `close()`, `closed`, and the
+    context-manager protocol."""
+
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> builtins.bool: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
 @final
-class Publisher:
+class Publisher(Closable, Generic[_T]):
     """Publishes values of one type on a topic; the type comes from `default_value`."""
 
-    def __new__(cls, name: str, default_value: Any, buffer_num: int = 3, *, mode: int = 0o600) -> Self: ...
-    def publish(self, value: Any) -> None: ...
+    @overload
+    def __new__(  # type: ignore[overload-overlap]
+        cls, name: str, default_value: builtins.bool, buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[builtins.bool]: ...
+    @overload
+    def __new__(
+        cls, name: str, default_value: int, buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[int]: ...
+    @overload
+    def __new__(
+        cls, name: str, default_value: float, buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[float]: ...
+    @overload
+    def __new__(
+        cls, name: str, default_value: ScalarType[_T], buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[_T]: ...
+    @overload
+    def __new__(
+        cls, name: str, default_value: type[_M], buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[_M]: ...
+    @overload
+    def __new__(
+        cls, name: str, default_value: _M, buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[_M]: ...
+    def publish(self, value: _T) -> None: ...
     @property
     def name(self) -> str: ...
     @property
@@ -152,35 +238,84 @@ class Publisher:
     def capacity(self) -> int: ...
     @property
     def published(self) -> int: ...
-    def close(self) -> None: ...
-    def __enter__(self) -> Publisher: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> builtins.bool: ...
+    def __class_getitem__(cls, item: Any, /) -> Any: ...
 
 @final
-class Subscriber:
+class Subscriber(Closable, Generic[_T]):
     """Receives values of one type from a topic; the type comes from `default_value`."""
 
-    def __new__(
+    @overload
+    def __new__(  # type: ignore[overload-overlap]
         cls,
         name: str,
-        default_value: Any,
+        default_value: builtins.bool,
         *,
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
-    ) -> Self: ...
-    def subscribe(self) -> tuple[Any, builtins.bool]: ...
-    def recv(self, timeout: float | None = None) -> Any: ...
-    def try_recv(self) -> Any | None: ...
-    def latest(self) -> Any | None: ...
-    def __iter__(self) -> Subscriber: ...
-    def __next__(self) -> Any: ...
+    ) -> Subscriber[builtins.bool]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: int,
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+    ) -> Subscriber[int]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: float,
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+    ) -> Subscriber[float]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: ScalarType[_T],
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+    ) -> Subscriber[_T]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: type[_M],
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+    ) -> Subscriber[_M]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: _M,
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+    ) -> Subscriber[_M]: ...
+    def subscribe(self) -> tuple[_T, builtins.bool]: ...
+    def set_data_expiry_time_us(self, expiry_us: int) -> None: ...
+    def setDataExpiryTime_us(self, expiry_us: int) -> None: ...
+    def is_updated(self) -> builtins.bool: ...
+    def isUpdated(self) -> builtins.bool: ...
+    def wait_for(self, timeout_us: int = 0) -> builtins.bool: ...
+    def waitFor(self, timeout_us: int = 0) -> builtins.bool: ...
+    def recv(self, timeout: float | None = None) -> _T: ...
+    def try_recv(self) -> _T | None: ...
+    def latest(self) -> _T | None: ...
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> _T: ...
     @property
     def lost(self) -> int: ...
     @property
@@ -189,19 +324,11 @@ class Subscriber:
     def name(self) -> str: ...
     @property
     def type_name(self) -> str: ...
-    def close(self) -> None: ...
-    def __enter__(self) -> Subscriber: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> builtins.bool: ...
+    def __class_getitem__(cls, item: Any, /) -> Any: ...
 
 @final
-class ESHM:
-    """One endpoint of a duplex byte channel."""
+class ESHM(Closable):
+    """One endpoint of a duplex byte channel, with the API of the original ESHM wrapper."""
 
     def __new__(
         cls,
@@ -222,20 +349,19 @@ class ESHM:
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
     def read(self, buffer_size: int = 4096, timeout_ms: int | None = None) -> bytes: ...
     def try_read(self, buffer_size: int = 4096) -> bytes | None: ...
+    def write_data(self, mapping: Any) -> None: ...
+    def read_data(
+        self, timeout_ms: int = 10, max_items: int = 32
+    ) -> dict[str, builtins.bool | int | float | str | bytes]: ...
     def get_stats(self) -> dict[str, Any]: ...
     def get_role(self) -> ESHMRole: ...
     def is_remote_alive(self) -> builtins.bool: ...
     @property
     def name(self) -> str: ...
-    def close(self) -> None: ...
-    def __enter__(self) -> ESHM: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> builtins.bool: ...
 
 def schema_fingerprint(encoded: bytes) -> int: ...
 def schema_definition(encoded: bytes) -> str: ...
+def clean(dry_run: builtins.bool = False, include_corrupt: builtins.bool = False) -> dict[str, Any]: ...
+def _list_json() -> str: ...
+def _cli_main(argv: list[str]) -> int: ...
+def _after_fork_in_child() -> None: ...

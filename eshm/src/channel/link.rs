@@ -233,13 +233,13 @@ pub(crate) fn attach_slave(dir: &Dir, cfg: &ChannelBuilder, wait: bool) -> Resul
             Some((_, info)) => Some(format!("its master (pid {}) is not running", info.owner_pid)),
             None => None,
         };
-        attempts += 1;
-        if budget.is_some_and(|max| attempts > max) {
-            return Err(match reason {
-                Some(reason) => Error::Disconnected { name: cfg.name.clone(), reason },
-                None => Error::NotFound { name: cfg.name.clone() },
+        if budget.is_some_and(|max| attempts >= max) {
+            return Err(match (wait, reason) {
+                (false, None) => Error::NotFound { name: cfg.name.clone() },
+                (_, reason) => Error::NoMaster { name: cfg.name.clone(), attempts, reason },
             });
         }
+        attempts += 1;
         std::thread::sleep(cfg.reconnect_interval);
     }
 }

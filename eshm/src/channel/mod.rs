@@ -8,14 +8,16 @@
 //! use std::time::Duration;
 //!
 //! # let name = format!("doc/channel/{}", std::process::id());
-//! let mut master = Channel::open(&name, Role::Master)?;
-//! let mut slave = Channel::open(&name, Role::Slave)?;    // usually another process
+//! let master = Channel::open(&name, Role::Master)?;
+//! master.write(b"queued before the slave came")?;         // a master need not wait for a slave
+//! let slave = Channel::open(&name, Role::Slave)?;         // usually another process
+//! assert_eq!(slave.read()?, b"queued before the slave came");
 //! master.write(b"ping")?;
 //! assert_eq!(slave.read()?, b"ping");
 //! slave.write(b"")?;                                       // empty messages are messages
 //! assert_eq!(master.read_timeout(Duration::from_secs(1))?, b"");
 //! assert!(master.is_remote_alive());
-//! assert_eq!(master.stats().channel.master_to_slave.read, 1);
+//! assert_eq!(master.stats().channel.master_to_slave.read, 2);
 //! # Ok::<(), eshm::Error>(())
 //! ```
 //!
@@ -29,14 +31,23 @@
 //! - **Auto** becomes the master if no live master exists, else a slave. Creation is decided
 //!   by an atomic `link(2)`, so of two `Auto` endpoints started together exactly one is master.
 //!
+//! # Threads
+//!
+//! A `Channel` is `Sync`: one thread may read while another writes (the two directions are
+//! independent queues). Readers take turns, and so do writers.
+//!
 //! # Liveness and disconnection
 //!
 //! Each endpoint refreshes a heartbeat in shared memory on every operation and, unless turned
 //! off, from a background thread. The remote is *alive* when its heartbeat is younger than the
 //! stale threshold and its process (pid and start time, so that a recycled pid is not mistaken
-//! for it) exists. An operation that finds the remote not alive waits for it, up to its own
-//! timeout, until the [`DisconnectBehavior`] gives up on the outage: at once, once it has
-//! lasted `reconnect_wait` (the default), or when the reconnection budget is spent.
+//! for it) exists. Operations follow the original ESHM: a master writes whether or not a slave
+//! is there; with nothing to read, a read waits for its timeout and `try_read` returns nothing;
+//! a slave waits for a missing master (and looks for a new one) up to the operation's timeout.
+//! [`ReadError::Disconnected`] and [`WriteError::Disconnected`] come only where the
+//! [`DisconnectBehavior`] gives up: `Immediately`, once a remote that was there has gone; for a
+//! slave, once the outage has lasted `reconnect_wait` (`OnTimeout`, the default) or spent the
+//! reconnection budget.
 //!
 //! When a master dies and a new one appears, a slave re-attaches by itself. Messages the old
 //! master wrote and the slave had not read are delivered; messages the slave wrote and the old
@@ -56,15 +67,15 @@ pub use stats::{ChannelDetails, EndpointInfo, QueueInfo, Stats};
 
 use crate::error::{Error, ReadError, Result, WriteError};
 use crate::layout::STATE_LIVE;
-use crate::os::Dir;
+use crate::os::{self, Dir};
 use crate::queue::{Corrupt, Push, record_size};
 use crate::segment::{self, SegmentKind};
-use crate::sync::Ordering;
+use crate::sync::{AtomicU64, Ordering};
 use crate::wait::{self, Stand};
 use link::{attach_slave, create_master, release_endpoint};
-use liveness::{Beat, Outage, spawn_heartbeat};
+use liveness::{Beat, Liveness, Remote, spawn_heartbeat};
 use std::mem::MaybeUninit;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -75,19 +86,26 @@ pub struct Channel {
     name: Arc<str>,
     role: Role,
     dir: Dir,
-    link: Arc<Link>,
+    /// The segment in use; a slave replaces it when it re-attaches to a new master.
+    links: Mutex<Arc<Link>>,
+    /// Bumped when `links` changes, so that each direction notices without locking.
+    link_generation: AtomicU64,
+    /// The reading direction: one reader at a time, with the link it reads from.
+    reader: Mutex<Side>,
+    /// The writing direction, likewise.
+    writer: Mutex<Side>,
+    live: Mutex<Liveness>,
     beat: Arc<Beat>,
     thread: Option<JoinHandle<()>>,
-    /// Last answer of `is_remote_alive` and when it was computed (the `/proc` check is not
-    /// free, so it is reused for a few ms).
-    remote_cache: Option<(Instant, bool)>,
-    remote_was_alive: bool,
-    reconnects: u64,
-    stale_events: u64,
-    lost: u64,
-    slave_generation_seen: u64,
-    /// The current outage of the remote (`None` while it is alive).
-    outage: Option<Outage>,
+    /// The process that opened the endpoint: in another one (a forked child), dropping it does
+    /// nothing.
+    creator: u32,
+}
+
+/// One direction's view of the channel.
+struct Side {
+    link: Arc<Link>,
+    generation: u64,
 }
 
 impl std::fmt::Debug for Channel {
@@ -112,6 +130,7 @@ impl Channel {
     pub fn builder(name: &str) -> ChannelBuilder {
         ChannelBuilder::new(name)
     }
+
     pub(crate) fn open_with(cfg: ChannelBuilder, wait_for_master: bool) -> Result<Channel> {
         segment::file_name(SegmentKind::Channel, &cfg.name)?;
         if cfg.stale_threshold.is_zero() {
@@ -137,22 +156,20 @@ impl Channel {
         });
         let thread =
             cfg.heartbeat_thread.then(|| spawn_heartbeat(beat.clone(), role, cfg.stale_threshold));
-        let slave_generation_seen = link.header().slave.generation.load(Ordering::Acquire);
+        let side = || Mutex::new(Side { link: link.clone(), generation: 0 });
         Ok(Channel {
             name: cfg.name.as_str().into(),
+            reader: side(),
+            writer: side(),
+            links: Mutex::new(link.clone()),
+            link_generation: AtomicU64::new(0),
+            live: Mutex::new(Liveness::new(role)),
             cfg,
             role,
             dir,
-            link,
             beat,
             thread,
-            remote_cache: None,
-            remote_was_alive: false,
-            reconnects: 0,
-            stale_events: 0,
-            lost: 0,
-            slave_generation_seen,
-            outage: None,
+            creator: os::pid(),
         })
     }
 
@@ -167,79 +184,110 @@ impl Channel {
         self.role
     }
 
+    /// The largest message, in bytes (the master's setting).
+    pub fn max_message(&self) -> usize {
+        self.link().max_message
+    }
+
     /// The remote endpoint's role.
     fn remote_role(&self) -> Role {
         if self.role == Role::Master { Role::Slave } else { Role::Master }
     }
 
-    /// Refreshes this endpoint's heartbeat.
-    pub(crate) fn beat(&self) {
-        self.link.beat(self.role);
+    /// The segment in use now.
+    fn link(&self) -> Arc<Link> {
+        self.links.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn too_large(&self, size: usize) -> WriteError {
-        WriteError::TooLarge { size, max: self.link.max_message }
+    /// A direction, locked, looking at the segment in use now.
+    fn side<'a>(&self, side: &'a Mutex<Side>) -> MutexGuard<'a, Side> {
+        let mut side = side.lock().unwrap_or_else(|p| p.into_inner());
+        self.refresh(&mut side);
+        side
     }
 
-    fn corrupt(&self, c: Corrupt) -> Box<Error> {
-        Box::new(Error::corrupt(self.link.seg.path(), c.0))
+    /// Moves `side` to the segment in use, if a re-attachment changed it.
+    fn refresh(&self, side: &mut Side) {
+        let generation = self.link_generation.load(Ordering::Acquire);
+        if generation != side.generation {
+            side.link = self.link();
+            side.generation = generation;
+        }
     }
 
-    /// Writes `data`, waiting up to the write timeout while the queue is full or the remote
-    /// is missing.
+    fn corrupt(link: &Link, c: Corrupt) -> Box<Error> {
+        Box::new(Error::corrupt(link.seg.path(), c.0))
+    }
+
+    /// Writes `data`, waiting up to the write timeout while the queue is full (or, for a
+    /// slave, while its master is missing).
     ///
     /// # Errors
     ///
     /// [`WriteError::TooLarge`], [`WriteError::Timeout`] (the queue stayed full, or the
-    /// remote stayed missing without the disconnect behaviour giving up on it yet),
+    /// master stayed missing without the disconnect behaviour giving up on it yet),
     /// [`WriteError::Disconnected`] (per the disconnect behaviour), [`WriteError::Segment`].
-    pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
+    pub fn write(&self, data: &[u8]) -> Result<(), WriteError> {
         self.write_timeout(data, self.cfg.write_timeout)
     }
 
-    /// Writes `data` if there is room now; never waits, not even for a missing remote.
+    /// Writes `data` if it can be written now; never waits.
     ///
     /// # Errors
     ///
-    /// [`WriteError::Full`] if there is no room now, [`WriteError::Disconnected`] if the
-    /// remote is not alive; otherwise as [`write`](Self::write).
-    pub fn try_write(&mut self, data: &[u8]) -> Result<(), WriteError> {
+    /// [`WriteError::Full`] if there is no room now (or, for a slave, its master is missing
+    /// now), [`WriteError::Disconnected`] per the disconnect behaviour; otherwise as
+    /// [`write`](Self::write).
+    pub fn try_write(&self, data: &[u8]) -> Result<(), WriteError> {
         self.write_until(data, Instant::now(), None).map(|_| ())
     }
 
-    /// Writes `data`, waiting up to `timeout` while the queue is full or the remote is
-    /// missing.
+    /// Writes `data`, waiting up to `timeout` while the queue is full (or the master is
+    /// missing).
     ///
     /// # Errors
     ///
     /// As [`write`](Self::write).
-    pub fn write_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<(), WriteError> {
+    pub fn write_timeout(&self, data: &[u8], timeout: Duration) -> Result<(), WriteError> {
         self.write_until(data, Instant::now() + timeout, None).map(|_| ())
     }
 
     /// The write operation with explicit deadlines: `deadline` for the whole operation, and
     /// `slice_end`, at which it returns `Ok(None)` so that the caller can look around (the
     /// Python module checks for Ctrl-C) and call again. An operation whose deadline has passed
-    /// when it starts (`try_write`) does not wait: no room is [`WriteError::Full`].
+    /// when it starts (`try_write`) does not wait: what cannot be written now is
+    /// [`WriteError::Full`].
     #[doc(hidden)]
     pub fn write_until(
-        &mut self,
+        &self,
         data: &[u8],
         deadline: Instant,
         slice_end: Option<Instant>,
     ) -> Result<Option<()>, WriteError> {
-        if data.len() > self.link.max_message {
-            return Err(self.too_large(data.len()));
+        let mut side = self.side(&self.writer);
+        let max = side.link.max_message;
+        if data.len() > max {
+            return Err(WriteError::TooLarge { size: data.len(), max });
         }
-        self.beat();
+        side.link.beat(self.role);
         let patient = Instant::now() < deadline;
+        // A master writes whether or not a slave is there; a slave needs its master.
+        let needs_remote =
+            self.role == Role::Slave || self.cfg.disconnect_behavior == DisconnectBehavior::Immediately;
         loop {
-            match self.ensure_remote(deadline, slice_end, patient) {
-                Ok(true) => {}
-                Ok(false) => return Ok(None),
-                Err(missing) => return Err(missing.into_write(&self.name)),
+            let mut missing = false;
+            let mut next_attempt = None;
+            if needs_remote {
+                match self.check_remote() {
+                    Err(gone) => return Err(gone.into_write(&self.name)),
+                    Ok(Remote::Present) => self.refresh(&mut side),
+                    Ok(Remote::Missing(at)) => {
+                        missing = self.role == Role::Slave;
+                        next_attempt = at;
+                    }
+                }
             }
-            if self.push(data)? {
+            if !missing && Self::push(&side.link, self.role, data)? {
                 return Ok(Some(()));
             }
             let now = Instant::now();
@@ -249,16 +297,20 @@ impl Channel {
                 Stand::SliceEnd => return Ok(None),
                 Stand::Until(until) => until.unwrap_or(deadline),
             };
-            // Sleep in slices, to notice a remote that dies while we wait for room.
-            let nap = (until - now).min(self.cfg.stale_threshold / 2).max(Duration::from_millis(1));
-            self.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(nap));
-            self.beat();
+            // Sleep in slices, to notice a remote that dies (or a master that comes back).
+            let nap = nap(now, until, self.cfg.stale_threshold, next_attempt);
+            if missing {
+                std::thread::sleep(nap);
+            } else {
+                side.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(nap));
+            }
+            side.link.beat(self.role);
         }
     }
 
-    fn push(&mut self, data: &[u8]) -> Result<bool, WriteError> {
-        let q = self.link.outgoing(self.role);
-        match q.try_push(data).map_err(|c| WriteError::Segment(self.corrupt(c)))? {
+    fn push(link: &Link, role: Role, data: &[u8]) -> Result<bool, WriteError> {
+        let q = link.outgoing(role);
+        match q.try_push(data).map_err(|c| WriteError::Segment(Self::corrupt(link, c)))? {
             Push::Written(sleeper) => {
                 if sleeper {
                     q.wake_consumer();
@@ -275,7 +327,7 @@ impl Channel {
     ///
     /// [`ReadError::Timeout`], [`ReadError::Disconnected`] (per the disconnect behaviour,
     /// once every message the remote wrote has been read), [`ReadError::Segment`].
-    pub fn read(&mut self) -> Result<Vec<u8>, ReadError> {
+    pub fn read(&self) -> Result<Vec<u8>, ReadError> {
         self.read_timeout(self.cfg.read_timeout)
     }
 
@@ -284,19 +336,20 @@ impl Channel {
     /// # Errors
     ///
     /// As [`read`](Self::read).
-    pub fn read_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>, ReadError> {
+    pub fn read_timeout(&self, timeout: Duration) -> Result<Vec<u8>, ReadError> {
         let mut out = Vec::new();
         self.read_until(Instant::now() + timeout, None, &mut out)?;
         Ok(out)
     }
 
-    /// The next message if one is queued; never waits.
+    /// The next message if one is queued; never waits. `Ok(None)` when nothing is queued,
+    /// whatever the remote is doing.
     ///
     /// # Errors
     ///
-    /// [`ReadError::Disconnected`] if nothing is queued and the remote is not alive;
-    /// otherwise as [`read`](Self::read), without [`ReadError::Timeout`].
-    pub fn try_read(&mut self) -> Result<Option<Vec<u8>>, ReadError> {
+    /// [`ReadError::Disconnected`] per the disconnect behaviour; otherwise as
+    /// [`read`](Self::read), without [`ReadError::Timeout`].
+    pub fn try_read(&self) -> Result<Option<Vec<u8>>, ReadError> {
         let mut out = Vec::new();
         match self.read_until(Instant::now(), None, &mut out) {
             Ok(_) => Ok(Some(out)),
@@ -311,7 +364,7 @@ impl Channel {
     /// # Errors
     ///
     /// [`ReadError::BufferTooSmall`] (the message stays queued) or as [`read`](Self::read).
-    pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+    pub fn read_into(&self, buf: &mut [u8]) -> Result<usize, ReadError> {
         self.read_into_timeout(buf, self.cfg.read_timeout)
     }
 
@@ -320,7 +373,7 @@ impl Channel {
     /// # Errors
     ///
     /// As [`read_into`](Self::read_into).
-    pub fn read_into_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, ReadError> {
+    pub fn read_into_timeout(&self, buf: &mut [u8], timeout: Duration) -> Result<usize, ReadError> {
         let n = self.read_until(Instant::now() + timeout, None, Sink::Slice(buf))?;
         Ok(n.expect("no slice end"))
     }
@@ -330,7 +383,7 @@ impl Channel {
     /// # Errors
     ///
     /// As [`try_read`](Self::try_read), and [`ReadError::BufferTooSmall`].
-    pub fn try_read_into(&mut self, buf: &mut [u8]) -> Result<Option<usize>, ReadError> {
+    pub fn try_read_into(&self, buf: &mut [u8]) -> Result<Option<usize>, ReadError> {
         match self.read_until(Instant::now(), None, Sink::Slice(buf)) {
             Ok(n) => Ok(n),
             Err(ReadError::Timeout) => Ok(None),
@@ -343,31 +396,31 @@ impl Channel {
     /// length, or `Ok(None)` at `slice_end`.
     #[doc(hidden)]
     pub fn read_until<'s>(
-        &mut self,
+        &self,
         deadline: Instant,
         slice_end: Option<Instant>,
         sink: impl Into<Sink<'s>>,
     ) -> Result<Option<usize>, ReadError> {
         let mut sink = sink.into();
-        self.beat();
-        // Whether the deadline had not passed when the operation started, read only once the
-        // queue turns out empty (a message waiting needs no clock).
-        let mut patient = None;
+        let mut side = self.side(&self.reader);
+        side.link.beat(self.role);
         let mut polls = 0u32;
         loop {
-            if let Some(n) = self.pop(&mut sink)? {
+            if let Some(n) = Self::pop(&side.link, self.role, &mut sink)? {
                 return Ok(Some(n));
             }
-            let patient = *patient.get_or_insert_with(|| Instant::now() < deadline);
-            // Nothing queued: is there still someone to write?
+            // Nothing queued: where is the remote? (Every 64 empty polls, and after a sleep.)
             polls = polls.wrapping_add(1);
+            let mut next_attempt = None;
             if polls % 64 == 1 {
-                match self.ensure_remote(deadline, slice_end, patient) {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(None),
-                    Err(missing) => return Err(missing.into_read(&self.name)),
+                match self.check_remote() {
+                    Err(gone) => return Err(gone.into_read(&self.name)),
+                    Ok(Remote::Present) => {}
+                    Ok(Remote::Missing(at)) => next_attempt = at,
                 }
-                if let Some(n) = self.pop(&mut sink)? {
+                // A slave may have moved to a new master: look there.
+                self.refresh(&mut side);
+                if let Some(n) = Self::pop(&side.link, self.role, &mut sink)? {
                     return Ok(Some(n));
                 }
             }
@@ -377,29 +430,25 @@ impl Channel {
                 Stand::SliceEnd => return Ok(None),
                 Stand::Until(until) => until.unwrap_or(deadline),
             };
-            let q = self.link.incoming(self.role);
+            let q = side.link.incoming(self.role);
             let wait = self.cfg.wait;
-            let spin_end = wait.spin_end(now, Some(until));
-            wait::spin(spin_end, wait.is_spin(), || {
+            wait::spin(wait.spin_end(now, Some(until)), wait.is_spin(), || {
                 (q.header.head.load(Ordering::Acquire) != q.header.tail.load(Ordering::Relaxed))
                     .then_some(())
             });
             if !wait.is_spin() {
-                let nap = until
-                    .saturating_duration_since(Instant::now())
-                    .min(self.cfg.stale_threshold / 2)
-                    .max(Duration::from_millis(1));
+                let nap = nap(Instant::now(), until, self.cfg.stale_threshold, next_attempt);
                 q.wait_for_data(Some(nap));
-                self.beat();
+                side.link.beat(self.role);
                 polls = 0;
             }
         }
     }
 
     /// Takes the next message into `sink`, if there is one.
-    fn pop(&mut self, sink: &mut Sink<'_>) -> Result<Option<usize>, ReadError> {
-        let q = self.link.incoming(self.role);
-        let Some(record) = q.peek().map_err(|c| ReadError::Segment(self.corrupt(c)))? else {
+    fn pop(link: &Link, role: Role, sink: &mut Sink<'_>) -> Result<Option<usize>, ReadError> {
+        let q = link.incoming(role);
+        let Some(record) = q.peek().map_err(|c| ReadError::Segment(Self::corrupt(link, c)))? else {
             return Ok(None);
         };
         let dst: &mut [MaybeUninit<u8>] = match sink {
@@ -434,13 +483,21 @@ impl Channel {
     }
 }
 
+/// How long a waiting operation sleeps before it looks again: until `until`, but at most
+/// half the stale threshold (to notice a remote that dies) and, if a reconnection attempt is
+/// due, not past it; at least 1 ms.
+fn nap(now: Instant, until: Instant, stale: Duration, next_attempt: Option<Instant>) -> Duration {
+    let until = next_attempt.map_or(until, |a| a.min(until));
+    until.saturating_duration_since(now).min(stale / 2).max(Duration::from_millis(1))
+}
+
 /// Where [`Channel::read_until`] puts a message.
 #[doc(hidden)]
 #[derive(Debug)]
 pub enum Sink<'a> {
     /// Replaces the vector's contents.
     Vec(&'a mut Vec<u8>),
-    /// Fills the start of the slice ([`Error::BufferTooSmall`] if it is too short).
+    /// Fills the start of the slice ([`ReadError::BufferTooSmall`] if it is too short).
     Slice(&'a mut [u8]),
 }
 
@@ -452,26 +509,34 @@ impl<'a> From<&'a mut Vec<u8>> for Sink<'a> {
 
 impl Drop for Channel {
     fn drop(&mut self) {
+        if os::pid() != self.creator {
+            // A forked child: the heartbeat thread does not exist here, and the endpoint and
+            // the segment belong to the parent.
+            if let Some(t) = self.thread.take() {
+                std::mem::forget(t);
+            }
+            return;
+        }
         *self.beat.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.beat.wake.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        release_endpoint(&self.link, self.role);
+        let link = self.link();
+        release_endpoint(&link, self.role);
         if self.role == Role::Master {
-            if self.cfg.auto_cleanup && self.link.seg.is_current(&self.dir) {
-                let _ = self.dir.unlink(self.link.seg.file_name());
+            if self.cfg.auto_cleanup && link.seg.is_current(&self.dir) {
+                let _ = self.dir.unlink(link.seg.file_name());
             }
-            if self.link.seg.state() == STATE_LIVE {
-                segment::close(&self.link.seg, wake_segment);
+            if link.seg.state() == STATE_LIVE {
+                segment::close(&link.seg, wake_segment);
             }
         } else {
             // Let a master that waits for our messages notice at once.
             for i in 0..2 {
-                self.link.queue(i).wake_consumer();
-                self.link.queue(i).wake_producer();
+                link.queue(i).wake_consumer();
+                link.queue(i).wake_producer();
             }
         }
     }
 }
-

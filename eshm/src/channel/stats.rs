@@ -148,12 +148,13 @@ impl Link {
 impl Channel {
     /// Counters and liveness now.
     pub fn stats(&self) -> Stats {
+        let live = self.liveness();
         Stats {
-            channel: self.link.snapshot(Some(self.cfg.stale_threshold)),
+            channel: self.link().snapshot(Some(self.cfg.stale_threshold)),
             stale_threshold: self.cfg.stale_threshold,
-            reconnects: self.reconnects,
-            stale_events: self.stale_events,
-            lost: self.lost,
+            reconnects: live.reconnects,
+            stale_events: live.stale_events,
+            lost: live.lost,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::ring::Read;
 use crate::ring::mapped::MappedRing;
 use crate::schema::Schema;
 use crate::segment::{self, SegmentKind};
-use crate::sync::torn;
+use crate::sync::{Ordering, torn};
 use crate::wait::{self, Stand, WaitStrategy};
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -423,9 +423,63 @@ impl RawSubscriber {
         dst: &mut [MaybeUninit<u8>],
         deadline: Option<Instant>,
     ) -> Result<(), RecvError> {
+        self.block(Some(dst), deadline)
+    }
+
+    /// Blocks until a message this subscriber has not received is there (without receiving
+    /// it), or the deadline passes.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Timeout`] when `deadline` passes first, or [`RecvError::Attach`].
+    pub fn wait_unread(&mut self, deadline: Option<Instant>) -> Result<(), RecvError> {
+        self.block(None, deadline)
+    }
+
+    /// Whether a message this subscriber has not received is there (never blocks; attaches to
+    /// the topic if it appeared).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Attach`] if attaching to a re-created topic fails.
+    pub fn has_unread(&mut self) -> Result<bool, RecvError> {
+        for _ in 0..2 {
+            if let Some(att) = &self.attached
+                && !att.ring.view().is_pending(self.next)
+            {
+                return Ok(true);
+            }
+            // Nothing new here: attach, or move on from a closed or replaced segment.
+            self.refresh(false)?;
+        }
+        Ok(false)
+    }
+
+    /// Time since the newest publish on the topic (`None` before the first, or while not
+    /// attached). Its resolution is that of `CLOCK_MONOTONIC_COARSE`, a few ms.
+    pub fn last_publish_age(&self) -> Option<Duration> {
+        let view = self.attached.as_ref()?.ring.view();
+        if view.newest() == 0 {
+            return None;
+        }
+        let at = view.writer.last_publish_ns.load(Ordering::Acquire);
+        Some(Duration::from_nanos(os::coarse_ns().saturating_sub(at)))
+    }
+
+    /// Blocks until the next message is copied into `dst` (when `Some`), or until it is there
+    /// (`None`), or `deadline` passes.
+    fn block(
+        &mut self,
+        mut dst: Option<&mut [MaybeUninit<u8>]>,
+        deadline: Option<Instant>,
+    ) -> Result<(), RecvError> {
         let mut backoff = Duration::ZERO;
         loop {
-            if self.try_recv_raw(dst)? {
+            let ready = match dst.as_deref_mut() {
+                Some(dst) => self.try_recv_raw(dst)?,
+                None => self.has_unread()?,
+            };
+            if ready {
                 return Ok(());
             }
             let Some(att) = &self.attached else {
@@ -440,13 +494,17 @@ impl RawSubscriber {
             let wait = self.options.wait;
             let busy = wait.is_spin();
             let spun = match wait {
-                // No spinning: `try_recv_raw` above just looked.
+                // No spinning: the look above just looked.
                 WaitStrategy::Park => None,
                 _ => {
                     let until = wait.spin_end(Instant::now(), deadline);
-                    wait::spin(until, busy, || match ring.read(n, dst) {
-                        Read::Pending => None,
-                        done_or_lost => Some(done_or_lost),
+                    wait::spin(until, busy, || match dst.as_deref_mut() {
+                        Some(dst) => match ring.read(n, dst) {
+                            Read::Pending => None,
+                            done_or_lost => Some(done_or_lost),
+                        },
+                        // There: the next look finds it.
+                        None => (!ring.is_pending(n)).then_some(Read::Lost),
                     })
                 }
             };

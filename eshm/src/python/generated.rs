@@ -7,7 +7,7 @@ use crate::message::Message;
 use crate::schema::{Kind, Primitive, Schema};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 /// A nested message field: a view of the parent's storage.
 pub fn field_get<T: PyMessage>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
@@ -181,4 +181,24 @@ pub fn enum_set<T: Message>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyRe
 /// `SCHEMA_BYTES` class attribute.
 pub fn schema_bytes(py: Python<'_>, schema: &Schema) -> Py<PyBytes> {
     PyBytes::new(py, &schema.encode()).unbind()
+}
+
+/// `__reduce__` of a message object: `(class, (), bytes)`.
+pub fn reduce<'py>(object: &Bound<'py, PyAny>, storage: &Storage) -> PyResult<Bound<'py, PyTuple>> {
+    let py = object.py();
+    PyTuple::new(
+        py,
+        [
+            object.get_type().into_any(),
+            PyTuple::empty(py).into_any(),
+            to_bytes(py, storage).into_any(),
+        ],
+    )
+}
+
+/// `__setstate__` of a message object: its bytes, checked.
+pub fn set_state<T: Message>(storage: &Storage, state: &[u8]) -> PyResult<()> {
+    let checked = from_bytes::<T>(state)?;
+    storage.set_all(&checked.to_vec());
+    Ok(())
 }

@@ -268,7 +268,14 @@ macro_rules! python_module {
 ///
 /// Python errors creating the class.
 pub fn add_class<T: PyMessage>(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<T::Class>()
+    module.add_class::<T::Class>()?;
+    // A class declared without `module = "..."` belongs to the module it is added to (PyO3
+    // would report `builtins`), so that its repr and pickling find it.
+    let class = module.py().get_type::<T::Class>();
+    if class.getattr("__module__")?.extract::<String>()? == "builtins" {
+        class.setattr("__module__", module.name()?)?;
+    }
+    Ok(())
 }
 
 /// Direct conversions between the bytes of `T` and instances of `T`'s class, for code

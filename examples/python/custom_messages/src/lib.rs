@@ -54,4 +54,41 @@ pub struct Odometry {
     pub velocity: Vector3,
 }
 
-eshm::python_module!(robot_messages, [BatteryState, Odometry]);
+/// The mode of a [`Sample`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, eshm::Message)]
+#[eshm(python(module = "robot_messages"))]
+#[repr(u8)]
+pub enum Mode {
+    /// Doing nothing.
+    Idle = 0,
+    /// Running.
+    Run = 1,
+    /// Stopped by a fault.
+    Fault = 7,
+}
+
+/// One field of every kind a message can have (arrays of numbers and of messages, `bool`, an
+/// enum, small signed integers): eshm's own Python tests use it.
+#[derive(Clone, Copy, Debug, PartialEq, eshm::Message)]
+#[eshm(python(module = "robot_messages"))]
+#[repr(C)]
+pub struct Sample {
+    /// A time stamp (ns).
+    pub stamp_ns: u64,
+    /// Two points.
+    pub points: [Vector3; 2],
+    /// Three values.
+    pub values: [f32; 3],
+    /// Two counters.
+    pub counts: [u16; 2],
+    /// Whether the sample is valid.
+    pub valid: bool,
+    /// What the robot was doing.
+    pub mode: Mode,
+    /// A small signed number.
+    pub small: i8,
+    /// Explicit padding.
+    pub _pad: [u8; 5],
+}
+
+eshm::python_module!(robot_messages, [BatteryState, Odometry, Sample]);
