@@ -402,10 +402,66 @@ fn channel_full_queue_and_oversized_writes_across_processes() {
 // A minimal runner: run every test (or those whose name contains the filter), report like
 // libtest, and exit non-zero on any failure.
 
+/// `flow NAME COUNT`: a publisher thread and a busy-polling subscriber thread pass COUNT
+/// messages; prints `done received=R lost=L`.
+fn child_flow(args: &[String]) {
+    let (name, count) = (&args[0], args[1].parse::<u64>().unwrap());
+    let mut publisher = Publisher::<u64>::builder(name).capacity(1 << 16).create().unwrap();
+    let mut sub =
+        Subscriber::<u64>::builder(name).wait_strategy(eshm::WaitStrategy::Spin).open().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut received = 0u64;
+        loop {
+            let v = sub.recv().unwrap();
+            received += 1;
+            if v == count {
+                return (received, sub.lost());
+            }
+        }
+    });
+    for i in 1..=count {
+        publisher.publish(&i).unwrap();
+    }
+    let (received, lost) = reader.join().unwrap();
+    println!("done received={received} lost={lost}");
+}
+
+/// Publishing and receiving make no system call while messages flow: the number of system
+/// calls of a process that passes a million messages between two threads (counted by strace)
+/// is that of setting up, not one per message.
+fn pubsub_messages_flow_without_system_calls() {
+    const COUNT: u64 = 1_000_000;
+    if std::process::Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: strace is not installed (Debian package `strace`)");
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("eshm-strace-{}.txt", std::process::id()));
+    let name = unique_name("flow");
+    let run = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-c", "-o"])
+        .arg(&out)
+        .arg(std::env::current_exe().unwrap())
+        .args([&name, &COUNT.to_string()])
+        .env(eshm_tests::CHILD_ROLE_ENV, "flow")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    let (received, lost) = (field(&stdout, "received"), field(&stdout, "lost"));
+    assert_eq!(received + lost, COUNT, "{stdout}");
+    let summary = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let total = summary.lines().find(|l| l.trim_end().ends_with(" total")).expect("a total line");
+    let calls: u64 = total.split_whitespace().nth(3).unwrap().parse().unwrap();
+    println!("{COUNT} messages ({received} received, {lost} lost): {calls} system calls in all");
+    assert!(calls < 2_000, "{calls} system calls for {COUNT} messages:\n{summary}");
+}
+
 fn main() {
     eshm_tests::run_main(
         &[
             ("publisher", child_publisher as eshm_tests::ChildRole),
+            ("flow", child_flow),
             ("subscriber", child_subscriber),
             ("channel_echo", child_channel_echo),
             ("channel_master", child_channel_master),
@@ -420,6 +476,7 @@ fn main() {
             channel_auto_endpoints_racing_elect_exactly_one_master,
             channel_frozen_peer_goes_stale_and_recovers,
             channel_full_queue_and_oversized_writes_across_processes,
+            pubsub_messages_flow_without_system_calls,
         ],
     );
 }

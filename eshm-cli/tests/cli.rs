@@ -261,18 +261,30 @@ fn missing_names_fail_with_suggestions_unless_waited_for() {
         run.stderr
     );
 
-    // --wait: the topic may come later.
-    let waiting = dir
-        .command(&["echo", "robot/pose", "--wait", "--once", "--json", "--history", "1"])
+    // --wait: the topic may come later. The publisher starts only once `echo` says it waits
+    // (so the topic is created after it), and without --history only a message published
+    // after `echo` attached can reach it.
+    let mut waiting = dir
+        .command(&["echo", "robot/pose", "--wait", "--count", "2", "--json"])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut publisher = dir.child("publisher", &["robot/pose", "1"]);
+    let mut stderr = std::io::BufReader::new(waiting.stderr.take().unwrap());
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut said).unwrap();
+    assert!(said.starts_with("eshm: waiting for topic \"robot/pose\""), "{said}");
+    let mut publisher = dir.child("publisher", &["robot/pose", "2"]);
     publisher.expect_line("ready");
     publisher.send("go");
     publisher.expect_line("published");
     let run = Run::from(waiting.wait_with_output().unwrap(), &["echo --wait"]);
-    assert_eq!(serde_json::from_str::<Value>(run.expect(0).trim()).unwrap()["position"]["x"], 0.0);
+    let xs: Vec<Value> = run
+        .expect(0)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["position"]["x"].clone())
+        .collect();
+    assert_eq!(xs, [json!(0.0), json!(1.0)], "both messages, in order");
 
     for args in [&["echo", "robot/pos"][..], &["info", "robot/pos"], &["hz", "robot/poses"]] {
         let run = dir.eshm(args);
@@ -425,6 +437,18 @@ fn hz_reports_the_rate_and_losses() {
     );
 }
 
+fn a_segment_others_may_write_exits_with_status_5() {
+    let dir = Dir::new("permission");
+    dir.eshm(&["pub", "speed", "--type", "f64", "1.5"]).expect(0);
+    let file = dir.path().join("eshm.topic.speed");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let echo = dir.eshm(&["echo", "speed", "--once", "--history", "1"]);
+    echo.expect(5);
+    assert!(echo.stderr.contains("its mode is 0666"), "{}", echo.stderr);
+    let hz = dir.eshm(&["hz", "speed", "--count", "1"]);
+    hz.expect(5);
+}
+
 fn main() {
     eshm_tests::run_main(
         &[
@@ -440,6 +464,7 @@ fn main() {
             clean_removes_what_dead_owners_left_and_nothing_else,
             a_corrupt_segment_is_reported_not_trusted,
             hz_reports_the_rate_and_losses,
+            a_segment_others_may_write_exits_with_status_5,
         ],
     );
 }

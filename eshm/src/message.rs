@@ -41,7 +41,7 @@ use crate::schema::{Primitive, Schema, ValidityError};
 /// Padding is the most common mistake. Its bytes are uninitialised, so they would leak
 /// process memory into shared memory and make two equal values compare unequal:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// #[derive(Clone, Copy, eshm::Message)]
 /// #[repr(C)]
 /// struct Sample { valid: bool, value: f64 }
@@ -52,8 +52,9 @@ use crate::schema::{Primitive, Schema, ValidityError};
 ///  --> src/lib.rs:4:17
 ///   |
 /// 4 | struct Sample { valid: bool, value: f64 }
-///   |                 ^^^^^^^^^^^ 7 padding byte(s) follow this field
+///   |                 ^^^^^ 7 padding byte(s) follow this field
 ///   |
+///   = note: padding bytes are uninitialised: they would copy stray process memory into shared memory and make equal messages differ
 ///   = note: make the padding explicit with a field after it, such as `_pad: [u8; 7]`, or reorder the fields from the largest alignment to the smallest
 /// ```
 ///
@@ -62,21 +63,22 @@ use crate::schema::{Primitive, Schema, ValidityError};
 ///
 /// A field whose type cannot be shared gets a message at that field:
 ///
-/// ```compile_fail
+/// ```text
 /// #[derive(Clone, Copy, eshm::Message)]
 /// #[repr(C)]
 /// struct Counter { count: usize }
 /// ```
 ///
 /// ```text
-/// error: `usize` is not a message type: its width differs between 32- and 64-bit processes
+/// error: `usize` is not a message type: its width differs between 32- and 64-bit processes; use `u64` instead
 ///  --> src/lib.rs:4:25
 ///   |
 /// 4 | struct Counter { count: usize }
 ///   |                         ^^^^^
-///   |
-///   = help: use `u64` instead
 /// ```
+///
+/// (The compiler's exact output for every rejected case is checked by the compile-fail suite,
+/// `tests/ui/` in the repository: `fields/usize_field.rs` is this one.)
 ///
 /// When a subscriber's type differs from the publisher's, opening the topic fails with
 /// [`Error::TypeMismatch`](crate::Error::TypeMismatch), which names both types and the first

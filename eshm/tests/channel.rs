@@ -443,3 +443,75 @@ fn channel_inspection_shows_endpoints_and_queues() {
     let ch = eshm::inspect::info(eshm::segment::SegmentKind::Channel, &n).unwrap().channel;
     assert!(!ch.unwrap().slave.alive, "a slave that left is not alive");
 }
+
+#[test]
+fn channel_defaults_are_a_1_mib_queue_64_kib_messages_and_a_private_file() {
+    let n = name("defaults");
+    let master = Channel::open(&n, Role::Master).unwrap();
+    assert_eq!(master.name(), n);
+    assert_eq!(master.max_message(), 64 << 10);
+    let info = eshm::inspect::info(eshm::segment::SegmentKind::Channel, &n).unwrap();
+    assert_eq!((info.capacity, info.message_size), (1 << 20, 64 << 10));
+    assert_eq!(info.mode, 0o600);
+    assert_eq!(std::fs::metadata(file_of(&n)).unwrap().permissions().mode() & 0o777, 0o600);
+    let stats = master.stats();
+    assert_eq!(stats.stale_threshold, Duration::from_millis(100));
+    assert_eq!(stats.channel.master.stale_threshold, Duration::from_millis(100));
+}
+
+#[test]
+fn channel_builder_options_take_effect() {
+    // mode, and a slave that trusts other owners (a file others may write is refused by
+    // default).
+    let n = name("mode");
+    let master = Channel::builder(&n).role(Role::Master).mode(0o666).open().unwrap();
+    assert_eq!(std::fs::metadata(file_of(&n)).unwrap().permissions().mode() & 0o777, 0o666);
+    let refused = Channel::builder(&n).role(Role::Slave).max_reconnect_attempts(Some(0)).open();
+    assert!(matches!(refused, Err(Error::Permission { .. })), "{refused:?}");
+    let slave = Channel::builder(&n).role(Role::Slave).allow_other_owners(true).open().unwrap();
+    master.write(b"trusted").unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(slave.read_into_timeout(&mut buf, Duration::from_secs(5)).unwrap(), 7);
+    assert_eq!(&buf[..7], b"trusted");
+    assert!(matches!(
+        slave.read_into_timeout(&mut buf, Duration::from_millis(1)),
+        Err(ReadError::Timeout)
+    ));
+    drop((slave, master));
+
+    // auto_cleanup(false): the master leaves the file for the next one.
+    let n = name("keep");
+    drop(Channel::builder(&n).role(Role::Master).auto_cleanup(false).open().unwrap());
+    assert!(file_of(&n).exists(), "kept");
+    let next = Channel::open(&n, Role::Master).unwrap();
+    drop(next);
+    assert!(!file_of(&n).exists(), "auto cleanup by default");
+
+    // The stale threshold, and the heartbeat thread: an idle endpoint without one goes stale
+    // after the threshold; one with it stays alive however long it idles.
+    let n = name("stale");
+    let master = Channel::builder(&n)
+        .role(Role::Master)
+        .stale_threshold(Duration::from_millis(20))
+        .open()
+        .unwrap();
+    let idle = Channel::builder(&n)
+        .role(Role::Slave)
+        .heartbeat_thread(false)
+        .stale_threshold(Duration::from_millis(20))
+        .open()
+        .unwrap();
+    assert_eq!(master.stats().stale_threshold, Duration::from_millis(20));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while master.is_remote_alive() {
+        assert!(std::time::Instant::now() < deadline, "an idle slave never went stale");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(idle.is_remote_alive(), "the master's heartbeat thread keeps it alive");
+    idle.write(b"x").unwrap(); // an operation beats
+    assert!(master.is_remote_alive());
+    assert!(matches!(
+        Channel::builder(&n).stale_threshold(Duration::ZERO).open(),
+        Err(Error::ZeroDuration { what: "stale threshold" })
+    ));
+}

@@ -85,5 +85,10 @@ pub(crate) fn subscribe(name: &str, wait: bool, history: u64) -> Result<RawSubsc
     if !wait {
         existing_topic(name)?;
     }
-    Ok(RawSubscriber::open(name, None, SubscriberOptions::default().history(history))?)
+    let sub = RawSubscriber::open(name, None, SubscriberOptions::default().history(history))?;
+    if sub.schema().is_none() {
+        // Only with --wait: say so, so that a user (or a test) knows it waits.
+        eprintln!("eshm: waiting for topic {name:?} to appear (Ctrl-C to stop)");
+    }
+    Ok(sub)
 }

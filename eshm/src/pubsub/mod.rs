@@ -53,4 +53,4 @@ pub use raw_subscriber::RawSubscriber;
 pub use subscriber::{Subscriber, SubscriberBuilder};
 
 #[cfg(doc)]
-use crate::error::Error;
+use crate::{error::Error, schema::Schema};

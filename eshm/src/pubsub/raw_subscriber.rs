@@ -3,6 +3,8 @@
 //! receive is a few loads from shared memory.
 
 use super::options::SubscriberOptions;
+#[cfg(doc)]
+use super::subscriber::Subscriber;
 use crate::error::{Error, RecvError, Result};
 use crate::layout::{STATE_LIVE, STATE_SUPERSEDED};
 use crate::os::{self, Dir, FileId};

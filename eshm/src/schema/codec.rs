@@ -52,7 +52,7 @@ impl Schema {
         sink.len
     }
 
-    /// The compact byte encoding described in the [module docs](self).
+    /// The compact byte encoding described in the [module docs](crate::schema).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.encoded_len()];
         let mut sink = Sink { hash: FNV_OFFSET, len: 0, out: Some(out.as_mut_slice()) };
@@ -68,7 +68,7 @@ impl Schema {
     ///
     /// # Errors
     ///
-    /// [`SchemaError`] for every rule listed in the [module docs](self).
+    /// [`SchemaError`] for every rule listed in the [module docs](crate::schema).
     pub fn decode(bytes: &[u8]) -> Result<Schema, SchemaError> {
         if bytes.len() > MAX_ENCODED_LEN {
             return Err(SchemaError::TooLong { len: bytes.len(), max: MAX_ENCODED_LEN });

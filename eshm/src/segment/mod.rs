@@ -31,7 +31,7 @@
 //!
 //! `name` maps names to file names, `create` makes a segment appear complete (and reclaims
 //! dead owners' segments), `open` attaches to one with every header field checked; this file
-//! holds the mapped [`Segment`] and its header.
+//! holds the mapped `Segment` and its header.
 
 mod create;
 mod name;
