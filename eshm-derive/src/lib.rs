@@ -10,6 +10,8 @@ mod attr;
 mod check;
 mod ctxt;
 mod expand;
+#[cfg(test)]
+mod output_tests;
 mod symbol;
 
 use proc_macro::TokenStream;
