@@ -6,8 +6,9 @@
 //! cargo run --example channel_slave           # terminal 2 (either may start first)
 //! ```
 //!
-//! Stop the slave and start it again: the master reports it gone (`Disconnected` after the
-//! reconnect wait), then carries on with the new one.
+//! Stop the slave and start it again: the master queues its requests meanwhile (the original
+//! ESHM's behaviour: a master never gives up on its slave) and the new slave receives them.
+//! Arguments: `[NAME] [COUNT]` (default `demo/control`, and forever).
 
 use eshm::channel::{Channel, Role};
 use eshm::{ReadError, WriteError};
@@ -15,10 +16,11 @@ use std::time::Duration;
 
 fn main() -> eshm::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_else(|| "demo/control".to_owned());
+    let count: u64 = std::env::args().nth(2).map_or(u64::MAX, |c| c.parse().expect("COUNT"));
     let ch =
         Channel::builder(&name).role(Role::Master).reconnect_wait(Duration::from_secs(2)).open()?;
     println!("master of {name:?} (pid {}); waiting for a slave", std::process::id());
-    for n in 0u64.. {
+    for n in 0..count {
         match ch.write(format!("request {n}").as_bytes()) {
             Ok(()) => {}
             Err(WriteError::Disconnected { reason, .. }) => {

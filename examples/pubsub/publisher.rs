@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Stop and restart either one: the subscriber re-attaches to a new publisher by itself, and a
-//! new publisher takes the topic over from one that was killed.
+//! new publisher takes the topic over from one that was killed. Arguments: `[TOPIC] [COUNT]`
+//! (default `demo/imu`, and forever).
 
 use eshm::Publisher;
 use std::time::{Duration, Instant};
@@ -26,6 +27,7 @@ struct Imu {
 
 fn main() -> eshm::Result<()> {
     let topic = std::env::args().nth(1).unwrap_or_else(|| "demo/imu".to_owned());
+    let count: u64 = std::env::args().nth(2).map_or(u64::MAX, |c| c.parse().expect("COUNT"));
     let mut publisher = match Publisher::<Imu>::create(&topic) {
         Err(eshm::Error::PublisherExists { pid, .. }) => {
             eprintln!("error: {topic:?} is already published by process {pid}; stop it first");
@@ -35,7 +37,7 @@ fn main() -> eshm::Result<()> {
     };
     println!("publishing on {topic:?} every 10 ms (Ctrl-C to stop)");
     let start = Instant::now();
-    for n in 0u64.. {
+    for n in 0..count {
         let t = start.elapsed().as_secs_f32();
         let imu = Imu {
             stamp_ns: start.elapsed().as_nanos() as u64,

@@ -18,11 +18,12 @@ struct Imu {
 
 fn main() -> eshm::Result<()> {
     let topic = std::env::args().nth(1).unwrap_or_else(|| "demo/imu".to_owned());
+    let count: u64 = std::env::args().nth(2).map_or(u64::MAX, |c| c.parse().expect("COUNT"));
     let mut subscriber = Subscriber::<Imu>::open(&topic)?;
     println!("waiting for messages on {topic:?} (Ctrl-C to stop)");
     let mut received = 0u64;
     let mut connected = subscriber.is_connected();
-    loop {
+    while received < count {
         match subscriber.recv_timeout(Duration::from_secs(1)) {
             Ok(imu) => {
                 received += 1;
@@ -48,4 +49,6 @@ fn main() -> eshm::Result<()> {
             println!("lost so far: {}", subscriber.lost());
         }
     }
+    println!("received {received} messages, lost {}", subscriber.lost());
+    Ok(())
 }
