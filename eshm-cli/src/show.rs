@@ -7,6 +7,14 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// `text` made safe for a terminal: control characters (which could move the cursor, clear
+/// the screen or set the window title of whoever runs `eshm`) are written as escapes.
+pub(crate) fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
 /// `12 ms`, `3.4 s`, `5 min`, `2.0 h`, `3 d`.
 pub(crate) fn duration(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -94,6 +102,8 @@ pub(crate) fn to_json(info: &SegmentInfo) -> Value {
         "last_publish_age_ms": ms(info.last_publish_age),
         "readers": info.readers,
         "reader_pids": info.reader_pids,
+        "sleeping_reader_pids": info.sleeping_reader_pids,
+        "sleeping_unlisted": info.sleeping_unlisted,
         "created_unix_ns": info.created_unix_ns,
         "age_ms": ms(info.age),
         "path": info.path.display().to_string(),
@@ -166,8 +176,8 @@ fn row(info: &SegmentInfo) -> [String; 10] {
     };
     [
         info.kind.as_str().to_owned(),
-        info.name.clone(),
-        type_name(info),
+        safe(&info.name),
+        safe(&type_name(info)),
         size,
         capacity,
         owner,
@@ -183,7 +193,7 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
     let mut o = String::new();
     let age = |d: Option<Duration>| d.map_or("-".to_owned(), |d| format!("{} ago", duration(d)));
     let _ = writeln!(o, "{} {:?}", info.kind.as_str(), info.name);
-    let _ = writeln!(o, "  file         {}", info.path.display());
+    let _ = writeln!(o, "  file         {}", safe(&info.path.display().to_string()));
     let _ = writeln!(
         o,
         "               {} ({}), uid {}, mode {:o}",
@@ -193,7 +203,7 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
         info.mode & 0o7777
     );
     if let Some(problem) = &info.problem {
-        let _ = writeln!(o, "  problem      {problem}");
+        let _ = writeln!(o, "  problem      {}", safe(problem));
         return o;
     }
     let alive = if info.owner_alive { "alive" } else { "not running" };
@@ -235,7 +245,7 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
             }
         }
         None => {
-            let _ = writeln!(o, "  type         {}", type_name(info));
+            let _ = writeln!(o, "  type         {}", safe(&type_name(info)));
             let _ = writeln!(o, "  fingerprint  {:#018x}", info.fingerprint);
             let _ = writeln!(
                 o,
@@ -247,6 +257,13 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
             let _ = writeln!(o, "  last publish {}", age(info.last_publish_age));
             let pids: Vec<String> = info.reader_pids.iter().map(u32::to_string).collect();
             let _ = writeln!(o, "  readers      {} {}", info.readers, pids.join(" "));
+            let asleep: Vec<String> =
+                info.sleeping_reader_pids.iter().map(u32::to_string).collect();
+            let unlisted = match info.sleeping_unlisted {
+                0 => String::new(),
+                n => format!(" (and {n} reader(s) beyond the reader table)"),
+            };
+            let _ = writeln!(o, "  asleep       {} {}{unlisted}", asleep.len(), asleep.join(" "));
             if let Some(schema) = &info.schema {
                 let _ = writeln!(o, "  schema");
                 for line in schema.definition().lines() {

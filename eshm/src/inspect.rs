@@ -103,6 +103,11 @@ pub struct SegmentInfo {
     pub readers: usize,
     /// Their process ids.
     pub reader_pids: Vec<u32>,
+    /// Process ids of the readers registered as asleep on the topic (a dead one among them is
+    /// cleared by the publisher's next wake-up).
+    pub sleeping_reader_pids: Vec<u32>,
+    /// Sleeping readers without an entry in the reader table (beyond 64 readers).
+    pub sleeping_unlisted: u32,
     /// The endpoints and queues of a channel.
     pub channel: Option<ChannelDetails>,
 }
@@ -138,6 +143,8 @@ fn read_info(
         last_publish_age: None,
         readers: 0,
         reader_pids: Vec::new(),
+        sleeping_reader_pids: Vec::new(),
+        sleeping_unlisted: 0,
         channel: None,
     };
     if let Some(st) = dir.stat(file_name)? {
@@ -191,6 +198,7 @@ fn read_info(
                 let last = view.writer.last_publish_ns.load(Ordering::Acquire);
                 info.last_publish_age = if info.published == 0 { None } else { age(coarse, last) };
                 info.reader_pids = ring.reader_pids();
+                (info.sleeping_reader_pids, info.sleeping_unlisted) = ring.sleepers();
                 info.readers = info.reader_pids.len();
             }
             Err(e) => info.problem = Some(e.to_string()),
@@ -268,11 +276,15 @@ pub struct CleanReport {
     pub kept: Vec<(PathBuf, u32)>,
     /// Files that could not be examined or removed, and why.
     pub failed: Vec<(PathBuf, String)>,
+    /// Files under a segment's name that are not segments (symbolic links, FIFOs), left
+    /// alone because `include_corrupt` was not given, and what they are.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 /// Removes segments whose owner process is dead, and temporary files of dead processes. A
-/// segment whose owner is alive is never touched. Segments with an unreadable header are
-/// removed only with `include_corrupt` (their owner cannot be known). Subscribers still
+/// segment whose owner is alive is never touched. Segments with an unreadable header, and
+/// files under a segment's name that are not segments (symbolic links, FIFOs: only the name
+/// goes), are removed only with `include_corrupt`. Subscribers still
 /// attached to a removed segment are woken and look for a new one.
 ///
 /// # Errors
@@ -301,6 +313,24 @@ pub fn clean(dry_run: bool, include_corrupt: bool) -> Result<CleanReport> {
             continue;
         }
         let Some((kind, name)) = segment::parse_file_name(&file_name) else { continue };
+        // Something planted under a segment's name (a symbolic link, a FIFO): not a segment;
+        // only removed on request, and then the name itself (a link's target is left alone).
+        if let Ok(Some(FileStat { odd_type: Some(what), .. })) = dir.stat(&file_name) {
+            if !include_corrupt {
+                report.skipped.push((path, format!("{what}, not a segment")));
+                continue;
+            }
+            if !dry_run && let Err(e) = dir.unlink(&file_name) {
+                report.failed.push((path, e.to_string()));
+                continue;
+            }
+            report.removed.push(Removal {
+                path,
+                segment: Some((kind, name)),
+                reason: format!("{what}, not a segment (only the name is removed)"),
+            });
+            continue;
+        }
         let wake: fn(&segment::Segment) = match kind {
             SegmentKind::Topic => MappedRing::wake_segment,
             SegmentKind::Channel => crate::channel::wake_segment,

@@ -96,12 +96,16 @@ pub(crate) struct WriterLine {
     pub(crate) write_seq: AtomicU64,
     /// `CLOCK_MONOTONIC_COARSE` time of the newest publish, in ns.
     pub(crate) last_publish_ns: AtomicU64,
-    /// Readers asleep (or about to sleep) on `notify`; the writer calls `futex_wake` only when
-    /// this is non-zero.
+    /// Readers without an entry in the reader table asleep (or about to sleep) on `notify`.
     pub(crate) waiters: AtomicU32,
     /// Futex word: bumped by the writer before each wake-up.
     pub(crate) notify: AtomicU32,
-    pub(crate) _reserved: [AtomicU64; 5],
+    /// Readers with an entry in the reader table asleep (or about to sleep) on `notify`: bit
+    /// `i` for entry `i`. The writer calls `futex_wake` only when this or `waiters` is
+    /// non-zero. A reader that dies asleep leaves its bit set; the writer clears it once a
+    /// wake-up woke nobody and the entry's process is gone (so the cost does not last).
+    pub(crate) waiting_mask: AtomicU64,
+    pub(crate) _reserved: [AtomicU64; 4],
 }
 
 impl WriterLine {
@@ -112,20 +116,24 @@ impl WriterLine {
             last_publish_ns: AtomicU64::new(0),
             waiters: AtomicU32::new(0),
             notify: AtomicU32::new(0),
+            waiting_mask: AtomicU64::new(0),
             _reserved: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
 
-/// Number of subscriber registrations a topic keeps (for `eshm list`; readers beyond this
-/// work but are not counted).
+/// Number of subscriber registrations a topic keeps (for `eshm list`, and for crash-tolerant
+/// sleeping: readers beyond this work, but are not counted, and one that dies asleep costs the
+/// writer a wake-up on every publish until a new publisher replaces it).
 pub(crate) const MAX_READERS: usize = 64;
 
 /// One subscriber registration: a process id and its start time, or zeros when free.
 #[repr(C)]
 pub(crate) struct ReaderSlot {
     pub(crate) pid: AtomicU32,
-    pub(crate) _pad: AtomicU32,
+    /// 1 while the reader is asleep (or about to be) on the ring's futex, set before its bit in
+    /// `WriterLine::waiting_mask` and cleared after it.
+    pub(crate) waiting: AtomicU32,
     pub(crate) start_time: AtomicU64,
 }
 
@@ -144,7 +152,12 @@ pub(crate) struct RingHeader {
     pub(crate) payload_size: AtomicU64,
     /// Offset of slot 0 from the start of the segment.
     pub(crate) slots_offset: AtomicU64,
-    pub(crate) _reserved: [AtomicU64; 3],
+    /// Messages published on the topic by the publishers before this one (the segments this
+    /// one's creator took over, and theirs): a subscriber that skipped a whole publisher (it
+    /// was stopped meanwhile) counts its messages as lost. 0 in segments of eshm versions
+    /// that did not record it.
+    pub(crate) published_before: AtomicU64,
+    pub(crate) _reserved: [AtomicU64; 2],
     /// Line 1.
     pub(crate) writer: WriterLine,
     /// Lines 2 to 17.
@@ -262,6 +275,7 @@ const _: () = {
     assert!(offset_of!(SegmentHeader, owner_pid) == 64);
     assert!(offset_of!(SegmentHeader, state) == 128);
     assert!(size_of::<WriterLine>() == 64);
+    assert!(offset_of!(WriterLine, waiting_mask) == 24);
     assert!(size_of::<ReaderSlot>() == 16);
     assert!(size_of::<RingHeader>() == 128 + 16 * MAX_READERS);
     assert!(offset_of!(RingHeader, writer) == 64);

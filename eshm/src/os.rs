@@ -37,6 +37,8 @@ pub(crate) struct FileStat {
     pub(crate) mode: u32,
     pub(crate) len: u64,
     pub(crate) regular: bool,
+    /// What it is, in words, when it is not a regular file (`"a symbolic link"`, ...).
+    pub(crate) odd_type: Option<&'static str>,
 }
 
 fn stat_of(st: &rustix::fs::Stat) -> FileStat {
@@ -47,6 +49,18 @@ fn stat_of(st: &rustix::fs::Stat) -> FileStat {
         len: u64::try_from(st.st_size).unwrap_or(0),
         regular: rustix::fs::FileType::from_raw_mode(st.st_mode)
             == rustix::fs::FileType::RegularFile,
+        odd_type: {
+            use rustix::fs::FileType as T;
+            match T::from_raw_mode(st.st_mode) {
+                T::RegularFile => None,
+                T::Symlink => Some("a symbolic link"),
+                T::Fifo => Some("a FIFO"),
+                T::Socket => Some("a socket"),
+                T::Directory => Some("a directory"),
+                T::CharacterDevice | T::BlockDevice => Some("a device"),
+                _ => Some("not a regular file"),
+            }
+        },
     }
 }
 
@@ -91,13 +105,15 @@ impl Dir {
         Ok(File::from(fd))
     }
 
-    /// Opens an existing segment without following symbolic links; `Ok(None)` if absent.
+    /// Opens an existing segment without following symbolic links and without blocking (a
+    /// FIFO planted under a segment's name would otherwise block the open forever); `Ok(None)`
+    /// if absent. Callers check that it is a regular file (`fstat`) before anything else.
     pub(crate) fn open_file(&self, name: &str, write: bool) -> Result<Option<File>> {
         let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
         match rustix::fs::openat(
             &self.fd,
             name,
-            access | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            access | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(fd) => Ok(Some(File::from(fd))),

@@ -16,18 +16,23 @@ import math
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable
 
 import eshm
 from eshm import ESHM, ESHMDisconnectBehavior, ESHMRole
 
 
-def send_json(ch, obj):
+def send_json(ch: ESHM, obj: dict[str, object]) -> None:
     ch.write(json.dumps(obj, separators=(",", ":")).encode())
 
 
-def worker(name):
+def worker(name: str) -> None:
     """The slave: evaluates requests until told to stop."""
-    ops = {"add": lambda a: sum(a), "mul": lambda a: math.prod(a), "sqrt": lambda a: math.sqrt(a[0])}
+    ops: dict[str, Callable[[list[float]], float]] = {
+        "add": lambda a: sum(a),
+        "mul": lambda a: math.prod(a),
+        "sqrt": lambda a: math.sqrt(a[0]),
+    }
     with ESHM(
         name,
         role=ESHMRole.SLAVE,
@@ -41,7 +46,7 @@ def worker(name):
                 return
             if request["op"] == "sleep":
                 time.sleep(request["args"][0])
-                reply = {"id": request["id"], "result": None}
+                reply: dict[str, object] = {"id": request["id"], "result": None}
             elif request["op"] in ops:
                 try:
                     reply = {"id": request["id"], "result": ops[request["op"]](request["args"])}
@@ -52,7 +57,7 @@ def worker(name):
             send_json(ch, reply)
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", default=f"eshm-example-json/{os.getpid()}", help="channel name")
     ap.add_argument("--requests", type=int, default=10, help="arithmetic requests to send (default: %(default)s)")
@@ -75,10 +80,10 @@ def main():
             time.sleep(0.01)
         ids = itertools.count()
 
-        def call(op, values, timeout_ms):
+        def call(op: str, values: list[int], timeout_ms: int) -> dict[str, object]:
             rid = next(ids)
             send_json(ch, {"id": rid, "op": op, "args": values})
-            reply = json.loads(ch.read(buffer_size=65536, timeout_ms=timeout_ms))
+            reply: dict[str, object] = json.loads(ch.read(buffer_size=65536, timeout_ms=timeout_ms))
             assert reply["id"] == rid, reply
             return reply
 

@@ -22,6 +22,8 @@ Each process pins itself to its own core (A on CPU 0, B on CPU 1). Every figure 
 printed as a machine-readable `RESULT` line.
 """
 
+from __future__ import annotations  # Queue[...] and Connection[...] are not subscriptable at run time
+
 import argparse
 import multiprocessing as mp
 import os
@@ -30,24 +32,51 @@ import struct
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import TypedDict, TypeVar
 
 import eshm
 from eshm import msg
 
 CPU_A, CPU_B = 0, 1
+T = TypeVar("T")
 
 
-def pin(cpu):
+class Stats(TypedDict):
+    n: int
+    p50_us: float
+    p99_us: float
+    p999_us: float
+    mean_us: float
+
+
+class Throughput(TypedDict):
+    msgs_per_s: float
+    received: int
+    lost: int
+
+
+class EshmThroughput(Throughput):
+    sent_per_s: float
+
+
+def pin(cpu: int) -> None:
     try:
-        os.sched_setaffinity(0, {cpu % os.cpu_count()})
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
     except OSError:
         pass
 
 
-def stats(samples_ns):
+def stats(samples_ns: list[int]) -> Stats:
     s = sorted(samples_ns)
     n = len(s)
-    q = lambda p: s[min(n - 1, int(p * n))] / 1000
+
+    def q(p: float) -> float:
+        return s[min(n - 1, int(p * n))] / 1000
+
     return {"n": n, "p50_us": q(0.5), "p99_us": q(0.99), "p999_us": q(0.999), "mean_us": statistics.fmean(s) / 1000}
 
 
@@ -55,22 +84,56 @@ def stats(samples_ns):
 # eshm
 
 
-def eshm_echo(tag, kind, wait, total, ready):
+# The default value gives a topic its type: float (0.0) or msg.Pose. The generic halves below
+# (echo, round_trips) take a publisher and a subscriber of one type.
+
+
+def eshm_echo(tag: str, kind: str, wait: str, total: int, ready: Event) -> None:
     pin(CPU_B)
-    default = 0.0 if kind == "float" else msg.Pose
-    sub = eshm.Subscriber(f"{tag}/ping", default, wait=wait, history=0)
-    pub = eshm.Publisher(f"{tag}/pong", default, buffer_num=64)
+    if kind == "float":
+        sub = eshm.Subscriber(f"{tag}/ping", 0.0, wait=wait, history=0)
+        echo(sub, eshm.Publisher(f"{tag}/pong", 0.0, buffer_num=64), total, ready)
+    else:
+        pose_sub = eshm.Subscriber(f"{tag}/ping", msg.Pose, wait=wait, history=0)
+        echo(pose_sub, eshm.Publisher(f"{tag}/pong", msg.Pose, buffer_num=64), total, ready)
+
+
+def echo(sub: eshm.Subscriber[T], pub: eshm.Publisher[T], total: int, ready: Event) -> None:
     ready.set()
     for _ in range(total):
         pub.publish(sub.recv())
 
 
-def eshm_round_trips(kind, wait, iters):
+def eshm_round_trips(kind: str, wait: str, iters: int) -> Stats:
     tag = f"eshm-bench-py/{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    default = 0.0 if kind == "float" else msg.Pose
+    if kind == "float":
+        pub = eshm.Publisher(f"{tag}/ping", 0.0, buffer_num=64)
+        sub = eshm.Subscriber(f"{tag}/pong", 0.0, wait=wait, history=0)
+        return round_trips(tag, kind, wait, iters, pub, sub, float, lambda back: back)
+    pose = msg.Pose()
+
+    def pose_at(i: int) -> msg.Pose:
+        pose.position.x = float(i)
+        return pose
+
+    pose_pub = eshm.Publisher(f"{tag}/ping", msg.Pose, buffer_num=64)
+    pose_sub = eshm.Subscriber(f"{tag}/pong", msg.Pose, wait=wait, history=0)
+    return round_trips(tag, kind, wait, iters, pose_pub, pose_sub, pose_at, lambda back: back.position.x)
+
+
+def round_trips(
+    tag: str,
+    kind: str,
+    wait: str,
+    iters: int,
+    pub: eshm.Publisher[T],
+    sub: eshm.Subscriber[T],
+    value_at: Callable[[int], T],
+    x_of: Callable[[T], float],
+) -> Stats:
+    """Times `iters` round trips (after `iters // 10` of warm-up) of `value_at(i)`, published
+    on `pub` and echoed back to `sub` by another process; `x_of` reads the number back."""
     warmup = iters // 10
-    pub = eshm.Publisher(f"{tag}/ping", default, buffer_num=64)
-    sub = eshm.Subscriber(f"{tag}/pong", default, wait=wait, history=0)
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
     b = ctx.Process(target=eshm_echo, args=(tag, kind, wait, warmup + iters, ready))
@@ -80,15 +143,10 @@ def eshm_round_trips(kind, wait, iters):
     # B's subscriber attached before it set `ready`; give its pong topic to ours.
     while sub.try_recv() is None and not sub.is_connected:
         time.sleep(0.001)
-    pose = msg.Pose()
-    samples = []
+    samples: list[int] = []
     clock = time.perf_counter_ns
     for i in range(warmup + iters):
-        if kind == "float":
-            value = float(i)
-        else:
-            pose.position.x = float(i)
-            value = pose
+        value = value_at(i)
         t0 = clock()
         pub.publish(value)
         back = sub.recv()
@@ -96,12 +154,12 @@ def eshm_round_trips(kind, wait, iters):
         if i >= warmup:
             samples.append(t1 - t0)
     b.join()
-    check = back if kind == "float" else back.position.x
+    check = x_of(back)
     assert check == float(warmup + iters - 1), check
     return stats(samples)
 
 
-def eshm_sink(tag, total, ready, result):
+def eshm_sink(tag: str, total: int, ready: Event, result: Queue[tuple[int, int, float, float]]) -> None:
     pin(CPU_B)
     sub = eshm.Subscriber(tag, 0.0, wait="spin", history=0)
     ready.set()
@@ -116,11 +174,12 @@ def eshm_sink(tag, total, ready, result):
     result.put((received, sub.lost, first, elapsed))
 
 
-def eshm_throughput(total):
+def eshm_throughput(total: int) -> EshmThroughput:
     tag = f"eshm-bench-py/{os.getpid()}-{uuid.uuid4().hex[:6]}/tput"
     pub = eshm.Publisher(tag, 0.0, buffer_num=4096)
     ctx = mp.get_context("spawn")
-    ready, result = ctx.Event(), ctx.Queue()
+    ready = ctx.Event()
+    result: Queue[tuple[int, int, float, float]] = ctx.Queue()  # received, lost, first, elapsed
     b = ctx.Process(target=eshm_sink, args=(tag, total, ready, result))
     b.start()
     ready.wait()
@@ -143,12 +202,13 @@ LAYOUT = struct.Struct("<QdQd")  # ping seq, ping value, pong seq, pong value (t
 PING, PONG = 0, 64
 
 
-def raw_echo(shm_name, total, ready):
+def raw_echo(shm_name: str, total: int, ready: Event) -> None:
     from multiprocessing import shared_memory
 
     pin(CPU_B)
     shm = shared_memory.SharedMemory(name=shm_name)
     buf = shm.buf
+    assert buf is not None  # None only once closed
     unpack, pack = struct.Struct("<Qd").unpack_from, struct.Struct("<Qd").pack_into
     ready.set()
     # Wait for the exact next number: `struct` reads bytes one by one, so a read racing the
@@ -163,11 +223,12 @@ def raw_echo(shm_name, total, ready):
     shm.close()
 
 
-def raw_round_trips(iters):
+def raw_round_trips(iters: int) -> Stats:
     from multiprocessing import shared_memory
 
     shm = shared_memory.SharedMemory(create=True, size=4096)
     buf = shm.buf
+    assert buf is not None  # None only once closed
     buf[:128] = bytes(128)
     warmup = iters // 10
     ctx = mp.get_context("spawn")
@@ -178,7 +239,7 @@ def raw_round_trips(iters):
     pin(CPU_A)
     unpack, pack = struct.Struct("<Qd").unpack_from, struct.Struct("<Qd").pack_into
     clock = time.perf_counter_ns
-    samples = []
+    samples: list[int] = []
     for i in range(1, warmup + iters + 1):
         t0 = clock()
         pack(buf, PING, i, float(i))
@@ -198,20 +259,20 @@ def raw_round_trips(iters):
 # multiprocessing.Pipe
 
 
-def pipe_echo(conn, total):
+def pipe_echo(conn: Connection[bytes, bytes], total: int) -> None:
     pin(CPU_B)
     for _ in range(total):
         conn.send_bytes(conn.recv_bytes())
 
 
-def pipe_round_trips(iters):
+def pipe_round_trips(iters: int) -> Stats:
     a, b_end = mp.get_context("spawn").Pipe()
     warmup = iters // 10
     b = mp.get_context("spawn").Process(target=pipe_echo, args=(b_end, warmup + iters))
     b.start()
     pin(CPU_A)
     clock = time.perf_counter_ns
-    samples = []
+    samples: list[int] = []
     pack = struct.Struct("<d").pack
     for i in range(warmup + iters):
         t0 = clock()
@@ -224,7 +285,7 @@ def pipe_round_trips(iters):
     return stats(samples)
 
 
-def pipe_sink(conn, total, result):
+def pipe_sink(conn: Connection[bytes, bytes], total: int, result: Queue[float]) -> None:
     pin(CPU_B)
     conn.recv_bytes()
     start = time.perf_counter()
@@ -233,10 +294,10 @@ def pipe_sink(conn, total, result):
     result.put(time.perf_counter() - start)
 
 
-def pipe_throughput(total):
+def pipe_throughput(total: int) -> Throughput:
     ctx = mp.get_context("spawn")
     a, b_end = ctx.Pipe()
-    result = ctx.Queue()
+    result: Queue[float] = ctx.Queue()  # the seconds the sink took
     b = ctx.Process(target=pipe_sink, args=(b_end, total, result))
     b.start()
     pin(CPU_A)
@@ -251,15 +312,15 @@ def pipe_throughput(total):
 # ---------------------------------------------------------------------------------------------
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10x fewer iterations")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     print(f"eshm {eshm.__version__} Python benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"processes pinned to CPU {CPU_A} and {CPU_B}")
 
-    def progress(what):
+    def progress(what: str) -> None:
         print(f"# {time.strftime('%H:%M:%S')} {what} ...", file=sys.stderr, flush=True)
 
     progress("raw shared memory round trips")

@@ -14,13 +14,15 @@ eshm is measured in the same run as multiprocessing, pyzmq, iceoryx2 and the oth
 import struct
 import time
 
-from bench import REPORT, REPORT_TAG, Adapter, register
+# bench is the peers' harness script, which registers itself as `bench` when it loads a plugin:
+# not installed, no stubs, so mypy cannot find it and its Adapter is Any here.
+from bench import REPORT, REPORT_TAG, Adapter, register  # type: ignore[import-not-found]
 
 SEQ = struct.Struct("<q")
 
 
 @register
-class EshmChannel(Adapter):
+class EshmChannel(Adapter):  # type: ignore[misc]  # Adapter is Any: bench has no stubs
     """eshm's duplex byte channel (ESHM): one record queue per direction in shared memory.
     spin: busy-polling reads; blocking: spin 20 us, then sleep on a futex."""
 
@@ -28,7 +30,7 @@ class EshmChannel(Adapter):
     modes = ("spin", "blocking")
     lib = "eshm"
 
-    def open(self, side, max_size):
+    def open(self, side: str, max_size: int) -> None:
         import eshm
 
         role = eshm.ESHMRole.MASTER if side == "a" else eshm.ESHMRole.SLAVE
@@ -43,22 +45,22 @@ class EshmChannel(Adapter):
             wait="spin" if self.mode == "spin" else "default",
         )
 
-    def wait_connected(self):
+    def wait_connected(self) -> None:
         while not self.ch.is_remote_alive():
             time.sleep(0.001)
 
-    def send(self, buf):
+    def send(self, buf: bytes | bytearray | memoryview) -> None:
         self.ch.write(buf)
 
-    def recv(self):
+    def recv(self) -> bytes:
         return self.ch.read(self.size, timeout_ms=3_600_000)
 
-    def close(self):
+    def close(self) -> None:
         self.ch.close()
 
 
 @register
-class EshmPubSub(Adapter):
+class EshmPubSub(Adapter):  # type: ignore[misc]  # Adapter is Any: bench has no stubs
     """eshm publish/subscribe: one i64 topic per direction (payloads of 8 bytes only).
     spin: busy-polling recv(); blocking: spin 20 us, then sleep on a futex."""
 
@@ -68,7 +70,7 @@ class EshmPubSub(Adapter):
     max_payload = 8
     max_payload_why = "topics carry typed messages; this adapter uses an i64 topic"
 
-    def open(self, side, max_size):
+    def open(self, side: str, max_size: int) -> None:
         import eshm
 
         tx, rx = self.tx_rx(side)
@@ -76,24 +78,25 @@ class EshmPubSub(Adapter):
         self.sub = eshm.Subscriber(rx, 0, wait=wait, history=0)
         self.pub = eshm.Publisher(tx, 0, buffer_num=4096)
 
-    def wait_connected(self):
+    def wait_connected(self) -> None:
         while not self.sub.is_connected:
             self.sub.try_recv()
             time.sleep(0.001)
 
-    def send(self, buf):
+    def send(self, buf: bytes | bytearray | memoryview) -> None:
         if len(buf) == SEQ.size:
             self.pub.publish(SEQ.unpack_from(buf)[0])
         else:
             for word in REPORT.unpack_from(buf):
                 self.pub.publish(word)
 
-    def recv(self):
+    def recv(self) -> bytes:
         value = self.sub.recv()
         if value != REPORT_TAG:
             return SEQ.pack(value)
-        return REPORT.pack(value, *(self.sub.recv() for _ in range(3)))
+        report: bytes = REPORT.pack(value, *(self.sub.recv() for _ in range(3)))  # REPORT: a struct.Struct
+        return report
 
-    def close(self):
+    def close(self) -> None:
         self.pub.close()
         self.sub.close()

@@ -17,6 +17,7 @@ import multiprocessing as mp
 import os
 import struct
 import time
+from collections.abc import Callable
 
 from eshm import ESHM, ESHMRole
 
@@ -24,18 +25,18 @@ SIZES = (8, 64, 1024, 16384, 65536)
 HEADER = struct.Struct("<BI")  # phase (0 = round trip, 1 = stream, 2 = stop), size
 
 
-def pin(cpu):
+def pin(cpu: int) -> None:
     try:
-        os.sched_setaffinity(0, {cpu % os.cpu_count()})
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
     except (AttributeError, OSError):
         pass
 
 
-def percentile(sorted_ns, p):
+def percentile(sorted_ns: list[int], p: float) -> float:
     return sorted_ns[min(len(sorted_ns) - 1, int(p * len(sorted_ns)))] / 1000
 
 
-def run_slave(name, wait):
+def run_slave(name: str, wait: str) -> None:
     pin(1)
     with ESHM(name, role=ESHMRole.SLAVE, max_reconnect_attempts=0, max_message=1 << 20, wait=wait) as ch:
         print("slave: attached", flush=True)
@@ -53,7 +54,9 @@ def run_slave(name, wait):
                 ch.write(b"done")
 
 
-def run_master(name, iterations, messages, wait, slave_running=lambda: True):
+def run_master(
+    name: str, iterations: int, messages: int, wait: str, slave_running: Callable[[], bool] = lambda: True
+) -> None:
     pin(0)
     with ESHM(name, role=ESHMRole.MASTER, max_message=1 << 20, capacity=8 << 20, wait=wait) as ch:
         print("master: waiting for the slave", flush=True)
@@ -97,7 +100,7 @@ def run_master(name, iterations, messages, wait, slave_running=lambda: True):
         print(f"master: {stats['m2s_write_count']} messages sent, {stats['s2m_read_count']} received", flush=True)
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("role", nargs="?", choices=("both", "master", "slave"), default="both")
     ap.add_argument("--name", default="eshm-example-perf", help="channel name (default: %(default)s)")

@@ -21,7 +21,7 @@ import eshm
 from eshm import ESHM, ESHMDisconnectBehavior, ESHMRole
 
 
-def run_master(name, count, interval):
+def run_master(name: str, count: int, interval: float) -> None:
     with ESHM(name, role=ESHMRole.MASTER) as ch:
         print(f"master: up (pid {ch.get_stats()['master_pid']})", flush=True)
         i = 0
@@ -36,7 +36,7 @@ def run_master(name, count, interval):
         ch.write(b"bye")
 
 
-def run_slave(name):
+def run_slave(name: str) -> None:
     # NEVER: reads keep waiting for a master to come back instead of failing;
     # 0 attempts: retry forever.
     with ESHM(
@@ -73,8 +73,9 @@ def run_slave(name):
         print(f"slave: done, {stats['reconnects']} reconnection(s), {stats['lost']} message(s) lost", flush=True)
 
 
-def expect(proc, prefix, who):
+def expect(proc: subprocess.Popen[str], prefix: str, who: str) -> None:
     """Echoes `proc`'s output until a line starts with `prefix`."""
+    assert proc.stdout is not None  # started with stdout=subprocess.PIPE
     for line in proc.stdout:
         print(f"  [{who}] {line}", end="", flush=True)
         if line.startswith(prefix):
@@ -82,7 +83,7 @@ def expect(proc, prefix, who):
     raise SystemExit(f"{who} exited before printing {prefix!r}")
 
 
-def demo(name):
+def demo(name: str) -> int:
     me = [sys.executable, __file__]
     print("1. start a slave: it waits for a master", flush=True)
     slave = subprocess.Popen([*me, "slave", "--name", name], stdout=subprocess.PIPE, text=True)
@@ -99,6 +100,7 @@ def demo(name):
         [*me, "master", "--name", name, "--interval", "0.05", "--count", "3"], stdout=subprocess.PIPE, text=True
     )
     expect(slave, "slave: reconnected", "slave")
+    assert master.stdout is not None
     for line in master.stdout:
         print(f"  [master 2] {line}", end="", flush=True)
     expect(slave, "slave: done", "slave")
@@ -107,7 +109,7 @@ def demo(name):
     return 0 if ok else 1
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("role", nargs="?", choices=("demo", "master", "slave"), default="demo")
     ap.add_argument("--name", default="eshm-example-reconnect", help="channel name (default: %(default)s)")

@@ -23,41 +23,66 @@ import math
 import multiprocessing as mp
 import random
 import time
+from collections.abc import Callable
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import TypeAlias, TypeVar
 
 import eshm
 from eshm import msg
 
+T = TypeVar("T")
+# (who, what it saw), one per process; quoted: multiprocessing's Queue is not subscriptable at run time
+Reports: TypeAlias = "Queue[tuple[str, str]]"
 
-def publisher(prefix, topic, rate_hz, duration, out):
-    """Publishes at `rate_hz` for `duration` seconds, on an absolute schedule (no drift)."""
+
+def temperature_at(t: float) -> float:
+    return 25.0 + 8.0 * math.sin(t) + random.uniform(-0.5, 0.5)
+
+
+def pose_at(t: float) -> msg.Pose:
+    return msg.Pose(
+        position=msg.Vector3(x=math.cos(t), y=math.sin(t)),
+        orientation=msg.Quaternion(z=math.sin(t / 2), w=math.cos(t / 2)),
+    )
+
+
+def imu_at(t: float) -> msg.Imu:
+    return msg.Imu(
+        stamp_ns=time.monotonic_ns(),
+        orientation=msg.Quaternion(w=1.0),
+        angular_velocity=msg.Vector3(z=1.0),
+        linear_acceleration=msg.Vector3(x=-math.cos(t), y=-math.sin(t), z=9.81),
+    )
+
+
+def publisher(prefix: str, topic: str, rate_hz: int, duration: float, out: Reports) -> None:
+    # The default value gives each topic its type: Publisher[float], [msg.Pose], [msg.Imu].
+    if topic == "temperature":
+        publish(eshm.Publisher(prefix + topic, 0.0, buffer_num=64), temperature_at, topic, rate_hz, duration, out)
+    elif topic == "pose":
+        publish(eshm.Publisher(prefix + topic, msg.Pose, buffer_num=64), pose_at, topic, rate_hz, duration, out)
+    else:
+        publish(eshm.Publisher(prefix + topic, msg.Imu, buffer_num=64), imu_at, topic, rate_hz, duration, out)
+
+
+def publish(
+    pub: eshm.Publisher[T], value_at: Callable[[float], T], topic: str, rate_hz: int, duration: float, out: Reports
+) -> None:
+    """Publishes `value_at(seconds since start)` at `rate_hz` for `duration` seconds, on an
+    absolute schedule (no drift)."""
     period = 1.0 / rate_hz
-    default = 0.0 if topic == "temperature" else msg.Pose if topic == "pose" else msg.Imu
-    with eshm.Publisher(prefix + topic, default, buffer_num=64) as pub:
+    with pub:
         start = time.monotonic()
         n = 0
         while (now := time.monotonic()) < start + duration:
-            t = now - start
-            if topic == "temperature":
-                value = 25.0 + 8.0 * math.sin(t) + random.uniform(-0.5, 0.5)
-            elif topic == "pose":
-                value = msg.Pose(
-                    position=msg.Vector3(x=math.cos(t), y=math.sin(t)),
-                    orientation=msg.Quaternion(z=math.sin(t / 2), w=math.cos(t / 2)),
-                )
-            else:
-                value = msg.Imu(
-                    stamp_ns=time.monotonic_ns(),
-                    orientation=msg.Quaternion(w=1.0),
-                    angular_velocity=msg.Vector3(z=1.0),
-                    linear_acceleration=msg.Vector3(x=-math.cos(t), y=-math.sin(t), z=9.81),
-                )
-            pub.publish(value)
+            pub.publish(value_at(now - start))
             n += 1
             time.sleep(max(0.0, start + n * period - time.monotonic()))
         out.put((f"publisher {topic}", f"published {pub.published} messages at {rate_hz} Hz"))
 
 
-def monitor(prefix, stop, out, ready):
+def monitor(prefix: str, stop: Event, out: Reports, ready: Event) -> None:
     sub = eshm.Subscriber(prefix + "temperature", 0.0)
     ready.set()
     alerts = updates = 0
@@ -72,10 +97,11 @@ def monitor(prefix, stop, out, ready):
     out.put(("monitor", f"{updates} updates, {alerts} high-temperature alerts, last {value:.1f} C"))
 
 
-def logger(prefix, stop, out, ready):
+def logger(prefix: str, stop: Event, out: Reports, ready: Event) -> None:
     sub = eshm.Subscriber(prefix + "imu", msg.Imu)
     ready.set()
     received, last_stamp, in_order = 0, 0, True
+    imu: msg.Imu | None  # recv() returns a msg.Imu, try_recv() one or None
     while not stop.is_set():
         try:
             imu = sub.recv(timeout=0.5)
@@ -91,13 +117,13 @@ def logger(prefix, stop, out, ready):
     out.put(("logger", f"{received} imu messages, lost {sub.lost}, in order: {in_order}"))
 
 
-def fusion(prefix, stop, out, ready):
+def fusion(prefix: str, stop: Event, out: Reports, ready: Event) -> None:
     imu_sub = eshm.Subscriber(prefix + "imu", msg.Imu)
     pose_sub = eshm.Subscriber(prefix + "pose", msg.Pose)
     ready.set()
     fused = 0
     worst_age_ms = 0.0
-    pose = None
+    pose: msg.Pose | None = None
     while not stop.is_set():
         try:
             imu = imu_sub.recv(timeout=0.5)
@@ -114,16 +140,16 @@ def fusion(prefix, stop, out, ready):
     out.put(("fusion", f"{fused} imu samples fused with the latest pose; oldest imu sample {worst_age_ms:.2f} ms old"))
 
 
-def rates(prefix, stop, out, ready):
-    subs = {
+def rates(prefix: str, stop: Event, out: Reports, ready: Event) -> None:
+    subs: dict[str, eshm.Subscriber[float] | eshm.Subscriber[msg.Pose] | eshm.Subscriber[msg.Imu]] = {
         "temperature": eshm.Subscriber(prefix + "temperature", 0.0),
         "pose": eshm.Subscriber(prefix + "pose", msg.Pose),
         "imu": eshm.Subscriber(prefix + "imu", msg.Imu),
     }
     ready.set()
     counts = dict.fromkeys(subs, 0)
-    first = {}
-    last = {}
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
     while True:
         stopping = stop.is_set()  # read before the last pass, so that it drains everything
         for topic, sub in subs.items():
@@ -143,14 +169,14 @@ def rates(prefix, stop, out, ready):
     out.put(("rates", ", ".join(parts)))
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds to run (default: %(default)s)")
     ap.add_argument("--prefix", default="robot/", help="topic name prefix (default: %(default)s)")
     args = ap.parse_args()
 
     ctx = mp.get_context("spawn")
-    out = ctx.Queue()
+    out: Reports = ctx.Queue()
     # Subscribers start first and stop after the publishers, so that they see the whole run
     # (a subscriber receives what is published after it was created, and by default the one
     # message before).

@@ -12,7 +12,7 @@ import time
 from eshm import ESHM, ESHMRole
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", default="eshm-example-channel", help="channel name (default: %(default)s)")
     ap.add_argument("--count", type=int, default=10, help="messages to send (default: %(default)s)")

@@ -12,7 +12,7 @@ import eshm
 from eshm import ESHM, ESHMRole
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", default="eshm-example-channel", help="channel name (default: %(default)s)")
     args = ap.parse_args()

@@ -1,8 +1,13 @@
 //! `eshm clean`: remove what dead processes left behind.
 
+use crate::show::safe;
 use crate::{Exit, Failure, Outcome};
 use eshm::inspect;
 use std::io::{self, Write as _};
+
+fn shown(path: &std::path::Path) -> String {
+    safe(&path.display().to_string())
+}
 
 pub(crate) fn run(dry_run: bool, include_corrupt: bool) -> Outcome {
     let report = inspect::clean(dry_run, include_corrupt)?;
@@ -13,14 +18,17 @@ pub(crate) fn run(dry_run: bool, include_corrupt: bool) -> Outcome {
             Some((kind, name)) => {
                 writeln!(out, "{verb} {} {name:?}: {}", kind.as_str(), r.reason)?;
             }
-            None => writeln!(out, "{verb} {}: {}", r.path.display(), r.reason)?,
+            None => writeln!(out, "{verb} {}: {}", shown(&r.path), r.reason)?,
         }
     }
     for (path, pid) in &report.kept {
-        writeln!(out, "kept {} (owner pid {pid} is alive)", path.display())?;
+        writeln!(out, "kept {} (owner pid {pid} is alive)", shown(path))?;
+    }
+    for (path, what) in &report.skipped {
+        writeln!(out, "skipped {}: {what} (removed only with --include-corrupt)", shown(path))?;
     }
     for (path, e) in &report.failed {
-        eprintln!("eshm: {}: {e}", path.display());
+        eprintln!("eshm: {}: {}", shown(path), safe(e));
     }
     writeln!(
         out,

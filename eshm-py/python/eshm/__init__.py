@@ -30,6 +30,7 @@ the child. ``eshm.list()`` and ``eshm.clean()`` do what ``eshm list --json`` and
 
 from __future__ import annotations
 
+import builtins as _builtins
 import json as _json
 from typing import Any
 
@@ -61,11 +62,9 @@ from ._eshm import (
     SegmentIOError,
     SegmentPermissionError,
     Subscriber,
-    TimeoutError,
     TypeMismatchError,
     __version__,
     _list_json,
-    clean,
     f32,
     f64,
     i8,
@@ -79,16 +78,18 @@ from ._eshm import (
     u32,
     u64,
 )
+from ._eshm import TimeoutError as TimeoutError
 from ._eshm import bool as bool_
+from ._eshm import clean as clean
 
 # u8 ... f64 and bool_ are the scalar message types, usable as the default value of a
 # Publisher or Subscriber (`eshm.Publisher("speed", eshm.f32)`).
 
 
-def list() -> list[dict[str, Any]]:  # noqa: A001 (eshm.list, like `eshm list`)
+def list() -> _builtins.list[dict[str, Any]]:  # noqa: A001 (eshm.list, like `eshm list`)
     """Every topic and channel on this machine, with the facts ``eshm list --json`` prints:
     name, kind, type, owner pid, whether it is alive, state, sizes, readers, counters."""
-    result: list[dict[str, Any]] = _json.loads(_list_json())
+    result: _builtins.list[dict[str, Any]] = _json.loads(_list_json())
     return result
 
 

@@ -205,6 +205,7 @@ pub(crate) fn create_master(dir: &Dir, cfg: &ChannelBuilder) -> Result<Link> {
                 take_endpoint(&h.master, cfg.stale_threshold);
             });
         },
+        |_, _| {},
         wake_segment,
     )?;
     let (seg, info) = match created {
@@ -247,6 +248,13 @@ pub(crate) fn attach_slave(dir: &Dir, cfg: &ChannelBuilder, wait: bool) -> Resul
 /// Claims the slave endpoint, unless a live slave holds it.
 pub(crate) fn claim_slave(link: &Link, name: &str, stale: Duration) -> Result<()> {
     let ep = &link.header().slave;
-    os::claim_pid_slot(&ep.pid, &ep.start_time, || take_endpoint(ep, stale))
-        .map_err(|pid| Error::RoleTaken { name: name.to_owned(), role: "slave", pid })
+    os::claim_pid_slot(&ep.pid, &ep.start_time, || {
+        take_endpoint(ep, stale);
+        // The previous slave, if any, is gone, and with it any sleep it registered (it may
+        // have been killed asleep): without this, every write of the master would wake nobody
+        // with a system call until the end of the channel.
+        link.incoming(Role::Slave).header.data_waiters.store(0, Ordering::Relaxed);
+        link.outgoing(Role::Slave).header.space_waiters.store(0, Ordering::Relaxed);
+    })
+    .map_err(|pid| Error::RoleTaken { name: name.to_owned(), role: "slave", pid })
 }

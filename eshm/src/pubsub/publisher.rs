@@ -102,6 +102,7 @@ impl RawPublisher {
             &dir,
             &spec,
             |seg, body| geo.init(seg, body, &init),
+            MappedRing::inherit,
             MappedRing::wake_segment,
         )?;
         let (seg, info) = match created {
@@ -161,8 +162,9 @@ impl RawPublisher {
     #[inline(always)]
     fn commit(&mut self, n: u64, sleepers: bool) {
         let ring = self.ring.view();
-        if sleepers {
-            ring.wake();
+        if sleepers && ring.wake() == 0 {
+            // Registered sleepers, but nobody woke: one may have died asleep.
+            self.ring.reap_dead_waiters();
         }
         ring.writer.last_publish_ns.store(os::coarse_ns(), Ordering::Relaxed);
         self.next = n + 1;

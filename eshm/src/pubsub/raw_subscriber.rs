@@ -47,6 +47,11 @@ pub struct RawSubscriber {
     /// The segment last detached from (closed or superseded, and read to the end): never
     /// attached again, which would deliver its messages twice.
     drained: Option<FileId>,
+    /// Messages of the topic accounted for (received or counted lost) when this subscriber
+    /// left its last segment, counted over every publisher of the topic (see
+    /// `RingHeader::published_before`): what a later publisher published before that this
+    /// subscriber never saw is lost.
+    accounted: Option<u64>,
     next: u64,
     lost: u64,
     created_ns: u64,
@@ -87,6 +92,7 @@ impl RawSubscriber {
             dir: Dir::open()?,
             attached: None,
             drained: None,
+            accounted: None,
             next: 1,
             lost: 0,
             created_ns: os::monotonic_ns(),
@@ -167,6 +173,11 @@ impl RawSubscriber {
                 .saturating_sub(self.options.history.min(view.capacity()))
                 .max(1)
         };
+        // Whole publishers that came and went since the last segment (this subscriber was
+        // stopped meanwhile, say): their messages are lost to it.
+        if let Some(accounted) = self.accounted.take() {
+            self.lost = self.lost.saturating_add(ring.published_before().saturating_sub(accounted));
+        }
         let reader_slot = ring.register_reader();
         self.attached = Some(Attached { ring, schema: found, reader_slot });
         self.idle_polls = 0;
@@ -176,6 +187,7 @@ impl RawSubscriber {
     fn detach(&mut self) {
         if let Some(att) = self.attached.take() {
             self.drained = Some(att.ring.seg.id());
+            self.accounted = Some(att.ring.published_before().saturating_add(self.next - 1));
             if let Some(i) = att.reader_slot {
                 att.ring.unregister_reader(i);
             }
@@ -525,7 +537,7 @@ impl RawSubscriber {
             }
             let slice = remaining.map_or(PARK_SLICE, |r| r.min(PARK_SLICE));
             if att.ring.seg.state() == STATE_LIVE {
-                ring.park(n, Some(slice));
+                ring.park(n, Some(slice), att.reader_slot.map(|i| (att.ring.reader(i), i)));
             }
             if ring.is_pending(n) {
                 self.refresh(false)?;

@@ -4,7 +4,7 @@
 
 use super::RingView;
 use crate::error::{Error, Result};
-use crate::layout::{MAX_READERS, RingHeader, WriterLine};
+use crate::layout::{MAX_READERS, ReaderSlot, RingHeader, WriterLine};
 use crate::os;
 use crate::schema::Schema;
 use crate::segment::{HeaderInfo, Segment, SegmentKind};
@@ -195,24 +195,94 @@ impl MappedRing {
         unsafe { self.header.as_ref() }
     }
 
+    /// Messages published on the topic before this segment (see
+    /// `RingHeader::published_before`).
+    pub(crate) fn published_before(&self) -> u64 {
+        self.header().published_before.load(Ordering::Acquire)
+    }
+
+    /// The ring header of a topic segment, if its header and body offset check out.
+    fn ring_header(seg: &Segment) -> Option<&RingHeader> {
+        let info = seg.read_header(SegmentKind::Topic).ok()?;
+        let body = info.body_offset;
+        body.checked_add(size_of::<RingHeader>())
+            .is_some_and(|end| end <= seg.len())
+            .then(|| seg.at::<RingHeader>(body))
+    }
+
+    /// A new topic segment `new` takes over `old`: it counts the messages published on the
+    /// topic so far (untrusted numbers, added without overflow; they only feed loss counts).
+    pub(crate) fn inherit(old: &Segment, new: &Segment) {
+        let (Some(old), Some(new)) = (Self::ring_header(old), Self::ring_header(new)) else {
+            return;
+        };
+        let total = old
+            .published_before
+            .load(Ordering::Acquire)
+            .saturating_add(old.writer.write_seq.load(Ordering::Acquire));
+        new.published_before.store(total, Ordering::Release);
+    }
+
     /// Wakes the sleepers of a topic segment being closed or superseded, if its ring header is
     /// readable (a corrupt segment wakes nobody rather than panicking).
     pub(crate) fn wake_segment(seg: &Segment) {
-        if let Ok(info) = seg.read_header(SegmentKind::Topic) {
-            let body = info.body_offset;
-            if body.checked_add(size_of::<RingHeader>()).is_some_and(|end| end <= seg.len()) {
-                let header: &RingHeader = seg.at(body);
-                crate::sync::futex::bump_and_wake(&header.writer.notify);
+        if let Some(header) = Self::ring_header(seg) {
+            crate::sync::futex::bump_and_wake(&header.writer.notify);
+        }
+    }
+
+    /// Registers this process in the reader table (for `eshm list`, and for sleeping: see
+    /// `RingView::park`); `None` if it is full. An entry taken over from a reader that died
+    /// asleep loses that reader's sleeping registration.
+    pub(crate) fn register_reader(&self) -> Option<usize> {
+        let header = self.header();
+        header.readers[..MAX_READERS].iter().enumerate().position(|(i, slot)| {
+            os::claim_pid_slot(&slot.pid, &slot.start_time, || {
+                slot.waiting.store(0, Ordering::Relaxed);
+                header.writer.waiting_mask.fetch_and(!(1 << i), Ordering::Relaxed);
+            })
+            .is_ok()
+        })
+    }
+
+    /// Entry `i` of the reader table, for sleeping (`RingView::park`).
+    pub(crate) fn reader(&self, i: usize) -> &ReaderSlot {
+        &self.header().readers[i]
+    }
+
+    /// Writer: after a wake-up that woke nobody although readers are registered as asleep,
+    /// clears the registrations of readers that are not asleep (a flag left by a reader that
+    /// died) or whose process is gone. Costs a look at `/proc` per registered reader, so it
+    /// runs only then: a dead sleeper costs its writer this once, not on every publish.
+    pub(crate) fn reap_dead_waiters(&self) {
+        let header = self.header();
+        let mask = header.writer.waiting_mask.load(Ordering::Acquire);
+        for i in 0..MAX_READERS {
+            if mask & (1 << i) == 0 {
+                continue;
+            }
+            let slot = &header.readers[i];
+            let asleep = slot.waiting.load(Ordering::Acquire) != 0;
+            let alive = os::pid_slot_alive(
+                slot.pid.load(Ordering::Acquire),
+                slot.start_time.load(Ordering::Acquire),
+            );
+            if !asleep || !alive {
+                header.writer.waiting_mask.fetch_and(!(1 << i), Ordering::Relaxed);
             }
         }
     }
 
-    /// Registers this process in the reader table (for `eshm list`); `None` if it is full.
-    pub(crate) fn register_reader(&self) -> Option<usize> {
-        let readers = &self.header().readers[..MAX_READERS];
-        readers
-            .iter()
-            .position(|slot| os::claim_pid_slot(&slot.pid, &slot.start_time, || {}).is_ok())
+    /// Process ids of the readers registered as asleep (for `eshm info`), and the count of
+    /// sleepers without an entry in the reader table.
+    pub(crate) fn sleepers(&self) -> (Vec<u32>, u32) {
+        let header = self.header();
+        let mask = header.writer.waiting_mask.load(Ordering::Acquire);
+        let pids = (0..MAX_READERS)
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| header.readers[i].pid.load(Ordering::Acquire))
+            .collect();
+        (pids, header.writer.waiters.load(Ordering::Acquire))
     }
 
     /// Frees entry `i` of the reader table, if this process still holds it.

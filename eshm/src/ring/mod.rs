@@ -29,7 +29,7 @@
 #[cfg(not(loom))]
 pub(crate) mod mapped;
 
-use crate::layout::WriterLine;
+use crate::layout::{ReaderSlot, WriterLine};
 use crate::sync::{AtomicU64, Ordering, fence, futex, torn};
 use std::mem::MaybeUninit;
 use std::time::Duration;
@@ -113,11 +113,12 @@ impl<'a> RingView<'a> {
         // Publishes the payload: pairs with the Acquire load of the sequence in `read`.
         self.seq(n).store(committed(n), Ordering::Release);
         self.writer.write_seq.store(n, Ordering::Release);
-        // Store-load barrier: either a reader registered in `waiters` before this fence (and
-        // we see it below), or its re-check after its own fence sees the commit above. Pairs
-        // with the SeqCst fence in `park`.
+        // Store-load barrier: either a reader registered in `waiters` or `waiting_mask`
+        // before this fence (and we see it below), or its re-check after its own fence sees
+        // the commit above. Pairs with the SeqCst fence in `park`.
         fence(Ordering::SeqCst);
         self.writer.waiters.load(Ordering::Relaxed) != 0
+            || self.writer.waiting_mask.load(Ordering::Relaxed) != 0
     }
 
     /// Brings the first cache line of message `n`'s slot into this core's cache (read intent)
@@ -140,9 +141,9 @@ impl<'a> RingView<'a> {
     }
 
     /// Wakes every reader asleep on this ring (and readers about to sleep: the bump makes
-    /// their `futex_wait` return at once).
-    pub(crate) fn wake(&self) {
-        futex::bump_and_wake(&self.writer.notify);
+    /// their `futex_wait` return at once); how many were asleep.
+    pub(crate) fn wake(&self) -> u32 {
+        futex::bump_and_wake(&self.writer.notify)
     }
 
     /// Writes message `n` from `bytes` (word-wise atomics) and commits it.
@@ -193,17 +194,40 @@ impl<'a> RingView<'a> {
     }
 
     /// Sleeps until message `n` may have arrived, a wake-up, or `timeout`. Returns at once if
-    /// it is already there. Spurious returns are possible: callers loop.
-    pub(crate) fn park(&self, n: u64, timeout: Option<Duration>) {
+    /// it is already there. Spurious returns are possible: callers loop. A reader with an entry
+    /// in the reader table passes it (`slot`, its index): it then registers by its flag and its
+    /// bit, which the writer can clear if the reader dies asleep.
+    pub(crate) fn park(
+        &self,
+        n: u64,
+        timeout: Option<Duration>,
+        slot: Option<(&ReaderSlot, usize)>,
+    ) {
         let w = self.writer;
         let ticket = w.notify.load(Ordering::Acquire);
-        w.waiters.fetch_add(1, Ordering::Relaxed);
+        match slot {
+            Some((entry, i)) => {
+                entry.waiting.store(1, Ordering::Relaxed);
+                w.waiting_mask.fetch_or(1 << i, Ordering::Relaxed);
+            }
+            None => {
+                w.waiters.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         // Pairs with the SeqCst fence in `end_write` (see there).
         fence(Ordering::SeqCst);
         if self.is_pending(n) {
             futex::wait(&w.notify, ticket, timeout);
         }
-        w.waiters.fetch_sub(1, Ordering::Relaxed);
+        match slot {
+            Some((entry, i)) => {
+                w.waiting_mask.fetch_and(!(1 << i), Ordering::Relaxed);
+                entry.waiting.store(0, Ordering::Relaxed);
+            }
+            None => {
+                w.waiters.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -228,6 +252,7 @@ mod tests {
                     last_publish_ns: AtomicU64::new(0),
                     waiters: AtomicU32::new(0),
                     notify: AtomicU32::new(0),
+                    waiting_mask: AtomicU64::new(0),
                     _reserved: Default::default(),
                 },
                 slots: (0..capacity as usize * slot_words).map(|_| AtomicU64::new(0)).collect(),
@@ -292,7 +317,7 @@ mod tests {
         let heap = HeapRing::new(2, 1);
         let ring = heap.view();
         ring.write(1, &[1; 8]);
-        ring.park(1, Some(Duration::from_secs(60)));
+        ring.park(1, Some(Duration::from_secs(60)), None);
         assert_eq!(heap.writer.waiters.load(Ordering::Relaxed), 0);
     }
 
@@ -304,7 +329,7 @@ mod tests {
             std::thread::spawn(move || {
                 let ring = heap.view();
                 while ring.is_pending(1) {
-                    ring.park(1, None);
+                    ring.park(1, None, None);
                 }
                 read_u64(&ring, 1)
             })

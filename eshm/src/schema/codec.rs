@@ -273,6 +273,10 @@ impl Reader<'_> {
         let raw = self.take(n)?;
         let s = std::str::from_utf8(raw)
             .map_err(|_| SchemaError::Invalid { at, reason: "name is not UTF-8".into() })?;
+        if s.chars().any(char::is_control) {
+            // Names are identifiers, and tools print them on terminals.
+            return Err(SchemaError::Invalid { at, reason: "name has a control character".into() });
+        }
         Ok(s.to_owned())
     }
 

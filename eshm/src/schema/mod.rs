@@ -10,8 +10,8 @@
 //! # Encoding (version 1)
 //!
 //! All integers are little-endian. A name is a length byte `n` (1 to 255) followed by `n` bytes
-//! of UTF-8. The encoding of a schema is the version byte `0x01` followed by the encoding of its
-//! root node:
+//! of UTF-8 without control characters. The encoding of a schema is the version byte `0x01`
+//! followed by the encoding of its root node:
 //!
 //! ```text
 //! schema    = 0x01 node
@@ -36,8 +36,9 @@
 //! [`decode`](Schema::decode) accepts exactly the encodings that [`encode`](Schema::encode)
 //! can produce, so every valid encoding is canonical. It rejects, with a [`SchemaError`]:
 //! input longer than [`MAX_ENCODED_LEN`], nesting deeper than [`MAX_DEPTH`], unknown tags,
-//! truncated input and trailing bytes, empty or non-UTF-8 names, zero-length arrays, sizes that
-//! overflow `u32`, alignments that are not powers of two (or exceed [`MAX_ALIGN`]), structs
+//! truncated input and trailing bytes, empty or non-UTF-8 names or names with control
+//! characters, zero-length arrays, sizes that overflow `u32`, alignments that are not powers
+//! of two (or exceed [`MAX_ALIGN`]), structs
 //! with no fields, with fields out of order, misaligned, overlapping or outside the struct,
 //! with padding (the fields must tile the struct exactly) or with two fields of one name, and
 //! enums with no variants, a non-integer repr, a value outside the repr's range, or a repeated

@@ -1,7 +1,7 @@
 //! Creating a segment so that it appears complete or not at all, reclaiming the segment of a
 //! dead owner, and removing what dead processes left behind (see the [module docs](super)).
 
-use super::name::{file_name, tmp_name};
+use super::name::{file_name, is_dead_tmp_of, tmp_name};
 use super::open::{Examined, Trust, lock_and_examine};
 use super::{HeaderInfo, Segment, SegmentKind};
 use crate::error::{Error, Result};
@@ -39,12 +39,14 @@ fn round_up(n: usize, to: usize) -> Option<usize> {
 }
 
 /// Creates the segment `spec` (see the module docs for the protocol). `init` fills the body
-/// (at the given offset) before the segment becomes visible; `wake` is called on a segment
-/// being superseded, after it is marked, to wake its sleepers.
+/// (at the given offset) before the segment becomes visible; `inherit(old, new)` carries what
+/// the new segment takes over from a readable segment it replaces (before it is visible);
+/// `wake` is called on a segment being superseded, after it is marked, to wake its sleepers.
 pub(crate) fn create(
     dir: &Dir,
     spec: &NewSegment<'_>,
     init: impl FnOnce(&Segment, usize),
+    inherit: fn(&Segment, &Segment),
     wake: fn(&Segment),
 ) -> Result<Created> {
     // `file_name` limits names to what fits in 255 bytes, far below the header's MAX_NAME_LEN.
@@ -62,7 +64,13 @@ pub(crate) fn create(
     let total = body_offset.checked_add(spec.body_len).ok_or_else(too_large)?;
     let total = round_up(total, 8).ok_or_else(too_large)?;
 
-    let tmp = tmp_name();
+    // Temporary files of creators of this segment that were killed while creating it.
+    for entry in dir.entries()? {
+        if is_dead_tmp_of(&entry, &final_name) {
+            let _ = dir.unlink(&entry);
+        }
+    }
+    let tmp = tmp_name(&final_name);
     let file = dir.create_exclusive(&tmp, spec.mode)?;
     let tmp_guard = TmpGuard { dir, name: &tmp, armed: true };
     let tmp_path = dir.file_path(&tmp);
@@ -116,6 +124,7 @@ pub(crate) fn create(
             }
             // Dead or closed: replace it. (An unreadable one, whose owner is unknown, is
             // replaced without touching its contents.)
+            inherit(old, &seg);
             old.header().state.store(STATE_SUPERSEDED, Ordering::Release);
             wake(old);
         }

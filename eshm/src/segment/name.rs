@@ -46,23 +46,28 @@ impl SegmentKind {
     }
 }
 
+/// The bytes a file name holds percent-encoded: `/` (which a file name cannot hold) and `%`.
 fn escape_byte(b: u8) -> bool {
-    b == b'/' || b == b'%' || b < 0x20 || b == 0x7f
+    b == b'/' || b == b'%'
 }
 
 /// The file name that holds the topic or channel `name`.
 ///
 /// # Errors
 ///
-/// [`Error::InvalidName`] for an empty name, a name with a NUL byte, or one whose file name
-/// would be longer than 255 bytes.
+/// [`Error::InvalidName`] for an empty name, a name with a control character (NUL, escape,
+/// newline, ...: names are printed on terminals), or one whose file name would be longer than
+/// 255 bytes.
 pub fn file_name(kind: SegmentKind, name: &str) -> Result<String> {
     let invalid = |reason: String| Error::InvalidName { name: name.to_owned(), reason };
     if name.is_empty() {
         return Err(invalid("names cannot be empty".into()));
     }
-    if name.contains('\0') {
-        return Err(invalid("names cannot contain NUL characters".into()));
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(invalid(format!(
+            "names cannot contain control characters (found {:?})",
+            c.escape_unicode().to_string()
+        )));
     }
     let mut out = String::with_capacity(kind.prefix().len() + name.len());
     out.push_str(kind.prefix());
@@ -108,7 +113,8 @@ pub fn parse_file_name(file_name: &str) -> Option<(SegmentKind, String)> {
         }
     }
     let name = String::from_utf8(out).ok()?;
-    (!name.is_empty()).then_some((kind, name))
+    // Names with control characters are refused at creation: such a file is not eshm's.
+    (!name.is_empty() && !name.chars().any(char::is_control)).then_some((kind, name))
 }
 
 /// The process id in a temporary file's name, if `file_name` is one.
@@ -116,14 +122,31 @@ pub(crate) fn tmp_file_pid(file_name: &str) -> Option<u32> {
     file_name.strip_prefix(TMP_PREFIX)?.split('.').next()?.parse().ok()
 }
 
-pub(super) fn tmp_name() -> String {
+/// The part of a temporary file's name that says which segment it becomes (a hash of the
+/// segment's file name: the name itself may not fit).
+fn tmp_tag(final_name: &str) -> String {
+    format!("{:016x}", crate::schema::fnv1a64(final_name.as_bytes()))
+}
+
+/// A fresh temporary name for creating the segment `final_name`:
+/// `eshm.tmp.<pid>.<tag>.<counter>`.
+pub(super) fn tmp_name(final_name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
         "{TMP_PREFIX}{}.{}.{}",
         os::pid(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        os::monotonic_ns() % 1_000_000_000
+        tmp_tag(final_name),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Whether `file_name` is a temporary file for creating `final_name` whose creator is dead
+/// (killed while creating it).
+pub(super) fn is_dead_tmp_of(file_name: &str, final_name: &str) -> bool {
+    let Some(rest) = file_name.strip_prefix(TMP_PREFIX) else { return false };
+    let mut parts = rest.split('.');
+    let (Some(pid), Some(tag)) = (parts.next(), parts.next()) else { return false };
+    tag == tmp_tag(final_name) && pid.parse().is_ok_and(|pid| os::start_time(pid).is_none())
 }
 
 #[cfg(test)]
@@ -132,8 +155,7 @@ mod tests {
 
     #[test]
     fn segment_names_map_injectively_and_back() {
-        let names =
-            ["robot/pose", "robot%2Fpose", "a", "/a", "a/", "ü/ñ", "tab\there", "100%", "."];
+        let names = ["robot/pose", "robot%2Fpose", "a", "/a", "a/", "ü/ñ", "space here", "100%", "."];
         let mut files = std::collections::HashSet::new();
         for name in names {
             for kind in [SegmentKind::Topic, SegmentKind::Channel] {
@@ -149,7 +171,9 @@ mod tests {
 
     #[test]
     fn segment_names_reject_unusable_names() {
-        for bad in ["", "a\0b", &"x".repeat(250), &"/".repeat(90)] {
+        for bad in
+            ["", "a\0b", "tab\there", "\u{1b}]0;title\u{7}", "del\u{7f}", "c1\u{9b}", &"x".repeat(250), &"/".repeat(90)]
+        {
             assert!(
                 matches!(file_name(SegmentKind::Topic, bad), Err(Error::InvalidName { .. })),
                 "{bad:?}"
@@ -160,6 +184,15 @@ mod tests {
         assert_eq!(parse_file_name("eshm.topic.%zz"), None);
         assert_eq!(parse_file_name("eshm.topic.%41"), None, "non-canonical escape");
         assert_eq!(parse_file_name("other"), None);
-        assert_eq!(tmp_file_pid("eshm.tmp.1234.0.99"), Some(1234));
+        assert_eq!(parse_file_name("eshm.topic.a%09b"), None, "an escaped control character");
+        assert_eq!(parse_file_name("eshm.topic.a\u{1b}b"), None, "a raw control character");
+        assert_eq!(tmp_file_pid("eshm.tmp.1234.0123456789abcdef.99"), Some(1234));
+        let f = file_name(SegmentKind::Topic, "x").unwrap();
+        let tmp = tmp_name(&f);
+        assert_eq!(tmp_file_pid(&tmp), Some(std::process::id()));
+        assert!(!is_dead_tmp_of(&tmp, &f), "its creator (this process) runs");
+        let dead = tmp.replacen(&std::process::id().to_string(), "0", 1);
+        assert!(is_dead_tmp_of(&dead, &f), "{dead}");
+        assert!(!is_dead_tmp_of(&dead, &file_name(SegmentKind::Topic, "y").unwrap()));
     }
 }

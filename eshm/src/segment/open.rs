@@ -130,6 +130,10 @@ pub(crate) fn lock_and_examine(
     if let Some(trust) = trust {
         check_trust(&path, &stat, trust)?;
     }
+    if !stat.regular {
+        // A FIFO, a socket, a device: never mapped; unreadable as a segment.
+        return Ok(Examined::Found { seg: None, header: None, owner_alive: false, _lock: None });
+    }
     if write {
         os::lock_exclusive(&file, &path, LOCK_PATIENCE)?;
     }

@@ -22,13 +22,13 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     let _ = futex::wait(word.as_std(), futex::Flags::empty(), expected, ts.as_ref());
 }
 
-/// Wakes every thread, in any process, sleeping in [`wait`] on `word`.
+/// Wakes every thread, in any process, sleeping in [`wait`] on `word`; how many there were.
 #[cfg(not(loom))]
-pub(crate) fn wake_all(word: &AtomicU32) {
+pub(crate) fn wake_all(word: &AtomicU32) -> u32 {
     use rustix::thread::futex;
-    // An error here (EFAULT cannot happen for a valid reference) leaves sleepers to their
+    // An error here (EFAULT: the page was lost to a truncation) leaves sleepers to their
     // timeout, which every caller bounds.
-    let _ = futex::wake(word.as_std(), futex::Flags::empty(), i32::MAX as u32);
+    futex::wake(word.as_std(), futex::Flags::empty(), i32::MAX as u32).map_or(0, |n| n as u32)
 }
 
 #[cfg(loom)]
@@ -40,11 +40,14 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
 }
 
 #[cfg(loom)]
-pub(crate) fn wake_all(_word: &AtomicU32) {}
+pub(crate) fn wake_all(_word: &AtomicU32) -> u32 {
+    0
+}
 
 /// Changes `word` and wakes everyone asleep on it: sleepers return, and a thread about to
-/// sleep on the old value does not (its `wait` sees the word differ).
-pub(crate) fn bump_and_wake(word: &AtomicU32) {
+/// sleep on the old value does not (its `wait` sees the word differ). Returns how many were
+/// asleep.
+pub(crate) fn bump_and_wake(word: &AtomicU32) -> u32 {
     word.fetch_add(1, super::Ordering::Release);
-    wake_all(word);
+    wake_all(word)
 }

@@ -60,6 +60,16 @@ mod std_atomics {
                 }
 
                 #[inline(always)]
+                pub(crate) fn fetch_or(&self, value: $int, order: Ordering) -> $int {
+                    self.0.fetch_or(value, order)
+                }
+
+                #[inline(always)]
+                pub(crate) fn fetch_and(&self, value: $int, order: Ordering) -> $int {
+                    self.0.fetch_and(value, order)
+                }
+
+                #[inline(always)]
                 pub(crate) fn compare_exchange(
                     &self,
                     current: $int,

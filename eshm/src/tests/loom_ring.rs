@@ -123,7 +123,7 @@ fn loom_ring_sleeping_reader_is_always_woken() {
             thread::spawn(move || {
                 let ring = model.view();
                 while ring.is_pending(1) {
-                    ring.park(1, None);
+                    ring.park(1, None, None);
                 }
                 read_some(ring, 1, None)
             })

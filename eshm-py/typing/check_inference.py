@@ -1,0 +1,145 @@
+"""What mypy infers for a user's script, pinned with `typing.assert_type`.
+
+test.sh type-checks this file, never runs it:
+
+    .venv/bin/python -m mypy --strict eshm-py/typing/check_inference.py
+
+It sees the installed package the way a user's script does (through `py.typed`, the stubs
+`_eshm.pyi` and `msg.pyi`, and `__init__.py`), so a stub that drifts (a payload type that
+becomes `Any`, an overload that stops matching, a re-export that disappears) fails the step.
+Each `# type: ignore[code]` marks a call that must be rejected: `--strict` includes
+`--warn-unused-ignores`, so the step also fails if the error goes away.
+
+The checks live in functions that nothing calls, so importing the file would do nothing.
+"""
+
+from typing import Any, Literal, assert_type
+
+import eshm
+from eshm import ESHM, ESHMRole, msg, shm_pub_sub
+
+
+def _subscriber_payload_types() -> None:
+    """The default value gives the payload type."""
+    assert_type(eshm.Subscriber("t", 0.0), eshm.Subscriber[float])
+    assert_type(eshm.Subscriber("t", 0.0).recv(), float)
+    assert_type(eshm.Subscriber("t", 0).recv(), int)
+    assert_type(eshm.Subscriber("t", False).recv(), bool)  # not int, though bool is an int
+    assert_type(eshm.Subscriber("t", msg.Pose).recv(), msg.Pose)  # the class
+    assert_type(eshm.Subscriber("t", msg.Pose()).recv(), msg.Pose)  # an instance
+    assert_type(eshm.Subscriber("t", msg.Imu).recv().stamp_ns, int)
+    assert_type(eshm.Subscriber("t", eshm.f32).recv(), float)
+    assert_type(eshm.Subscriber("t", eshm.f64).recv(), float)
+    assert_type(eshm.Subscriber("t", eshm.u8).recv(), int)
+    assert_type(eshm.Subscriber("t", eshm.i64).recv(), int)
+    assert_type(eshm.Subscriber("t", eshm.bool_).recv(), bool)
+    assert_type(eshm.f32, eshm.ScalarType[float])
+    assert_type(eshm.u8(3), int)
+    eshm.Subscriber("t", "text")  # type: ignore[call-overload]  # no str topics
+
+
+def _subscriber_methods() -> None:
+    sub = eshm.Subscriber("t", 0.0, wait="spin", history=4)
+    assert_type(sub.subscribe(), tuple[float, bool])
+    assert_type(sub.recv(timeout=0.5), float)
+    assert_type(sub.try_recv(), float | None)
+    assert_type(sub.latest(), float | None)
+    assert_type(sub.is_updated(), bool)
+    assert_type(sub.wait_for(1000), bool)
+    assert_type(sub.lost, int)
+    assert_type(sub.is_connected, bool)
+    assert_type(sub.name, str)
+    for value in sub:
+        assert_type(value, float)
+    for pose in eshm.Subscriber("t", msg.Pose):
+        assert_type(pose, msg.Pose)
+        assert_type(pose.position.x, float)
+    value, ok = sub.subscribe()
+    assert_type(value, float)
+    assert_type(ok, bool)
+
+
+def _publisher() -> None:
+    pub = eshm.Publisher("t", 0, buffer_num=8)
+    assert_type(pub, eshm.Publisher[int])
+    pub.publish(1)
+    pub.publish("1")  # type: ignore[arg-type]  # an int topic takes ints only
+    assert_type(pub.published, int)
+    assert_type(pub.capacity, int)
+    assert_type(pub.fingerprint, int)
+    assert_type(pub.type_name, str)
+    assert_type(eshm.Publisher("t", 0.0), eshm.Publisher[float])
+    assert_type(eshm.Publisher("t", True), eshm.Publisher[bool])
+    assert_type(eshm.Publisher("t", eshm.u16), eshm.Publisher[int])
+    pose_pub = eshm.Publisher("t", msg.Pose)
+    assert_type(pose_pub, eshm.Publisher[msg.Pose])
+    pose_pub.publish(msg.Pose(position=msg.Vector3(x=1.0)))
+    pose_pub.publish(msg.Twist())  # type: ignore[arg-type]  # another message type
+    f32_pub = eshm.Publisher("t", eshm.f32)
+    f32_pub.publish(1.5)
+    f32_pub.publish(b"x")  # type: ignore[arg-type]
+
+
+def _context_manager() -> int:
+    """`__enter__` returns the object itself and `__exit__` returns None (it never swallows an
+    exception), so mypy knows that the `with` block below always returns: no "Missing return
+    statement"."""
+    with eshm.Publisher("t", 0) as p:
+        assert_type(p, eshm.Publisher[int])
+        return 1
+
+
+def _context_manager_subscriber() -> float:
+    with eshm.Subscriber("t", 0.0) as s:
+        assert_type(s, eshm.Subscriber[float])
+        return s.recv()
+
+
+def _eshm_channel() -> None:
+    with ESHM("c", role=ESHMRole.MASTER, capacity=1 << 16, wait="park") as ch:
+        assert_type(ch, ESHM)
+        ch.write(b"x")
+        ch.write(bytearray(b"x"))
+        ch.write(memoryview(b"x"))
+        ch.write("x")  # type: ignore[arg-type]  # bytes-like only
+        assert_type(ch.read(), bytes)
+        assert_type(ch.read(buffer_size=65536, timeout_ms=100), bytes)
+        assert_type(ch.try_read(), bytes | None)
+        assert_type(ch.read_data(), dict[str, bool | int | float | str | bytes])
+        assert_type(ch.get_stats(), dict[str, Any])
+        assert_type(ch.get_role(), eshm.ESHMRole)
+        assert_type(ch.is_remote_alive(), bool)
+        assert_type(ch.closed, bool)
+    role: eshm.Role = eshm.ESHMRole.SLAVE  # Role is ESHMRole's other name
+    assert_type(eshm.Role.SLAVE, Literal[ESHMRole.SLAVE])
+    assert_type(role, ESHMRole)
+
+
+def _shm_pub_sub_compat() -> None:
+    """An SHM script with its import line changed to `from eshm import shm_pub_sub`."""
+    pub = shm_pub_sub.Publisher("t", 0.0, 3)
+    pub.publish(1.0)
+    sub = shm_pub_sub.Subscriber("t", 0.0)
+    sub.setDataExpiryTime_us(1_000_000)
+    assert_type(sub.subscribe(), tuple[float, bool])
+    assert_type(sub.isUpdated(), bool)
+    assert_type(sub.waitFor(1000), bool)
+
+
+def _module_functions() -> None:
+    assert_type(eshm.list(), list[dict[str, Any]])
+    assert_type(eshm.clean(dry_run=True), dict[str, Any])
+    assert_type(eshm.__version__, str)
+    assert_type(eshm.schema_fingerprint(msg.Pose.SCHEMA_BYTES), int)
+    assert_type(msg.Pose.from_bytes(msg.Pose().to_bytes()), msg.Pose)
+
+
+def _errors() -> None:
+    try:
+        ESHM("c").read(timeout_ms=0)
+    except eshm.NoDataError as e:
+        assert_type(e, eshm.NoDataError)
+    except eshm.TimeoutError as e:  # the examples catch this one
+        assert_type(e, eshm.TimeoutError)
+    except eshm.Error as e:
+        assert_type(e, eshm.Error)
