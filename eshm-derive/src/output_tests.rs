@@ -14,9 +14,10 @@ fn check(case: &str, input: proc_macro2::TokenStream) {
     });
     let file: syn::File = syn::parse2(output).expect("the expansion parses as items");
     let pretty = prettyplease::unparse(&file);
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "src", "output_tests", &format!("{case}.expanded.rs")]
-        .iter()
-        .collect();
+    let path: PathBuf =
+        [env!("CARGO_MANIFEST_DIR"), "src", "output_tests", &format!("{case}.expanded.rs")]
+            .iter()
+            .collect();
     if std::env::var_os("ESHM_BLESS").is_some() {
         std::fs::write(&path, &pretty).unwrap();
         return;

@@ -337,6 +337,10 @@ pub enum PublishError {
         /// The size given.
         given: usize,
     },
+    /// Another process truncated the topic's segment file while it was in use: what was
+    /// published went nowhere (see `eshm::segment`'s SIGBUS guard).
+    #[error(transparent)]
+    Segment(Box<Error>),
     /// Bytes given to an untyped publish are not a valid message (a `bool` or enum field out of
     /// range).
     #[error("invalid message for {topic:?}: {source}")]
@@ -438,6 +442,7 @@ impl From<PublishError> for Error {
             PublishError::InvalidMessage { topic, source } => {
                 Error::InvalidMessage { name: topic.to_string(), source }
             }
+            PublishError::Segment(e) => *e,
         }
     }
 }

@@ -199,6 +199,9 @@ fn read_info(
                 info.last_publish_age = if info.published == 0 { None } else { age(coarse, last) };
                 info.reader_pids = ring.reader_pids();
                 (info.sleeping_reader_pids, info.sleeping_unlisted) = ring.sleepers();
+                if ring.seg.is_broken() {
+                    info.problem = Some(ring.seg.broken_error().to_string());
+                }
                 info.readers = info.reader_pids.len();
             }
             Err(e) => info.problem = Some(e.to_string()),
@@ -210,6 +213,9 @@ fn read_info(
                 info.capacity = link.data_words * 8;
                 info.message_size = link.max_message;
                 info.channel = Some(link.snapshot(None));
+                if link.seg.is_broken() {
+                    info.problem = Some(link.seg.broken_error().to_string());
+                }
             }
             Err(e) => info.problem = Some(e.to_string()),
         }

@@ -310,7 +310,11 @@ impl Channel {
 
     fn push(link: &Link, role: Role, data: &[u8]) -> Result<bool, WriteError> {
         let q = link.outgoing(role);
-        match q.try_push(data).map_err(|c| WriteError::Segment(Self::corrupt(link, c)))? {
+        let pushed = q.try_push(data).map_err(|c| WriteError::Segment(Self::corrupt(link, c)))?;
+        if link.seg.is_broken() {
+            return Err(WriteError::Segment(Box::new(link.seg.broken_error())));
+        }
+        match pushed {
             Push::Written(sleeper) => {
                 if sleeper {
                     q.wake_consumer();
@@ -448,7 +452,11 @@ impl Channel {
     /// Takes the next message into `sink`, if there is one.
     fn pop(link: &Link, role: Role, sink: &mut Sink<'_>) -> Result<Option<usize>, ReadError> {
         let q = link.incoming(role);
-        let Some(record) = q.peek().map_err(|c| ReadError::Segment(Self::corrupt(link, c)))? else {
+        let peeked = q.peek().map_err(|c| ReadError::Segment(Self::corrupt(link, c)));
+        if link.seg.is_broken() {
+            return Err(ReadError::Segment(Box::new(link.seg.broken_error())));
+        }
+        let Some(record) = peeked? else {
             return Ok(None);
         };
         let dst: &mut [MaybeUninit<u8>] = match sink {
@@ -472,6 +480,10 @@ impl Channel {
             }
         };
         q.copy(&record, dst);
+        if link.seg.is_broken() {
+            // What was copied may be zeros: not a message.
+            return Err(ReadError::Segment(Box::new(link.seg.broken_error())));
+        }
         if let Sink::Vec(v) = sink {
             // SAFETY: `copy` initialised the first `record.len` bytes of the spare capacity.
             unsafe { v.set_len(record.len) };

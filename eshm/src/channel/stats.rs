@@ -59,6 +59,11 @@ pub struct QueueInfo {
     pub read: u64,
     /// Payload bytes read.
     pub bytes_read: u64,
+    /// Whether its reader is registered as asleep, waiting for a message (a reader killed
+    /// asleep stays registered until the next reader takes its role).
+    pub reader_asleep: bool,
+    /// Whether its writer is registered as asleep, waiting for room.
+    pub writer_asleep: bool,
 }
 
 impl QueueInfo {
@@ -69,7 +74,15 @@ impl QueueInfo {
 
     fn of(q: QueueView<'_>) -> QueueInfo {
         let (written, bytes_written, read, bytes_read) = q.counters();
-        QueueInfo { written, bytes_written, read, bytes_read }
+        let asleep = |w: &crate::sync::AtomicU32| w.load(Ordering::Acquire) != 0;
+        QueueInfo {
+            written,
+            bytes_written,
+            read,
+            bytes_read,
+            reader_asleep: asleep(&q.header.data_waiters),
+            writer_asleep: asleep(&q.header.space_waiters),
+        }
     }
 }
 

@@ -203,6 +203,10 @@ impl RawPublisher {
         let n = self.next;
         let sleepers = self.ring.view().write(n, bytes);
         self.commit(n, sleepers);
+        // Checked after the write: a truncation during it is caught too.
+        if self.ring.seg.is_broken() {
+            return Err(PublishError::Segment(Box::new(self.ring.seg.broken_error())));
+        }
         Ok(())
     }
 
@@ -323,7 +327,8 @@ impl<T: Message> Publisher<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TakenOver`] if another process took the topic over.
+    /// [`PublishError::TakenOver`] if another process took the topic over,
+    /// [`PublishError::Segment`] if another process truncated the topic's file.
     #[inline]
     pub fn publish(&mut self, value: &T) -> Result<(), PublishError> {
         self.raw.publish_unchecked(message::as_bytes(value))

@@ -184,6 +184,19 @@ impl RawSubscriber {
         Ok(true)
     }
 
+    /// If another process truncated the segment under this subscriber: leaves it for good
+    /// (the next receive looks for the topic's next segment) and reports it.
+    fn check_broken(&mut self) -> Result<(), RecvError> {
+        match &self.attached {
+            Some(att) if att.ring.seg.is_broken() => {
+                let e = att.ring.seg.broken_error();
+                self.detach();
+                Err(RecvError::Attach(Box::new(e)))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn detach(&mut self) {
         if let Some(att) = self.attached.take() {
             self.drained = Some(att.ring.seg.id());
@@ -279,6 +292,7 @@ impl RawSubscriber {
         let mut refreshed = false;
         let mut losses = 0u32;
         loop {
+            self.check_broken()?;
             let Some(att) = &self.attached else {
                 if refreshed {
                     return Ok(false);
@@ -536,6 +550,9 @@ impl RawSubscriber {
                 None => {}
             }
             let slice = remaining.map_or(PARK_SLICE, |r| r.min(PARK_SLICE));
+            if att.ring.seg.is_broken() {
+                continue; // `try_recv_raw` reports it
+            }
             if att.ring.seg.state() == STATE_LIVE {
                 ring.park(n, Some(slice), att.reader_slot.map(|i| (att.ring.reader(i), i)));
             }

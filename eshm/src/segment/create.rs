@@ -24,6 +24,7 @@ pub(crate) struct NewSegment<'a> {
 }
 
 /// The outcome of [`create`].
+#[expect(clippy::large_enum_variant, reason = "made once per create and matched at once")]
 pub(crate) enum Created {
     /// A new segment, now visible under its name.
     New(Segment, HeaderInfo),

@@ -34,6 +34,7 @@
 //! holds the mapped `Segment` and its header.
 
 mod create;
+mod guard;
 mod name;
 mod open;
 
@@ -42,6 +43,7 @@ pub(crate) use create::{Created, NewSegment, Removed, create, remove_unowned};
 pub use name::{FILE_PREFIX, SegmentKind, file_name, parse_file_name};
 pub(crate) use name::tmp_file_pid;
 pub(crate) use open::{Trust, open, open_for_inspection};
+pub use guard::absorbed as truncations_absorbed;
 
 use crate::error::{Error, Result};
 use crate::layout::{
@@ -57,6 +59,8 @@ use std::path::{Path, PathBuf};
 
 /// An open, mapped segment.
 pub(crate) struct Segment {
+    /// Declared before `map`, so that it is dropped (the mapping unregistered) first.
+    guard: guard::Guard,
     map: MmapRaw,
     len: usize,
     _file: File,
@@ -95,11 +99,24 @@ impl Segment {
     ) -> Result<Segment> {
         assert!(len >= HEADER_LEN, "eshm bug: mapping a {len}-byte segment");
         let map = map(&file, len, write, &path)?;
-        Ok(Segment { map, len, _file: file, id: stat.id, path, file_name })
+        let guard = guard::register(map.as_ptr(), len, write);
+        Ok(Segment { guard, map, len, _file: file, id: stat.id, path, file_name })
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether another process truncated the file under this mapping (see `guard`): every
+    /// value read from it since may be zeros, and writes go nowhere.
+    #[inline(always)]
+    pub(crate) fn is_broken(&self) -> bool {
+        self.guard.is_broken()
+    }
+
+    /// The error for a broken segment.
+    pub(crate) fn broken_error(&self) -> Error {
+        Error::corrupt(&self.path, "another process truncated the file while it was in use")
     }
 
     pub(crate) fn file_name(&self) -> &str {

@@ -97,6 +97,7 @@ pub(crate) fn open(
 }
 
 /// What [`lock_and_examine`] found under a name.
+#[expect(clippy::large_enum_variant, reason = "made once per open and matched at once")]
 pub(crate) enum Examined {
     /// The name disappeared or changed while we looked.
     Vanished,
