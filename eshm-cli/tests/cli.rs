@@ -4,14 +4,15 @@
 //! This binary has its own `main` (no libtest): with `ESHM_TEST_CHILD_ROLE` set it plays a
 //! child role instead. Run one test with `cargo test -p eshm-cli --test cli -- <substring>`.
 
+use common::{Dir, Run, entry};
 use eshm::channel::{Channel, Role};
 use eshm::msg::{Pose, Quaternion, Vector3};
 use eshm::{Publisher, Subscriber};
-use eshm_tests::{ChildProcess, read_parent_line, wait_for_parent};
+use eshm_tests::{read_parent_line, wait_for_parent};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
+
+mod common;
 
 // ---------------------------------------------------------------------------------------------
 // Child roles (they find the segment directory in their environment).
@@ -51,110 +52,6 @@ fn child_channel(args: &[String]) {
     master.write(b"hello").unwrap();
     println!("ready");
     wait_for_parent();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Harness.
-
-/// A segment directory for one test, removed afterwards.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(test: &str) -> Dir {
-        let path =
-            std::env::temp_dir().join(format!("eshm-cli-test-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Dir(path)
-    }
-
-    fn env(&self) -> [(&str, &str); 1] {
-        [("ESHM_SHM_DIR", self.0.to_str().unwrap())]
-    }
-
-    fn child(&self, role: &str, args: &[&str]) -> ChildProcess {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        ChildProcess::spawn_with_env(role, &args, &self.env())
-    }
-
-    /// Runs `eshm ARGS` to completion.
-    fn eshm(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().expect("run eshm");
-        Run::from(out, args)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_eshm"));
-        c.args(args).envs(self.env());
-        c
-    }
-
-    /// Waits until `eshm info` counts a reader of topic `name` (a subscriber is attached).
-    fn wait_for_reader(&self, name: &str) {
-        while self.eshm(&["info", name, "--json"]).json()["readers"] == 0 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// What a finished `eshm` run printed.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    args: String,
-}
-
-impl Run {
-    fn from(out: Output, args: &[&str]) -> Run {
-        Run {
-            code: out.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-            args: args.join(" "),
-        }
-    }
-
-    /// Asserts the exit status and returns stdout.
-    fn expect(&self, code: i32) -> &str {
-        assert_eq!(
-            self.code, code,
-            "`eshm {}` exited with {}\nstdout:\n{}\nstderr:\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        );
-        &self.stdout
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.expect(0)).expect("valid JSON")
-    }
-}
-
-fn entry<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("{name:?} not in {list:#}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,10 +272,10 @@ fn clean_removes_what_dead_owners_left_and_nothing_else() {
         "{out}"
     );
     assert!(out.contains(&format!("(owner pid {} is alive)", live.pid())), "{out}");
-    assert!(out.ends_with("would remove 1, kept 1, failed 0\n"), "{out}");
+    assert!(out.ends_with("would remove 1, kept 1, skipped 0, failed 0\n"), "{out}");
     assert_eq!(dir.files().len(), 2, "a dry run removes nothing");
 
-    assert!(dir.eshm(&["clean"]).expect(0).ends_with("removed 1, kept 1, failed 0\n"));
+    assert!(dir.eshm(&["clean"]).expect(0).ends_with("removed 1, kept 1, skipped 0, failed 0\n"));
     assert_eq!(dir.files(), ["eshm.topic.live"]);
     let list = dir.eshm(&["list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 1);

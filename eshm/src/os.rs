@@ -36,7 +36,6 @@ pub(crate) struct FileStat {
     pub(crate) uid: u32,
     pub(crate) mode: u32,
     pub(crate) len: u64,
-    pub(crate) regular: bool,
     /// What it is, in words, when it is not a regular file (`"a symbolic link"`, ...).
     pub(crate) odd_type: Option<&'static str>,
 }
@@ -47,8 +46,6 @@ fn stat_of(st: &rustix::fs::Stat) -> FileStat {
         uid: st.st_uid,
         mode: st.st_mode & 0o7777,
         len: u64::try_from(st.st_size).unwrap_or(0),
-        regular: rustix::fs::FileType::from_raw_mode(st.st_mode)
-            == rustix::fs::FileType::RegularFile,
         odd_type: {
             use rustix::fs::FileType as T;
             match T::from_raw_mode(st.st_mode) {
@@ -58,7 +55,7 @@ fn stat_of(st: &rustix::fs::Stat) -> FileStat {
                 T::Socket => Some("a socket"),
                 T::Directory => Some("a directory"),
                 T::CharacterDevice | T::BlockDevice => Some("a device"),
-                _ => Some("not a regular file"),
+                _ => Some("a special file"),
             }
         },
     }

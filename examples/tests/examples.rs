@@ -119,3 +119,11 @@ fn example_bench_prints_well_formed_results() {
         assert!(p50 > 0.0, "{line}");
     }
 }
+
+#[test]
+fn example_dead_readers_leaves_no_reader_registered_asleep() {
+    let out = stdout_of(&example("dead_readers").arg("--quick").output().unwrap());
+    assert!(out.contains("killed 50 subscribers asleep"), "{out}");
+    assert!(out.contains("readers registered asleep now:  0"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("RESULT bench=dead_readers before_ns=")), "{out}");
+}

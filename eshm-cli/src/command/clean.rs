@@ -32,9 +32,10 @@ pub(crate) fn run(dry_run: bool, include_corrupt: bool) -> Outcome {
     }
     writeln!(
         out,
-        "{verb} {}, kept {}, failed {}",
+        "{verb} {}, kept {}, skipped {}, failed {}",
         report.removed.len(),
         report.kept.len(),
+        report.skipped.len(),
         report.failed.len()
     )?;
     if report.failed.is_empty() {

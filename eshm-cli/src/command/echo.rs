@@ -1,6 +1,6 @@
 //! `eshm echo NAME`: print a topic's messages, decoded through its schema.
 
-use super::{seconds, subscribe};
+use super::{recv_through_trouble, seconds, subscribe};
 use crate::{EchoArgs, Exit, Failure, Outcome, value};
 use std::io::{self, Write as _};
 use std::time::Instant;
@@ -11,8 +11,10 @@ pub(crate) fn run(a: &EchoArgs) -> Outcome {
     let limit = if a.once { Some(1) } else { a.count };
     let mut out = io::stdout().lock();
     let (mut printed, mut lost) = (0u64, 0u64);
+    let mut trouble = None;
     while limit.is_none_or(|l| printed < l) {
-        let bytes = match sub.recv_bytes_deadline(timeout.map(|t| Instant::now() + t)) {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let bytes = match recv_through_trouble(&mut sub, deadline, &mut trouble) {
             Ok(bytes) => bytes,
             Err(eshm::RecvError::Timeout) => {
                 return Err(Failure::new(

@@ -1,6 +1,6 @@
 //! `eshm hz NAME`: a topic's rate, interval statistics and losses, once a second.
 
-use super::{seconds, subscribe};
+use super::{recv_through_trouble, seconds, subscribe};
 use crate::{Failure, HzArgs, Outcome};
 use std::collections::VecDeque;
 use std::io::{self, Write as _};
@@ -39,9 +39,10 @@ pub(crate) fn run(a: &HzArgs) -> Outcome {
     let (mut total, mut reported) = (0u64, 0u64);
     let mut next_report = start + Duration::from_secs(1);
     let mut out = io::stdout().lock();
+    let mut trouble = None;
     loop {
         let wake = end.map_or(next_report, |e| e.min(next_report));
-        match sub.recv_bytes_deadline(Some(wake)) {
+        match recv_through_trouble(&mut sub, Some(wake), &mut trouble) {
             Ok(_) => {
                 times.push_back(Instant::now());
                 if times.len() > a.window + 1 {

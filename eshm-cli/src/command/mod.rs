@@ -13,7 +13,7 @@ use eshm::RawSubscriber;
 use eshm::inspect::{self, SegmentInfo};
 use eshm::pubsub::SubscriberOptions;
 use eshm::segment::SegmentKind;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The topic or channel `name` (of `kind`, if given).
 pub(crate) fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo, Failure> {
@@ -91,4 +91,37 @@ pub(crate) fn subscribe(name: &str, wait: bool, history: u64) -> Result<RawSubsc
         eprintln!("eshm: waiting for topic {name:?} to appear (Ctrl-C to stop)");
     }
     Ok(sub)
+}
+
+/// The next message of `sub`, whose segment may become unusable while it reads (another
+/// process truncated the file, or re-created the topic as garbage): that is reported once on
+/// stderr and waited out, as a publisher's restart is, until the topic's next publisher
+/// appears or `deadline` passes.
+pub(crate) fn recv_through_trouble(
+    sub: &mut RawSubscriber,
+    deadline: Option<Instant>,
+    reported: &mut Option<String>,
+) -> Result<Vec<u8>, eshm::RecvError> {
+    const RETRY: Duration = Duration::from_millis(10);
+    loop {
+        match sub.recv_bytes_deadline(deadline) {
+            Err(eshm::RecvError::Attach(e)) => {
+                let text = e.to_string();
+                if reported.as_deref() != Some(text.as_str()) {
+                    eprintln!(
+                        "eshm: {}; waiting for the topic's next publisher",
+                        crate::show::safe(&text)
+                    );
+                    *reported = Some(text);
+                }
+                let now = Instant::now();
+                match deadline {
+                    Some(d) if now >= d => return Err(eshm::RecvError::Timeout),
+                    Some(d) => std::thread::sleep(RETRY.min(d - now)),
+                    None => std::thread::sleep(RETRY),
+                }
+            }
+            other => return other,
+        }
+    }
 }

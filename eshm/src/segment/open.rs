@@ -21,8 +21,8 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 
 fn check_trust(path: &Path, stat: &FileStat, trust: Trust) -> Result<()> {
     let refuse = |reason: String| Err(Error::Permission { path: path.to_owned(), reason });
-    if !stat.regular {
-        return refuse("it is not a regular file".into());
+    if let Some(what) = stat.odd_type {
+        return refuse(format!("it is {what}, not a regular file"));
     }
     if trust.other_owners {
         return Ok(());
@@ -54,8 +54,9 @@ pub(crate) fn open_for_inspection(
     let path = dir.file_path(file_name);
     let Some(file) = dir.open_file(file_name, false)? else { return Ok(None) };
     let stat = os::fstat(&file, &path)?;
-    if !stat.regular {
-        return Err(Error::Permission { path, reason: "it is not a regular file".into() });
+    if let Some(what) = stat.odd_type {
+        let reason = format!("it is {what}, not a regular file");
+        return Err(Error::Permission { path, reason });
     }
     let len = usize::try_from(stat.len)
         .map_err(|_| Error::corrupt(&path, "the file is too large to map"))?;
@@ -131,7 +132,7 @@ pub(crate) fn lock_and_examine(
     if let Some(trust) = trust {
         check_trust(&path, &stat, trust)?;
     }
-    if !stat.regular {
+    if stat.odd_type.is_some() {
         // A FIFO, a socket, a device: never mapped; unreadable as a segment.
         return Ok(Examined::Found { seg: None, header: None, owner_alive: false, _lock: None });
     }
