@@ -223,21 +223,18 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
         rounds += 1;
         let round_start = Instant::now();
         let played_before = player.played;
-        for (read, message) in rec.messages()?.enumerate() {
+        let mut read = 0u64;
+        let mut stopped = None;
+        for message in rec.messages()? {
             let m = match message {
                 Ok(m) => m,
                 Err(e) if rec.unfinished.is_some() => {
-                    if rounds == 1 {
-                        eprintln!(
-                            "eshm: {path}: reading stopped after {read} messages, where the \
-                             file ends: {}",
-                            show::safe(&e.to_string())
-                        );
-                    }
+                    stopped = Some(e.to_string());
                     break;
                 }
                 Err(e) => return Err(read_error(&a.file, e)),
             };
+            read += 1;
             let first = *t0.get_or_insert(m.log_time);
             let offset = m.log_time.saturating_sub(first);
             if offset < start || end.is_some_and(|e| offset > e) {
@@ -250,6 +247,12 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
             }
             player.publish(&m.channel, &m.data)?;
             ticker.tick(Instant::now(), &player.tallies);
+        }
+        if rounds == 1 && rec.unfinished.is_some() {
+            let why = stopped.map_or_else(String::new, |e| format!(" ({})", show::safe(&e)));
+            eprintln!(
+                "eshm: {path}: reading stopped after {read} messages, where the file ends{why}"
+            );
         }
         // (A round that played nothing would only spin.)
         if !a.repeat || stop.requested() || player.played == played_before {

@@ -368,6 +368,11 @@ pub(crate) fn run(a: &RecordArgs) -> Outcome {
             rec.idle(end.unwrap_or(now + IDLE_WAIT));
         }
     };
+    if stopped_by != "count" {
+        // What was published before the stop is recorded too (one more pass over the rings).
+        let left = a.count.map_or(u64::MAX, |c| c.saturating_sub(rec.recorded));
+        rec.drain(left)?;
+    }
     rec.count_losses();
     let elapsed = ticker.start().elapsed();
     let end_ns = unix_ns();
