@@ -9,7 +9,7 @@ use common::{Dir, Run};
 use eshm::msg::{Pose, Quaternion, Vector3};
 use eshm::{Message, Publisher, Subscriber};
 use eshm_tests::{read_parent_line, wait_for_parent};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -110,6 +110,21 @@ fn child_publish(args: &[String]) {
             wait_for_parent();
         }
     }
+}
+
+/// `burst NAME CAPACITY COUNT`: an `f64` topic with a ring of CAPACITY messages; once the
+/// parent says `go`, publishes 0..COUNT at once.
+fn child_burst(args: &[String]) {
+    let capacity = args[1].parse().unwrap();
+    let mut p = Publisher::<f64>::builder(&args[0]).capacity(capacity).create().expect("create");
+    println!("ready");
+    if read_parent_line() == "go" {
+        for i in 0..args[2].parse().unwrap() {
+            p.publish(&(i as f64)).unwrap();
+        }
+        println!("published");
+    }
+    wait_for_parent();
 }
 
 /// `receive NAME COUNT`: a typed `Frame` subscriber; prints `match` if it receives
@@ -365,6 +380,40 @@ fn topics_that_appear_later_are_picked_up() {
     );
 }
 
+fn losses_are_counted_per_topic() {
+    let dir = Dir::new("record-loss");
+    let out = file(&dir, "loss.mcap");
+    let mut p = dir.child("burst", &["fast", "4", "100"]);
+    p.expect_line("ready");
+    let mut rec = Background::start(&dir, &["record", "-o", out.to_str().unwrap(), "fast"]);
+    rec.wait_for("1 topic(s) now");
+    // The recorder stopped while 100 messages go through a ring of 4: it can read only the
+    // last 4, and must count the other 96 as lost.
+    rec.signal(rustix::process::Signal::STOP);
+    p.send("go");
+    p.expect_line("published");
+    rec.signal(rustix::process::Signal::CONT);
+    rec.wait_for("(96 lost) | total 4 msgs");
+    rec.signal(rustix::process::Signal::INT);
+    let (code, stdout, stderr) = rec.finish();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("recorded 4 messages") && stdout.contains(", 96 lost;"), "{stdout}");
+    assert!(stdout.contains("  fast   f64          4  0.00    96"), "{stdout}");
+    let info = info(&dir, &out);
+    assert_eq!(
+        (&info["lost"], &info["lost_per_topic"]["fast"]),
+        (&json!(96), &json!(96)),
+        "{info:#}"
+    );
+    assert_eq!(info["metadata"]["eshm.recording"]["lost"], "96");
+    assert_eq!(info["channels"][0]["lost"], 96);
+    // Sequence numbers are eshm's: the gap shows where the loss was.
+    let bytes = std::fs::read(&out).unwrap();
+    let sequences: Vec<u32> =
+        mcap::MessageStream::new(&bytes).unwrap().map(|m| m.unwrap().sequence).collect();
+    assert_eq!(sequences, [97, 98, 99, 100]);
+}
+
 fn duration_count_and_a_kill_end_a_recording() {
     let dir = Dir::new("record-end");
     let mut p = dir.child("publish", &["f64", "x", "0", "2000"]);
@@ -501,11 +550,13 @@ fn main() {
             ("frames", child_frames as eshm_tests::ChildRole),
             ("publish", child_publish),
             ("receive", child_receive),
+            ("burst", child_burst),
         ],
         eshm_tests::named_tests![
             nested_and_scalar_topics_are_recorded_and_played_to_a_typed_subscriber,
             a_restart_continues_its_channel_and_a_type_change_starts_a_new_one,
             topics_that_appear_later_are_picked_up,
+            losses_are_counted_per_topic,
             duration_count_and_a_kill_end_a_recording,
             play_refuses_altered_files_and_skips_foreign_channels,
             info_tells_recordings_from_topics,
