@@ -414,6 +414,25 @@ fn losses_are_counted_per_topic() {
     assert_eq!(sequences, [97, 98, 99, 100]);
 }
 
+fn a_stop_records_what_was_published_before_it() {
+    let dir = Dir::new("record-stop");
+    let out = file(&dir, "stop.mcap");
+    let mut p = dir.child("burst", &["burst", "64", "50"]);
+    p.expect_line("ready");
+    let mut rec = Background::start(&dir, &["record", "-o", out.to_str().unwrap(), "burst"]);
+    rec.wait_for("1 topic(s) now");
+    // Published while the recorder sleeps; Ctrl-C reaches it before it reads them.
+    rec.signal(rustix::process::Signal::STOP);
+    p.send("go");
+    p.expect_line("published");
+    rec.signal(rustix::process::Signal::INT);
+    rec.signal(rustix::process::Signal::CONT);
+    let (code, stdout, stderr) = rec.finish();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("recorded 50 messages") && stdout.contains(", 0 lost;"), "{stdout}");
+    assert_eq!(info(&dir, &out)["messages"], 50);
+}
+
 fn duration_count_and_a_kill_end_a_recording() {
     let dir = Dir::new("record-end");
     let mut p = dir.child("publish", &["f64", "x", "0", "2000"]);
@@ -557,6 +576,7 @@ fn main() {
             a_restart_continues_its_channel_and_a_type_change_starts_a_new_one,
             topics_that_appear_later_are_picked_up,
             losses_are_counted_per_topic,
+            a_stop_records_what_was_published_before_it,
             duration_count_and_a_kill_end_a_recording,
             play_refuses_altered_files_and_skips_foreign_channels,
             info_tells_recordings_from_topics,
