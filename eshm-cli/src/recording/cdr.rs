@@ -240,6 +240,11 @@ mod tests {
             Err(CdrError::Length { expected: 8, found: 7 })
         );
         assert_eq!(cdr.decode(&[0, 1]), Err(CdrError::Length { expected: 8, found: 2 }));
+        // Trailing bytes too: the payload is exactly one message.
+        assert_eq!(
+            cdr.decode(&[0, 1, 0, 0, 1, 2, 3, 4, 5]),
+            Err(CdrError::Length { expected: 8, found: 9 })
+        );
         assert_eq!(cdr.decode(&[0, 0, 0, 0, 1, 2, 3, 4]), Err(CdrError::Representation([0, 0])));
         assert_eq!(
             CdrError::Representation([0, 7]).to_string(),
