@@ -127,3 +127,29 @@ fn example_dead_readers_leaves_no_reader_registered_asleep() {
     assert!(out.contains("readers registered asleep now:  0"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("RESULT bench=dead_readers before_ns=")), "{out}");
 }
+
+#[test]
+fn example_record_bench_prints_well_formed_results() {
+    // It runs the `eshm` command, which `cargo test --workspace` builds next to the examples.
+    let mut dir: PathBuf = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    if !dir.join("eshm").exists() {
+        eprintln!("skipped: build eshm-cli first (cargo build -p eshm-cli)");
+        return;
+    }
+    let out = stdout_of(&example("record_bench").arg("--quick").output().unwrap());
+    let results: Vec<&str> =
+        out.lines().filter(|l| l.starts_with("RESULT bench=record ")).collect();
+    assert_eq!(results.len(), 4, "{out}");
+    for r in results {
+        let value = |key: &str| -> f64 {
+            let v = r.split(&format!(" {key}=")).nth(1).unwrap_or_else(|| panic!("{key} in {r}"));
+            v.split(' ').next().unwrap().parse().unwrap()
+        };
+        // Everything published was recorded or counted lost: never more than published.
+        assert!(value("lost") <= value("published"), "{r}");
+        assert!(value("record_msgs_per_s") > 0.0 && value("publish_msgs_per_s") > 0.0, "{r}");
+    }
+}
