@@ -66,7 +66,7 @@ fn run(eshm: &Path, dir: &Path, schema: &Schema, secs: f64, rate: Option<f64>) -
     let end = start + Duration::from_secs_f64(secs);
     let mut published = 0u64;
     loop {
-        if published % 64 == 0 && Instant::now() >= end {
+        if published.is_multiple_of(64) && Instant::now() >= end {
             break;
         }
         if let Some(rate) = rate {
