@@ -96,8 +96,10 @@ struct Cli {
 enum Command {
     /// List every topic and channel on this machine.
     List(ListArgs),
-    /// Show a topic's or channel's header in full (owner, state, schema, counters), or a
-    /// recording's topics, types, counts, duration and losses (`eshm info run.mcap`).
+    /// Show a topic's or channel's header in full, or what a recording (`run.mcap`) holds.
+    ///
+    /// For a topic or channel: owner, state, schema, counters. For a recording: its topics,
+    /// types, message counts, duration and losses, and whether it was finished.
     Info(InfoArgs),
     /// Print a topic's messages, decoded through the schema in its header.
     Echo(EchoArgs),
