@@ -5,6 +5,16 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+/// Prints a line on stderr, ignoring failure: a recorder whose stderr was closed (`eshm
+/// record ... 2>&1 | head`) goes on recording, and finishes its file.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 /// Counts for one topic.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tally {
@@ -78,7 +88,7 @@ impl Ticker {
         if now < self.next {
             return;
         }
-        eprintln!("{}", line(self.verb, now - self.start, tallies, self.lost_word));
+        say!("{}", line(self.verb, now - self.start, tallies, self.lost_word));
         while self.next <= now {
             self.next += Duration::from_secs(1);
         }

@@ -13,7 +13,7 @@
 //! attaches late still finds the last messages; `eshm clean` removes them.
 
 use super::seconds;
-use crate::progress::{self, Tallies, Ticker};
+use crate::progress::{self, Tallies, Ticker, say};
 use crate::recording::cdr::Cdr;
 use crate::recording::file::{Recording, read_error};
 use crate::recording::{FINGERPRINT_KEY, MESSAGE_ENCODING, SCHEMA_KEY, channel_schema};
@@ -23,6 +23,7 @@ use crate::{Exit, Failure, Outcome, PlayArgs, show};
 use eshm::pubsub::PublisherOptions;
 use eshm::{PublishError, RawPublisher, Schema};
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 /// Longest sleep between looks at the signal flag while waiting for a message's time.
@@ -61,7 +62,7 @@ impl Player {
         }
         let topic = show::safe(&format!("{:?}", ch.topic));
         if !ch.metadata.contains_key(SCHEMA_KEY) && !ch.metadata.contains_key(FINGERPRINT_KEY) {
-            eprintln!(
+            say!(
                 "eshm: not playing channel {} ({topic}): it has no eshm schema (it was not \
                  recorded by eshm)",
                 ch.id
@@ -102,7 +103,7 @@ impl Player {
         };
         let skip = |warned: &mut bool, why: String| {
             if !*warned {
-                eprintln!(
+                say!(
                     "eshm: {path}: skipping a message of channel {id} ({}): {why} (said once \
                      per channel; the summary counts them)",
                     show::safe(&format!("{topic:?}"))
@@ -211,11 +212,11 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
         t0 = summary.stats.as_ref().filter(|s| s.message_count > 0).map(|s| s.message_start_time);
     }
     if let Some(why) = &rec.unfinished {
-        eprintln!("eshm: {path}: {why}: playing the messages it holds up to where it ends");
+        say!("eshm: {path}: {why}: playing the messages it holds up to where it ends");
     }
     let stop = signals::install()
         .map_err(|e| Failure::new(Exit::Failure, format!("cannot handle signals: {e}")))?;
-    eprintln!("eshm: playing {path} at --rate {} (Ctrl-C to stop)", a.rate);
+    say!("eshm: playing {path} at --rate {} (Ctrl-C to stop)", a.rate);
     let mut ticker = Ticker::new("playing", "skipped");
     let mut interrupted = false;
     let mut rounds = 0u64;
@@ -250,9 +251,7 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
         }
         if rounds == 1 && rec.unfinished.is_some() {
             let why = stopped.map_or_else(String::new, |e| format!(" ({})", show::safe(&e)));
-            eprintln!(
-                "eshm: {path}: reading stopped after {read} messages, where the file ends{why}"
-            );
+            say!("eshm: {path}: reading stopped after {read} messages, where the file ends{why}");
         }
         // (A round that played nothing would only spin.)
         if !a.repeat || stop.requested() || player.played == played_before {
@@ -262,7 +261,9 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
     }
     let skipped: u64 = player.tallies.values().map(|t| t.lost).sum();
     let bytes: u64 = player.tallies.values().map(|t| t.bytes).sum();
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "played {} messages ({}) on {} topic(s) in {:.1} s at --rate {}{}{}{}",
         player.played,
         progress::mb(bytes),
@@ -272,7 +273,7 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
         if rounds > 1 { format!(", {rounds} rounds") } else { String::new() },
         if skipped > 0 { format!(", {skipped} skipped") } else { String::new() },
         if interrupted { "; interrupted" } else { "" },
-    );
+    )?;
     let rows: Vec<_> = player
         .tallies
         .iter()
@@ -282,7 +283,7 @@ pub(crate) fn run(a: &PlayArgs) -> Outcome {
         })
         .collect();
     if !rows.is_empty() {
-        print!("{}", progress::table(&rows, "skipped"));
+        write!(out, "{}", progress::table(&rows, "skipped"))?;
     }
     Ok(())
 }

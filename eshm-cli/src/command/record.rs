@@ -19,7 +19,7 @@
 //! metadata record.
 
 use super::seconds;
-use crate::progress::{self, Tallies, Ticker};
+use crate::progress::{self, Tallies, Ticker, say};
 use crate::recording::cdr::HEADER;
 use crate::recording::writer::{ChannelRef, Writer};
 use crate::select::Selection;
@@ -30,6 +30,7 @@ use eshm::segment::SegmentKind;
 use eshm::{RawSubscriber, RecvError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How often the segment directory's names are compared with the last look.
@@ -92,7 +93,7 @@ impl Tap {
             }
             Ok(false) => Ok(Polled::Empty),
             Err(RecvError::Attach(e)) if matches!(*e, eshm::Error::TypeMismatch { .. }) => {
-                eprintln!(
+                say!(
                     "eshm: {} was re-created with another type: {}; recording it in a new channel",
                     show::safe(&format!("{:?}", self.topic)),
                     show::safe(&e.to_string())
@@ -103,10 +104,7 @@ impl Tap {
             Err(e) => {
                 let text = e.to_string();
                 if self.trouble.as_deref() != Some(text.as_str()) {
-                    eprintln!(
-                        "eshm: {}; waiting for the topic's next publisher",
-                        show::safe(&text)
-                    );
+                    say!("eshm: {}; waiting for the topic's next publisher", show::safe(&text));
                     self.trouble = Some(text);
                 }
                 Ok(Polled::Empty)
@@ -157,7 +155,7 @@ impl Recorder {
             Err(e) => {
                 let text = e.to_string();
                 if self.list_trouble.as_deref() != Some(text.as_str()) {
-                    eprintln!("eshm: cannot list topics: {}", show::safe(&text));
+                    say!("eshm: cannot list topics: {}", show::safe(&text));
                     self.list_trouble = Some(text);
                 }
                 return Ok(());
@@ -187,7 +185,7 @@ impl Recorder {
         let channel = match self.writer.channel(&info.name, schema) {
             Ok(c) => c,
             Err(Ok(unsupported)) => {
-                eprintln!("eshm: not recording {quoted}: {unsupported}");
+                say!("eshm: not recording {quoted}: {unsupported}");
                 self.refused.insert(key);
                 return Ok(());
             }
@@ -205,7 +203,7 @@ impl Recorder {
             // Re-created with another type since the listing: the next look finds it.
             Err(eshm::Error::TypeMismatch { .. } | eshm::Error::NotFound { .. }) => return Ok(()),
             Err(e) => {
-                eprintln!("eshm: not recording {quoted}: {}", show::safe(&e.to_string()));
+                say!("eshm: not recording {quoted}: {}", show::safe(&e.to_string()));
                 self.refused.insert(key);
                 return Ok(());
             }
@@ -222,7 +220,7 @@ impl Recorder {
         self.tallies.entry(info.name.clone()).or_default();
         if self.started {
             let (_, ty) = self.writer.describe(channel);
-            eprintln!("eshm: recording {quoted} ({})", show::safe(ty));
+            say!("eshm: recording {quoted} ({})", show::safe(ty));
         }
         self.taps.push(Tap {
             topic: info.name.clone(),
@@ -335,7 +333,7 @@ pub(crate) fn run(a: &RecordArgs) -> Outcome {
     } else {
         show::safe(&rec.selection.arguments().join(" "))
     };
-    eprintln!(
+    say!(
         "eshm: recording {what} to {path}: {} topic(s) now, more as they appear (Ctrl-C to stop)",
         rec.taps.len()
     );
@@ -398,14 +396,16 @@ pub(crate) fn run(a: &RecordArgs) -> Outcome {
         "duration" => "--duration reached",
         _ => "--count reached",
     };
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "recorded {} messages ({}) from {} topic(s) in {:.1} s to {path} ({}), {lost_total} lost; {how}",
         rec.recorded,
         progress::mb(bytes_total),
         rec.tallies.len(),
         elapsed.as_secs_f64(),
         show::bytes(size),
-    );
+    )?;
     let rows: Vec<_> = rec
         .tallies
         .iter()
@@ -414,7 +414,7 @@ pub(crate) fn run(a: &RecordArgs) -> Outcome {
         })
         .collect();
     if !rows.is_empty() {
-        print!("{}", progress::table(&rows, "lost"));
+        write!(out, "{}", progress::table(&rows, "lost"))?;
     }
     Ok(())
 }
