@@ -306,6 +306,20 @@ fn nested_and_scalar_topics_are_recorded_and_played_to_a_typed_subscriber() {
     // --start/--end: seconds from the first message.
     let play = dir.eshm(&["play", out.to_str().unwrap(), "--start", "1000"]);
     assert!(play.expect(0).starts_with("played 0 messages"), "{}", play.stdout);
+    let play = dir.eshm(&["play", out.to_str().unwrap(), "--end", "0", "--topics", "robot/frame"]);
+    assert!(play.expect(0).starts_with("played 1 messages"), "{}", play.stdout);
+    // --loop: round after round until Ctrl-C.
+    let mut looping = Background::start(
+        &dir,
+        &["play", out.to_str().unwrap(), "--loop", "--rate", "50", "--topics", "robot/frame"],
+    );
+    looping.wait_for("playing 1.0 s | robot/frame ");
+    looping.signal(rustix::process::Signal::INT);
+    let (code, stdout, stderr) = looping.finish();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let rounds: u64 =
+        stdout.split(" rounds").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(rounds >= 2 && stdout.lines().next().unwrap().ends_with("; interrupted"), "{stdout}");
 }
 
 fn a_restart_continues_its_channel_and_a_type_change_starts_a_new_one() {
