@@ -63,7 +63,7 @@ pub(crate) fn line(verb: &str, elapsed: Duration, tallies: &Tallies, lost_word: 
     s
 }
 
-/// Prints [`line`] on stderr once a second.
+/// Prints [`line()`] on stderr once a second.
 #[derive(Debug)]
 pub(crate) struct Ticker {
     verb: &'static str,

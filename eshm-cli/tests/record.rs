@@ -565,6 +565,19 @@ fn info_tells_recordings_from_topics() {
     let run = dir.eshm(&["info", not_mcap.to_str().unwrap()]);
     run.expect(4);
     assert!(run.stderr.contains("is not an MCAP file"), "{}", run.stderr);
+    // The magic, then garbage: nothing readable, said so; nothing played.
+    let garbage = file(&dir, "garbage.mcap");
+    let mut bytes = mcap::MAGIC.to_vec();
+    bytes.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(&garbage, bytes).unwrap();
+    let run = dir.eshm(&["info", garbage.to_str().unwrap()]);
+    assert!(
+        run.expect(4).contains("NOT FINISHED") && run.stdout.contains("0 messages are readable"),
+        "{}",
+        run.stdout
+    );
+    let play = dir.eshm(&["play", garbage.to_str().unwrap()]);
+    assert!(play.expect(0).starts_with("played 0 messages"), "{}", play.stdout);
     let run = dir.eshm(&["info", "missing.mcap"]);
     run.expect(3);
     assert!(run.stderr.contains("cannot open missing.mcap"), "{}", run.stderr);

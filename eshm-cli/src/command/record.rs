@@ -59,6 +59,7 @@ struct Tap {
     /// The payload being received: the CDR header, then the message.
     payload: Vec<u8>,
     /// For types whose CDR body is not their bytes: the message, before it is transcoded.
+    // SLICE: slice messages take this path, with a receive that also gives their length.
     message: Option<Vec<u8>>,
     /// Messages recorded through this subscriber.
     received: u64,

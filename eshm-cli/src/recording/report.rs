@@ -1,5 +1,7 @@
 //! `eshm info FILE.mcap`: a recording's topics, types, message counts, duration and losses,
-//! from its summary; for an unfinished file, from the messages still readable.
+//! from its summary; for an unfinished file, from the messages still readable. Losses are
+//! counted per topic (the `eshm.lost` record), so the channels of a topic re-created with
+//! another type each show the topic's count.
 
 use super::file::Recording;
 use super::{FINGERPRINT_KEY, LOST, RECORDING, TYPE_KEY};
