@@ -107,13 +107,13 @@ fn repr_into(schema: &Schema, bytes: &[u8], out: &mut String) {
                 p => write!(out, "{}", le(p.size())),
             };
         }
-        Kind::Array { element, len } => {
+        Kind::Array { element, .. } | Kind::Slice { element, .. } => {
             out.push('[');
-            for i in 0..*len as usize {
+            for (i, item) in bytes.chunks_exact(element.size()).enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                repr_into(element, &bytes[i * element.size()..(i + 1) * element.size()], out);
+                repr_into(element, item, out);
             }
             out.push(']');
         }
