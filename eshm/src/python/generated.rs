@@ -183,17 +183,23 @@ pub fn schema_bytes(py: Python<'_>, schema: &Schema) -> Py<PyBytes> {
     PyBytes::new(py, &schema.encode()).unbind()
 }
 
-/// `__reduce__` of a message object: `(class, (), bytes)`.
+/// `__reduce__` of a message object: `(eshm._unpickle_message, (module, name, bytes))`. The
+/// class is found again by its module and name when unpickling, not by identity: a standard
+/// type nested in a user's message comes from the user module's own copy of eshm, a class
+/// object distinct from (but equal in layout to) `eshm.msg`'s, and unpickles as the latter.
 pub fn reduce<'py>(object: &Bound<'py, PyAny>, storage: &Storage) -> PyResult<Bound<'py, PyTuple>> {
     let py = object.py();
-    PyTuple::new(
+    let unpickle = py.import("eshm")?.getattr("_unpickle_message")?;
+    let class = object.get_type();
+    let args = PyTuple::new(
         py,
         [
-            object.get_type().into_any(),
-            PyTuple::empty(py).into_any(),
+            class.getattr("__module__")?,
+            class.getattr("__qualname__")?,
             to_bytes(py, storage).into_any(),
         ],
-    )
+    )?;
+    PyTuple::new(py, [unpickle, args.into_any()])
 }
 
 /// `__setstate__` of a message object: its bytes, checked.
