@@ -47,7 +47,13 @@ impl Publisher {
         let handle = Arc::new(Handle::new(State { raw, buf: Vec::new() }, "Publisher"));
         let base = PyClassInitializer::from(Closable::new(handle.clone()));
         let name = name.to_owned();
-        Ok(base.add_subclass(Publisher { handle, typed, name, capacity, published: Counter::new(0) }))
+        Ok(base.add_subclass(Publisher {
+            handle,
+            typed,
+            name,
+            capacity,
+            published: Counter::new(0),
+        }))
     }
 
     /// Publishes `value` (never blocks).

@@ -110,8 +110,7 @@ impl Subscriber {
             .allow_other_owners(allow_other_owners);
         let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
         let buf = vec![0; typed.schema.size()];
-        let state =
-            State { raw, buf, last: None, expiry: Some(DEFAULT_EXPIRY), last_at: None };
+        let state = State { raw, buf, last: None, expiry: Some(DEFAULT_EXPIRY), last_at: None };
         let handle = Arc::new(Handle::new(state, "Subscriber"));
         let base = PyClassInitializer::from(Closable::new(handle.clone()));
         let name = name.to_owned();

@@ -439,18 +439,19 @@ def test_clean_removes_a_dead_processes_topic_and_keeps_a_live_one(spawn, isolat
     assert set(files) == {name + "/dead", name + "/live", name + "/chan"}
 
     def paths(entries):
-        """Paths of clean()'s entries: a dict with "path", or a (path, detail) pair."""
-        return {pathlib.Path(e["path"] if isinstance(e, dict) else e[0]) for e in entries}
+        """Paths of clean()'s entries, each a dict with a "path"."""
+        return {pathlib.Path(e["path"]) for e in entries}
 
     dry = eshm.clean(dry_run=True)
-    assert set(dry) >= {"removed", "kept", "failed"}
+    assert set(dry) == {"removed", "kept", "failed", "skipped"}
     assert paths(dry["removed"]) == {files[name + "/dead"]}
     assert all(p.exists() for p in files.values()), "a dry run removes nothing"
 
     done = eshm.clean()
     assert paths(done["removed"]) == {files[name + "/dead"]}
     assert paths(done["kept"]) >= {files[name + "/live"], files[name + "/chan"]}
-    assert done["failed"] == []
+    assert all(e["pid"] == os.getpid() for e in done["kept"] if pathlib.Path(e["path"]) in files.values())
+    assert done["failed"] == [] and done["skipped"] == []
     assert not files[name + "/dead"].exists()
     assert files[name + "/live"].exists() and files[name + "/chan"].exists()
     sub = eshm.Subscriber(name + "/live", 0, history=0)
