@@ -245,7 +245,7 @@ fn pid_of(owner: u64) -> u32 {
 }
 
 /// The writer's own bookkeeping of the pool (process memory, never shared): which block each
-/// ring slot's message is in, and which blocks are free, oldest first.
+/// ring slot's message is in, and which blocks are free, most recently freed first.
 #[derive(Debug)]
 pub(crate) struct WriterBlocks {
     /// Block of each ring slot's message (`u32::MAX`: none yet).
@@ -263,9 +263,9 @@ impl WriterBlocks {
         }
     }
 
-    /// Takes a block for the next message: free and named by no hold slot (the oldest such:
-    /// blocks are reused round robin, so a block a reader may still be copying is reused
-    /// last).
+    /// Takes a block for the next message: free and named by no hold slot, the most recently
+    /// freed such (its lines are the likeliest to be in a cache still: a ring of one or two
+    /// messages then cycles through as few blocks as a hand-made double buffer).
     pub(crate) fn take(&mut self, pool: &PoolView<'_>) -> u32 {
         pool.held(&mut self.held);
         let pos = self.free.iter().position(|b| !self.held.contains(b));
@@ -285,7 +285,7 @@ impl WriterBlocks {
     pub(crate) fn placed(&mut self, slot: usize, b: u32) {
         let old = std::mem::replace(&mut self.in_slot[slot], b);
         if old != u32::MAX {
-            self.free.push_back(old);
+            self.free.push_front(old);
         }
     }
 }

@@ -84,8 +84,8 @@ fn hold_each(model: &Model, count: u64) -> u64 {
 fn loom_pool_a_held_block_is_never_rewritten() {
     loom::model(|| {
         let model = Model::new(1);
-        // The writer reuses the block of message 1 for message 4 (blocks are reused oldest
-        // first, and there are three).
+        // The writer reuses the block of message 1 for message 3 (the most recently freed
+        // block first, and there are three), and again later.
         let reader = {
             let model = model.clone();
             thread::spawn(move || hold_each(&model, 2))
