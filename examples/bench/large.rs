@@ -174,10 +174,8 @@ fn zero_copy_pingpong(size: usize, iters: usize) -> Vec<u64> {
     let total = warmup + iters;
     let mut publisher = frames(&ping, size);
     let mut sub = subscribe(&pong);
-    let child = spawn(
-        "zero-copy-echo",
-        &[ping.clone(), pong.clone(), size.to_string(), total.to_string()],
-    );
+    let child =
+        spawn("zero-copy-echo", &[ping.clone(), pong.clone(), size.to_string(), total.to_string()]);
     pin(CPU_A);
     super::wait_for_reader(&ping);
     let mut stamps = Vec::with_capacity(iters + 1);
