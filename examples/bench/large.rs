@@ -69,9 +69,12 @@ impl Region {
 
     fn word(&self, at: usize) -> &AtomicU64 {
         assert!(at + 8 <= 4096 && at.is_multiple_of(8));
-        // SAFETY: inside the control page (asserted), 8-aligned in a page-aligned mapping, and
-        // only accessed atomically by both processes.
-        unsafe { &*self.map.as_ptr().add(at).cast::<AtomicU64>() }
+        // SAFETY: `at` is inside the control page (asserted), so the pointer stays in the
+        // mapping.
+        let ptr = unsafe { self.map.as_ptr().add(at) }.cast::<AtomicU64>();
+        // SAFETY: in bounds, 8-aligned in a page-aligned mapping, valid while `self` keeps the
+        // mapping, and only accessed atomically by both processes.
+        unsafe { &*ptr }
     }
 
     /// Buffer `i` (A's are `0..slots`, B's `slots..2 * slots`).
