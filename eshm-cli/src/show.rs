@@ -135,6 +135,18 @@ pub(crate) fn to_json(info: &SegmentInfo) -> Value {
         "mode": format!("{:o}", info.mode & 0o7777),
         "problem": info.problem,
     });
+    if let Some(pool) = &info.pool {
+        v["pool"] = json!({
+            "blocks": pool.blocks,
+            "block_size": pool.block_size,
+            "held_samples": pool.hold_slots,
+            "holders": pool.holders.iter().map(|h| json!({
+                "pid": h.pid,
+                "samples": h.samples,
+                "alive": h.alive,
+            })).collect::<Vec<_>>(),
+        });
+    }
     if let Some(ch) = &info.channel {
         v["channel"] = json!({
             "master": endpoint_json(&ch.master),
@@ -270,12 +282,29 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
         None => {
             let _ = writeln!(o, "  type         {}", safe(&type_name(info)));
             let _ = writeln!(o, "  fingerprint  {:#018x}", info.fingerprint);
+            let slice = info.schema.as_ref().and_then(|s| s.slice_element());
             let _ = writeln!(
                 o,
-                "  ring         {} messages of {}",
+                "  ring         {} messages of {}{}",
                 info.capacity,
+                if slice.is_some() { "up to " } else { "" },
                 bytes(info.message_size as u64)
             );
+            if let Some(pool) = &info.pool {
+                let _ = writeln!(
+                    o,
+                    "  pool         {} blocks of {}; samples held {} of {}",
+                    pool.blocks,
+                    bytes(pool.block_size as u64),
+                    pool.holders.iter().map(|h| h.samples).sum::<usize>(),
+                    pool.hold_slots
+                );
+                for h in &pool.holders {
+                    let state = if h.alive { "" } else { " (dead: given back soon)" };
+                    let _ =
+                        writeln!(o, "    held by    pid {}: {} sample(s){state}", h.pid, h.samples);
+                }
+            }
             let _ = writeln!(o, "  published    {}", info.published);
             let _ = writeln!(o, "  last publish {}", age(info.last_publish_age));
             let pids: Vec<String> = info.reader_pids.iter().map(u32::to_string).collect();

@@ -166,6 +166,45 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// A slice longer than its topic's maximum.
+    #[error("{name:?} carries at most {max_len} elements per message, not {len}")]
+    SliceTooLong {
+        /// The topic.
+        name: String,
+        /// The elements given.
+        len: usize,
+        /// The topic's maximum.
+        max_len: usize,
+    },
+
+    /// A subscriber holds as many samples as it may (see [`RecvError::HeldLimit`]).
+    #[error(
+        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
+         another in place"
+    )]
+    HeldLimit {
+        /// Samples held.
+        held: usize,
+        /// The subscriber's limit.
+        max: usize,
+    },
+
+    /// A topic's subscribers hold every sample its publisher allows (see
+    /// [`RecvError::HoldSlotsFull`]).
+    #[error(
+        "the subscribers of {name:?} hold all {slots} samples its publisher allows \
+         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
+         with more"
+    )]
+    HoldSlotsFull {
+        /// The topic.
+        name: String,
+        /// The topic's hold slots.
+        slots: usize,
+        /// Samples this subscriber holds.
+        held: usize,
+    },
+
     /// The queue has no room for the message right now (non-blocking write).
     #[error("the queue is full: the reader has not caught up yet")]
     Full,
@@ -311,6 +350,33 @@ pub enum RecvError {
     /// ([`Error::TypeMismatch`]), a corrupt or foreign segment, or an I/O error.
     #[error(transparent)]
     Attach(Box<Error>),
+    /// This subscriber already holds as many samples as it may (`max_held`): drop one to
+    /// receive another in place. The message was not received.
+    #[error(
+        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
+         another in place"
+    )]
+    HeldLimit {
+        /// Samples held.
+        held: usize,
+        /// The subscriber's limit.
+        max: usize,
+    },
+    /// The topic's subscribers (in all processes) hold as many samples as its publisher
+    /// allows (`held_samples`). The message was not received.
+    #[error(
+        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
+         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
+         with more"
+    )]
+    HoldSlotsFull {
+        /// The topic.
+        topic: Arc<str>,
+        /// The topic's hold slots.
+        slots: usize,
+        /// Samples this subscriber holds.
+        held: usize,
+    },
 }
 
 const TAKEN_OVER: &str = "another process took this topic over (did it see this process as \
@@ -341,6 +407,16 @@ pub enum PublishError {
     /// published went nowhere (see `eshm::segment`'s SIGBUS guard).
     #[error(transparent)]
     Segment(Box<Error>),
+    /// A slice longer than the topic's maximum.
+    #[error("{topic:?} carries at most {max_len} elements per message, not {len}")]
+    MessageTooLarge {
+        /// The topic.
+        topic: Arc<str>,
+        /// The elements given.
+        len: usize,
+        /// The topic's maximum.
+        max_len: usize,
+    },
     /// Bytes given to an untyped publish are not a valid message (a `bool` or enum field out of
     /// range).
     #[error("invalid message for {topic:?}: {source}")]
@@ -426,6 +502,10 @@ impl From<RecvError> for Error {
                 Error::WrongSize { name: topic.to_string(), size, given: buffer }
             }
             RecvError::Attach(e) => *e,
+            RecvError::HeldLimit { held, max } => Error::HeldLimit { held, max },
+            RecvError::HoldSlotsFull { topic, slots, held } => {
+                Error::HoldSlotsFull { name: topic.to_string(), slots, held }
+            }
         }
     }
 }
@@ -443,6 +523,9 @@ impl From<PublishError> for Error {
                 Error::InvalidMessage { name: topic.to_string(), source }
             }
             PublishError::Segment(e) => *e,
+            PublishError::MessageTooLarge { topic, len, max_len } => {
+                Error::SliceTooLong { name: topic.to_string(), len, max_len }
+            }
         }
     }
 }

@@ -30,6 +30,25 @@ pub(crate) const fn record_size(len: usize) -> u64 {
     8 + (len as u64).next_multiple_of(8)
 }
 
+/// Words that hold `len` bytes.
+const fn len_words(len: usize) -> usize {
+    len.div_ceil(8)
+}
+
+/// Room for one record, reserved by [`QueueView::try_reserve`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Room {
+    /// `head` when reserved.
+    head: u64,
+    /// Bytes skipped to the start of the area (a wrap marker goes at `head`).
+    skip: u64,
+    /// Bytes the record takes, skip included.
+    total: u64,
+    /// Word index of the record's header word.
+    start: usize,
+    pub(crate) len: usize,
+}
+
 /// The queue's shared state is inconsistent (written by something that does not follow the
 /// protocol).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +84,19 @@ pub(crate) struct QueueView<'a> {
     pub(crate) max_message: usize,
 }
 
+impl<'a> QueueView<'a> {
+    /// The payload words of reserved room.
+    pub(crate) fn payload(&self, room: &Room) -> &'a [AtomicU64] {
+        &self.data[room.start + 1..room.start + 1 + len_words(room.len)]
+    }
+
+    /// Consumer: `record`'s payload words, to read in place until it is consumed (the producer
+    /// does not write them before the consumer moves `tail` past them).
+    pub(crate) fn record_words(&self, record: &Record) -> &'a [AtomicU64] {
+        &self.data[record.word..record.word + len_words(record.len)]
+    }
+}
+
 impl QueueView<'_> {
     fn capacity(&self) -> u64 {
         self.data.len() as u64 * 8
@@ -87,34 +119,49 @@ impl QueueView<'_> {
     /// The caller checks `payload.len() <= max_message` (and the channel guarantees that any
     /// such record fits in an empty queue).
     pub(crate) fn try_push(&self, payload: &[u8]) -> Result<Push, Corrupt> {
+        let Some(room) = self.try_reserve(payload.len())? else { return Ok(Push::Full) };
+        torn::store(self.payload(&room), payload);
+        Ok(Push::Written(self.commit(&room)))
+    }
+
+    /// Producer: room for a record of `len` payload bytes, if there is some now. Nothing is
+    /// visible to the consumer until [`commit`](Self::commit); the payload is written
+    /// through [`payload`](Self::payload) meanwhile (only the producer writes there: the
+    /// consumer reads no further than `head`).
+    pub(crate) fn try_reserve(&self, len: usize) -> Result<Option<Room>, Corrupt> {
         let (head, tail) = self.positions()?;
         let capacity = self.capacity();
         let free = capacity - (head - tail);
         let pos = head % capacity;
-        let need = record_size(payload.len());
+        let need = record_size(len);
         let to_end = capacity - pos;
         let (skip, total) = if need <= to_end { (0, need) } else { (to_end, to_end + need) };
         if total > free {
-            return Ok(Push::Full);
-        }
-        if skip > 0 {
-            self.data[(pos / 8) as usize].store(u64::from(WRAP), Ordering::Relaxed);
+            return Ok(None);
         }
         let start = ((head + skip) % capacity / 8) as usize;
-        self.data[start].store(payload.len() as u64, Ordering::Relaxed);
-        torn::store(&self.data[start + 1..], payload);
+        Ok(Some(Room { head, skip, total, start, len }))
+    }
+
+    /// Producer: publishes the record in `room` (its payload written); returns whether a
+    /// consumer may be asleep and must be woken.
+    pub(crate) fn commit(&self, room: &Room) -> bool {
+        let capacity = self.capacity();
+        if room.skip > 0 {
+            self.data[(room.head % capacity / 8) as usize]
+                .store(u64::from(WRAP), Ordering::Relaxed);
+        }
+        self.data[room.start].store(room.len as u64, Ordering::Relaxed);
         let h = self.header;
         h.written.store(h.written.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        h.bytes_written.store(
-            h.bytes_written.load(Ordering::Relaxed) + payload.len() as u64,
-            Ordering::Relaxed,
-        );
+        h.bytes_written
+            .store(h.bytes_written.load(Ordering::Relaxed) + room.len as u64, Ordering::Relaxed);
         // Publishes the record: pairs with the Acquire load of `head` in `positions`.
-        h.head.store(head + total, Ordering::Release);
+        h.head.store(room.head + room.total, Ordering::Release);
         // Store-load barrier against a consumer registering to sleep: pairs with the SeqCst
         // fence in `wait_for_data`.
         fence(Ordering::SeqCst);
-        Ok(Push::Written(h.data_waiters.load(Ordering::Relaxed) != 0))
+        h.data_waiters.load(Ordering::Relaxed) != 0
     }
 
     /// Consumer: the next record, if any (skipping wrap markers, which it consumes).

@@ -63,9 +63,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The schema of `[T]` topics of at most `max_len` elements.
+fn slice_of(element: &Schema, max_len: usize) -> Schema {
+    Schema::slice(element.clone(), max_len).unwrap()
+}
+
 /// Every schema in the vector file, with the Rust type it comes from.
-fn vector_schemas() -> Vec<(&'static str, &'static Schema)> {
-    vec![
+fn vector_schemas() -> Vec<(&'static str, Schema)> {
+    let fixed: Vec<(&str, &Schema)> = vec![
         ("u8", u8::SCHEMA),
         ("u16", u16::SCHEMA),
         ("u32", u32::SCHEMA),
@@ -88,7 +93,17 @@ fn vector_schemas() -> Vec<(&'static str, &'static Schema)> {
         ("msg::Pose", eshm::msg::Pose::SCHEMA),
         ("msg::Twist", eshm::msg::Twist::SCHEMA),
         ("msg::Imu", eshm::msg::Imu::SCHEMA),
-    ]
+    ];
+    let mut all: Vec<(&str, Schema)> = fixed.into_iter().map(|(n, s)| (n, s.clone())).collect();
+    // Slices (encoding version 2): the elements of variable-length topics.
+    all.extend([
+        ("[u8] max 1024", slice_of(u8::SCHEMA, 1024)),
+        ("[f32] max 1", slice_of(f32::SCHEMA, 1)),
+        ("[Vector3] max 100000", slice_of(Vector3::SCHEMA, 100_000)),
+        ("[Imu] max 16", slice_of(Imu::SCHEMA, 16)),
+        ("[[u8; 3]] max 307200", slice_of(<[u8; 3]>::SCHEMA, 640 * 480)),
+    ]);
+    all
 }
 
 fn render_vectors() -> String {
@@ -297,7 +312,30 @@ fn schema_decode_rejects_malformed_input() {
     assert!(matches!(Schema::decode(&trailing), Err(SchemaError::TrailingBytes { .. })));
     let mut version = good.clone();
     version[0] = 9;
-    assert!(matches!(Schema::decode(&version), Err(SchemaError::Version { found: 9, .. })));
+    let err = Schema::decode(&version).unwrap_err();
+    assert!(matches!(err, SchemaError::Version { found: 9, expected: 2 }), "{err}");
+    assert!(err.to_string().contains("created by a newer eshm"), "{err}");
+    // Slices: only as the root of a version-2 encoding, with max_len >= 1.
+    let slice = slice_of(u32::SCHEMA, 7).encode();
+    assert_eq!(slice, [2, 0x13, 7, 0, 0, 0, 0x03]);
+    assert!(Schema::decode(&slice).is_ok());
+    for n in 0..slice.len() {
+        assert!(matches!(Schema::decode(&slice[..n]), Err(SchemaError::Truncated { .. })));
+    }
+    for (case, bytes) in [
+        ("version 1 slice", vec![1, 0x13, 7, 0, 0, 0, 0x03]),
+        ("version 2 non-slice", vec![2, 0x03]),
+        ("zero max_len", vec![2, 0x13, 0, 0, 0, 0, 0x03]),
+        ("slice of slices", vec![2, 0x13, 1, 0, 0, 0, 0x13, 1, 0, 0, 0, 0x03]),
+        ("slice in a struct", {
+            let mut v = vec![1, 0x11, 1, b'S', 4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 1, b'a', 0, 0, 0, 0];
+            v.extend_from_slice(&[0x13, 1, 0, 0, 0, 0x03]);
+            v
+        }),
+        ("oversize", vec![2, 0x13, 0xff, 0xff, 0xff, 0xff, 0x04]),
+    ] {
+        assert!(Schema::decode(&bytes).is_err(), "{case}");
+    }
     assert!(matches!(
         Schema::decode(&[1, 0x7f]),
         Err(SchemaError::UnknownTag { tag: 0x7f, at: 1 })
@@ -397,6 +435,41 @@ fn schema_validate_checks_bools_and_enums() {
         Cloud::SCHEMA.validate(&cloud).unwrap_err().to_string(),
         format!("`direction` at byte {off} holds 7, which is not a valid `Signed` variant")
     );
+}
+
+#[test]
+fn schema_slices_validate_each_element_and_the_length() {
+    let imus = slice_of(Imu::SCHEMA, 3);
+    assert_eq!(imus.size(), 3 * Imu::SCHEMA.size());
+    assert_eq!(imus.slice_element(), Some(Imu::SCHEMA));
+    let one = eshm::message::as_bytes(&Imu::INIT).to_vec();
+    assert!(imus.validate(&[]).is_ok(), "a message may be empty");
+    assert!(imus.validate(&one).is_ok());
+    assert!(imus.validate(&one.repeat(3)).is_ok());
+    let err = imus.validate(&one.repeat(4)).unwrap_err();
+    assert!(err.to_string().contains("at most 3 elements"), "{err}");
+    assert!(imus.validate(&one[1..]).is_err(), "not a whole number of elements");
+    let mut bad = one.repeat(2);
+    bad[Imu::SCHEMA.size() + 32] = 9;
+    assert_eq!(
+        imus.validate(&bad).unwrap_err().to_string(),
+        "`[1].valid` at byte 72 holds 9, which is not a valid bool"
+    );
+    assert_eq!(imus.init_bytes(), one.repeat(3));
+    // Types and differences.
+    assert_eq!(imus.type_name(), "[Imu]");
+    assert!(imus.definition().contains("[Imu]  // 0 to 3 elements"), "{}", imus.definition());
+    assert_eq!(
+        imus.first_difference(&slice_of(Vector3::SCHEMA, 3)).unwrap(),
+        "element type: `Imu` here, `Vector3` there"
+    );
+    assert_eq!(
+        imus.first_difference(&slice_of(Imu::SCHEMA, 4)).unwrap(),
+        "max length: 3 here, 4 there"
+    );
+    assert_ne!(imus.fingerprint(), slice_of(Imu::SCHEMA, 4).fingerprint());
+    assert!(Schema::slice(u8::SCHEMA.clone(), 0).is_err());
+    assert!(Schema::slice(imus.clone(), 2).is_err(), "no slices of slices");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! cargo run --release --example bench                  # everything (about a minute)
 //! cargo run --release --example bench -- --quick       # 10x fewer iterations
 //! cargo run --release --example bench -- --only pingpong,throughput
+//! cargo run --release --example bench -- --only large         # 1, 4, 16 MiB in place
 //! ```
 //!
 //! - **floor**: one `AtomicU64` in a mapped `/dev/shm` file, bounced between the two processes
@@ -16,12 +17,17 @@
 //!   then sleep on a futex) and `park` (sleep at once: every message costs a wake-up).
 //! - **throughput**: A publishes 8 B or 64 B messages as fast as it can, B receives them
 //!   (busy-polling); messages/s received, and how many B lost because it fell behind.
+//! - **large**: 1, 4 and 16 MiB frames written in place (loans) and read in place (samples),
+//!   every byte, against the touch floor of the same run (see `large.rs`); the byte channel's
+//!   1 MiB round trip in place.
 //!
 //! Each latency row is paired with a floor measured just before it, and printed as a multiple
 //! of that floor too: the core-to-core latency of these machines changes by 3x from minute to
 //! minute, so only ratios taken in one run mean anything. Every figure is also printed as a
 //! machine-readable line, e.g. `RESULT impl=eshm bench=pingpong payload=8 mode=spin ...`.
 #![allow(clippy::disallowed_types)] // the floor uses a plain std atomic in a mapping
+
+mod large;
 
 use eshm::channel::{Channel, Role};
 use eshm::pubsub::{PublisherOptions, SubscriberOptions};
@@ -491,6 +497,7 @@ fn child_main(role: &str) {
                 _ => throughput_child::<[u64; 8]>(name, total),
             }
         }
+        other if large::child(other, &args) => {}
         other => panic!("unknown role {other}"),
     }
 }
@@ -658,6 +665,10 @@ fn main() {
                 rate * size as f64 / 1e9
             );
         }
+    }
+
+    if want("large") {
+        large::run(quick);
     }
 
     let last = floor(scale(200_000), "1");

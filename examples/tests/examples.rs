@@ -129,6 +129,20 @@ fn example_dead_readers_leaves_no_reader_registered_asleep() {
 }
 
 #[test]
+fn example_frames_checks_every_frame_in_place() {
+    let out = stdout_of(&example("frames").arg("20").output().unwrap());
+    let line = out.lines().find(|l| l.contains("checked")).expect("a summary line");
+    assert!(line.contains("checked 20 frames") || line.contains("lost)"), "{out}");
+    let checked: u64 =
+        line.split("checked ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let lost: u64 =
+        line.split(", ").find_map(|p| p.strip_suffix(" lost)")).unwrap().parse().unwrap();
+    assert_eq!(checked + lost, 20, "{out}");
+    let in_place: u64 = line.split('(').nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(in_place, checked, "every frame read in place: {out}");
+}
+
+#[test]
 fn example_record_bench_prints_well_formed_results() {
     // It runs the `eshm` command, which `cargo test --workspace` builds next to the examples.
     let mut dir: PathBuf = std::env::current_exe().unwrap().parent().unwrap().to_owned();

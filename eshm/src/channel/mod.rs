@@ -56,11 +56,13 @@
 //! and the next slave takes the role over, receiving what was queued for the role.
 
 mod builder;
+mod in_place;
 mod link;
 mod liveness;
 mod stats;
 
 pub use builder::{ChannelBuilder, DisconnectBehavior, Role};
+pub use in_place::{ReadRef, WriteLoan};
 pub use link::MAX_CAPACITY;
 pub(crate) use link::{Link, wake_segment};
 pub use stats::{ChannelDetails, EndpointInfo, QueueInfo, Stats};
@@ -103,7 +105,7 @@ pub struct Channel {
 }
 
 /// One direction's view of the channel.
-struct Side {
+pub(super) struct Side {
     link: Arc<Link>,
     generation: u64,
 }
@@ -200,7 +202,7 @@ impl Channel {
     }
 
     /// A direction, locked, looking at the segment in use now.
-    fn side<'a>(&self, side: &'a Mutex<Side>) -> MutexGuard<'a, Side> {
+    pub(super) fn side<'a>(&self, side: &'a Mutex<Side>) -> MutexGuard<'a, Side> {
         let mut side = side.lock().unwrap_or_else(|p| p.into_inner());
         self.refresh(&mut side);
         side
@@ -215,7 +217,7 @@ impl Channel {
         }
     }
 
-    fn corrupt(link: &Link, c: Corrupt) -> Box<Error> {
+    pub(super) fn corrupt(link: &Link, c: Corrupt) -> Box<Error> {
         Box::new(Error::corrupt(link.seg.path(), c.0))
     }
 
@@ -265,9 +267,24 @@ impl Channel {
         slice_end: Option<Instant>,
     ) -> Result<Option<()>, WriteError> {
         let mut side = self.side(&self.writer);
+        self.write_loop(&mut side, data.len(), deadline, slice_end, |link| {
+            Ok(Self::push(link, self.role, data)?.then_some(()))
+        })
+    }
+
+    /// The writing loop: checks the size, then calls `attempt` until it returns something,
+    /// waiting in between for room (or, for a slave, for its master) as `write_until` says.
+    pub(super) fn write_loop<R>(
+        &self,
+        side: &mut Side,
+        len: usize,
+        deadline: Instant,
+        slice_end: Option<Instant>,
+        mut attempt: impl FnMut(&Link) -> Result<Option<R>, WriteError>,
+    ) -> Result<Option<R>, WriteError> {
         let max = side.link.max_message;
-        if data.len() > max {
-            return Err(WriteError::TooLarge { size: data.len(), max });
+        if len > max {
+            return Err(WriteError::TooLarge { size: len, max });
         }
         side.link.beat(self.role);
         let patient = Instant::now() < deadline;
@@ -280,15 +297,15 @@ impl Channel {
             if needs_remote {
                 match self.check_remote() {
                     Err(gone) => return Err(gone.into_write(&self.name)),
-                    Ok(Remote::Present) => self.refresh(&mut side),
+                    Ok(Remote::Present) => self.refresh(side),
                     Ok(Remote::Missing(at)) => {
                         missing = self.role == Role::Slave;
                         next_attempt = at;
                     }
                 }
             }
-            if !missing && Self::push(&side.link, self.role, data)? {
-                return Ok(Some(()));
+            if !missing && let Some(done) = attempt(&side.link)? {
+                return Ok(Some(done));
             }
             let now = Instant::now();
             let until = match wait::check(now, Some(deadline), slice_end) {
@@ -302,7 +319,7 @@ impl Channel {
             if missing {
                 std::thread::sleep(nap);
             } else {
-                side.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(nap));
+                side.link.outgoing(self.role).wait_for_space(record_size(len), Some(nap));
             }
             side.link.beat(self.role);
         }
@@ -407,11 +424,23 @@ impl Channel {
     ) -> Result<Option<usize>, ReadError> {
         let mut sink = sink.into();
         let mut side = self.side(&self.reader);
+        self.read_loop(&mut side, deadline, slice_end, |link| Self::pop(link, self.role, &mut sink))
+    }
+
+    /// The reading loop: calls `attempt` until it returns something, waiting in between for a
+    /// message (and watching the remote) as `read_until` says.
+    pub(super) fn read_loop<R>(
+        &self,
+        side: &mut Side,
+        deadline: Instant,
+        slice_end: Option<Instant>,
+        mut attempt: impl FnMut(&Link) -> Result<Option<R>, ReadError>,
+    ) -> Result<Option<R>, ReadError> {
         side.link.beat(self.role);
         let mut polls = 0u32;
         loop {
-            if let Some(n) = Self::pop(&side.link, self.role, &mut sink)? {
-                return Ok(Some(n));
+            if let Some(got) = attempt(&side.link)? {
+                return Ok(Some(got));
             }
             // Nothing queued: where is the remote? (Every 64 empty polls, and after a sleep.)
             polls = polls.wrapping_add(1);
@@ -423,9 +452,9 @@ impl Channel {
                     Ok(Remote::Missing(at)) => next_attempt = at,
                 }
                 // A slave may have moved to a new master: look there.
-                self.refresh(&mut side);
-                if let Some(n) = Self::pop(&side.link, self.role, &mut sink)? {
-                    return Ok(Some(n));
+                self.refresh(side);
+                if let Some(got) = attempt(&side.link)? {
+                    return Ok(Some(got));
                 }
             }
             let now = Instant::now();
