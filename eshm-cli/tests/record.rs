@@ -6,282 +6,72 @@
 //! child role. Run one test with `cargo test -p eshm-cli --test record -- <substring>`.
 
 use common::{Dir, Run};
-use eshm::msg::{Pose, Quaternion, Vector3};
-use eshm::{Message, Publisher, Subscriber};
-use eshm_tests::{read_parent_line, wait_for_parent};
+use eshm::Message;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use support::{Background, Frame, channels, file, info};
 
 mod common;
-
-// ---------------------------------------------------------------------------------------------
-// A message with nested structs, arrays of structs, a nested array and enums.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, eshm::Message)]
-#[repr(u8)]
-enum Gear {
-    Park = 0,
-    Drive = 1,
-    Reverse = 7,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, eshm::Message)]
-#[repr(C)]
-struct Frame {
-    stamp_ns: u64,
-    pose: Pose,
-    corners: [Vector3; 2],
-    pixels: [[u8; 3]; 4],
-    gear: Gear,
-    gears: [Gear; 2],
-    valid: bool,
-    level: i16,
-    _pad: [u8; 6],
-}
-
-fn frame(i: u64) -> Frame {
-    let f = i as f64;
-    let gears = [Gear::Park, Gear::Drive, Gear::Reverse];
-    Frame {
-        stamp_ns: 1_000 + i,
-        pose: Pose { position: Vector3 { x: f, y: -f, z: 0.5 }, orientation: Quaternion::IDENTITY },
-        corners: [Vector3 { x: 1.0, y: 2.0, z: f }, Vector3 { x: -f, y: 0.0, z: 3.0 }],
-        pixels: std::array::from_fn(|p| {
-            std::array::from_fn(|c| (i as usize * 12 + p * 3 + c) as u8)
-        }),
-        gear: gears[i as usize % 3],
-        gears: [gears[(i as usize + 1) % 3], gears[(i as usize + 2) % 3]],
-        valid: i.is_multiple_of(2),
-        level: -(i as i16) * 3,
-        _pad: [0; 6],
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child roles (they find the segment directory in their environment).
-
-/// `frames NAME COUNT`: creates topic NAME (`Frame`) and NAME/speed (`f64`); once the parent
-/// says `go`, publishes COUNT of each, 10 ms apart; keeps them until released.
-fn child_frames(args: &[String]) {
-    let mut frames = Publisher::<Frame>::create(&args[0]).expect("create");
-    let mut speed = Publisher::<f64>::create(&format!("{}/speed", args[0])).expect("create");
-    println!("ready");
-    if read_parent_line() == "go" {
-        for i in 0..args[1].parse().unwrap() {
-            frames.publish(&frame(i)).unwrap();
-            speed.publish(&(i as f64 * 0.5)).unwrap();
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        println!("published");
-    }
-    wait_for_parent();
-}
-
-/// `publish TYPE NAME FROM COUNT`: publishes COUNT messages of TYPE (`pose` or `f64`) valued
-/// FROM.. on NAME, 2 ms apart, then waits to be released.
-fn child_publish(args: &[String]) {
-    let from: u64 = args[2].parse().unwrap();
-    let count: u64 = args[3].parse().unwrap();
-    match args[0].as_str() {
-        "pose" => {
-            let mut p = Publisher::<Pose>::create(&args[1]).expect("create");
-            for i in from..from + count {
-                let pose = Pose {
-                    position: Vector3 { x: i as f64, ..Default::default() },
-                    ..Default::default()
-                };
-                p.publish(&pose).unwrap();
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            println!("published");
-            wait_for_parent();
-        }
-        _ => {
-            let mut p = Publisher::<f64>::create(&args[1]).expect("create");
-            for i in from..from + count {
-                p.publish(&(i as f64)).unwrap();
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            println!("published");
-            wait_for_parent();
-        }
-    }
-}
-
-/// `burst NAME CAPACITY COUNT`: an `f64` topic with a ring of CAPACITY messages; once the
-/// parent says `go`, publishes 0..COUNT at once.
-fn child_burst(args: &[String]) {
-    let capacity = args[1].parse().unwrap();
-    let mut p = Publisher::<f64>::builder(&args[0]).capacity(capacity).create().expect("create");
-    println!("ready");
-    if read_parent_line() == "go" {
-        for i in 0..args[2].parse().unwrap() {
-            p.publish(&(i as f64)).unwrap();
-        }
-        println!("published");
-    }
-    wait_for_parent();
-}
-
-/// `receive NAME COUNT`: a typed `Frame` subscriber; prints `match` if it receives
-/// `frame(0..COUNT)` in order, else the first difference.
-fn child_receive(args: &[String]) {
-    let mut sub = Subscriber::<Frame>::open(&args[0]).expect("subscribe");
-    println!("ready");
-    for i in 0..args[1].parse().unwrap() {
-        let got = sub.recv_timeout(Duration::from_secs(60)).expect("receive");
-        if got != frame(i) {
-            println!("mismatch at {i}: {got:?}");
-            return;
-        }
-    }
-    println!("match, lost {}", sub.lost());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers.
-
-/// An `eshm` command running in the background, its stderr lines collected as they come.
-struct Background {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Background {
-    fn start(dir: &Dir, args: &[&str]) -> Background {
-        let mut child =
-            dir.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Background { child, lines, seen: Vec::new() }
-    }
-
-    /// Waits for a stderr line containing `text` (at most `CHILD_PATIENCE` in all: the
-    /// progress lines keep coming).
-    fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + eshm_tests::CHILD_PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(e) => panic!("no stderr line with {text:?} ({e}); so far: {:#?}", self.seen),
-            }
-        }
-    }
-
-    fn signal(&self, signal: rustix::process::Signal) {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
-        rustix::process::kill_process(pid, signal).unwrap();
-    }
-
-    /// Waits for it to exit; returns its status code, stdout and the whole of stderr.
-    fn finish(mut self) -> (Option<i32>, String, String) {
-        let status = self.child.wait().unwrap();
-        let mut out = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        (status.code(), out, self.seen.join("\n"))
-    }
-}
-
-fn info(dir: &Dir, file: &Path) -> Value {
-    dir.eshm(&["info", file.to_str().unwrap(), "--json"]).json()
-}
-
-/// The channels of `info --json`, as (topic, type, messages).
-fn channels(info: &Value) -> Vec<(String, String, u64)> {
-    info["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["topic"].as_str().unwrap().to_owned(),
-                c["type"].as_str().unwrap().to_owned(),
-                c["messages"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn file(dir: &Dir, name: &str) -> PathBuf {
-    dir.path().join(name)
-}
+#[path = "record/support.rs"]
+mod support;
 
 // ---------------------------------------------------------------------------------------------
 // Tests.
 
-fn nested_and_scalar_topics_are_recorded_and_played_to_a_typed_subscriber() {
+fn nested_scalar_and_slice_topics_are_recorded_and_played_to_typed_subscribers() {
     const N: u64 = 60;
     let dir = Dir::new("record-play");
     let out = file(&dir, "run.mcap");
     let mut publisher = dir.child("frames", &["robot/frame", &N.to_string()]);
     publisher.expect_line("ready");
     let mut rec = Background::start(&dir, &["record", "-o", out.to_str().unwrap(), "robot/**"]);
-    rec.wait_for("2 topic(s) now");
+    rec.wait_for("4 topic(s) now");
     publisher.send("go");
     publisher.expect_line("published");
     rec.wait_for("recording 1.0 s | robot/frame ");
     rec.signal(rustix::process::Signal::INT);
     let (code, stdout, stderr) = rec.finish();
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.starts_with(&format!("recorded {} messages", 2 * N)), "{stdout}");
+    assert!(stdout.starts_with(&format!("recorded {} messages", 4 * N)), "{stdout}");
     assert!(stdout.contains(", 0 lost; interrupted"), "{stdout}");
-    assert!(
-        stderr.contains("recording ") && stderr.contains(" | robot/frame "),
-        "a progress line: {stderr}"
-    );
     drop(publisher);
 
     let info = info(&dir, &out);
     assert_eq!(info["finished"], true, "{info:#}");
-    assert_eq!(info["messages"], 2 * N);
+    assert_eq!(info["messages"], 4 * N);
     assert_eq!(info["lost"], 0);
+    let topic = |t: &str, ty: &str| (t.to_owned(), ty.to_owned(), N);
     assert_eq!(
         channels(&info),
         [
-            ("robot/frame".to_owned(), "Frame".to_owned(), N),
-            ("robot/frame/speed".to_owned(), "f64".to_owned(), N)
+            topic("robot/frame", "Frame"),
+            topic("robot/frame/points", "[Vector3]"),
+            topic("robot/frame/scan", "[f32]"),
+            topic("robot/frame/speed", "f64"),
         ]
     );
     assert_eq!(
         info["channels"][0]["fingerprint"],
         format!("{:#018x}", Frame::SCHEMA.fingerprint())
     );
+    assert_eq!(info["channels"][2]["schema_name"], "eshm/msg/Float32Seq");
     assert_eq!(info["metadata"]["eshm.recording"]["stopped_by"], "signal");
     let text = dir.eshm(&["info", out.to_str().unwrap()]).expect(0).to_owned();
     assert!(text.contains("state        finished") && text.contains("robot/frame/speed"), "{text}");
 
-    // Played into a typed subscriber, which is there first, at twice the speed.
+    // Played into typed subscribers, which are there first, at twice the speed.
     let span = info["duration_s"].as_f64().unwrap();
     let mut receiver = dir.child("receive", &["robot/frame", &N.to_string()]);
     receiver.expect_line("ready");
+    let mut slices = dir.child("receive_slices", &["robot/frame", &N.to_string()]);
+    slices.expect_line("ready");
     let started = Instant::now();
     let play = dir.eshm(&["play", out.to_str().unwrap(), "--rate", "2"]);
     let took = started.elapsed().as_secs_f64();
     let said = play.expect(0);
-    assert!(said.starts_with(&format!("played {} messages", 2 * N)), "{said}");
+    assert!(said.starts_with(&format!("played {} messages", 4 * N)), "{said}");
     assert_eq!(receiver.expect_line("match"), "match, lost 0");
+    assert_eq!(slices.expect_line("match"), "match, lost 0");
     // Paced: never faster than --rate allows (a lower bound only: the machine is shared).
     assert!(took >= span / 2.0 * 0.8, "played {span:.3} s of recording in {took:.3} s at --rate 2");
 
@@ -298,8 +88,9 @@ fn nested_and_scalar_topics_are_recorded_and_played_to_a_typed_subscriber() {
     let play = dir.eshm(&["play", out.to_str().unwrap(), "--topics", "nothing/*"]);
     play.expect(3);
     assert!(
-        play.stderr
-            .contains("has no topic matching nothing/*; it has: robot/frame robot/frame/speed"),
+        play.stderr.contains(
+            "has no topic matching nothing/*; it has: robot/frame robot/frame/points robot/frame/scan robot/frame/speed"
+        ),
         "{}",
         play.stderr
     );
@@ -593,13 +384,14 @@ fn info_tells_recordings_from_topics() {
 fn main() {
     eshm_tests::run_main(
         &[
-            ("frames", child_frames as eshm_tests::ChildRole),
-            ("publish", child_publish),
-            ("receive", child_receive),
-            ("burst", child_burst),
+            ("frames", support::child_frames as eshm_tests::ChildRole),
+            ("publish", support::child_publish),
+            ("receive", support::child_receive),
+            ("burst", support::child_burst),
+            ("receive_slices", support::child_receive_slices),
         ],
         eshm_tests::named_tests![
-            nested_and_scalar_topics_are_recorded_and_played_to_a_typed_subscriber,
+            nested_scalar_and_slice_topics_are_recorded_and_played_to_typed_subscribers,
             a_restart_continues_its_channel_and_a_type_change_starts_a_new_one,
             topics_that_appear_later_are_picked_up,
             losses_are_counted_per_topic,

@@ -130,7 +130,6 @@ impl Player {
                 &mut self.publishers.entry(topic.clone()).insert_entry((id, publisher)).into_mut().1
             }
         };
-        // SLICE: a slice message is published with its length (the decoded bytes' length).
         match publisher.publish_bytes(&bytes) {
             Ok(()) => {}
             Err(PublishError::InvalidMessage { source, .. }) => {

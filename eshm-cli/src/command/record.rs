@@ -58,8 +58,8 @@ struct Tap {
     size: usize,
     /// The payload being received: the CDR header, then the message.
     payload: Vec<u8>,
-    /// For types whose CDR body is not their bytes: the message, before it is transcoded.
-    // SLICE: slice messages take this path, with a receive that also gives their length.
+    /// For slice topics, whose CDR body is not their bytes: room for the longest message,
+    /// received here, then transcoded into `payload`.
     message: Option<Vec<u8>>,
     /// Messages recorded through this subscriber.
     received: u64,
@@ -68,7 +68,8 @@ struct Tap {
 }
 
 enum Polled {
-    Message,
+    /// A message of this many bytes was recorded.
+    Message(usize),
     Empty,
     /// The topic was re-created with another type: this subscriber is done.
     Retired,
@@ -77,22 +78,26 @@ enum Polled {
 impl Tap {
     fn poll(&mut self, writer: &mut Writer) -> Result<Polled, Failure> {
         let got = match &mut self.message {
-            None => self.sub.try_recv_into(&mut self.payload[HEADER.len()..]),
-            Some(message) => self.sub.try_recv_into(message).inspect(|&got| {
-                if got {
-                    writer.cdr(self.channel).encode(message, &mut self.payload);
+            // Received straight behind the CDR header: the message is its own body.
+            None => self
+                .sub
+                .try_recv_into(&mut self.payload[HEADER.len()..])
+                .map(|got| got.then_some(self.size)),
+            Some(message) => self.sub.try_recv_slice_into(message).inspect(|got| {
+                if let Some(len) = *got {
+                    writer.cdr(self.channel).encode(&message[..len], &mut self.payload);
                 }
             }),
         };
         match got {
-            Ok(true) => {
+            Ok(Some(len)) => {
                 self.received += 1;
                 // The eshm sequence number within this subscription: gaps are losses.
                 let sequence = (self.received + self.sub.lost()) as u32;
                 writer.write(self.channel, sequence, unix_ns(), &self.payload)?;
-                Ok(Polled::Message)
+                Ok(Polled::Message(len))
             }
-            Ok(false) => Ok(Polled::Empty),
+            Ok(None) => Ok(Polled::Empty),
             Err(RecvError::Attach(e)) if matches!(*e, eshm::Error::TypeMismatch { .. }) => {
                 say!(
                     "eshm: {} was re-created with another type: {}; recording it in a new channel",
@@ -101,7 +106,15 @@ impl Tap {
                 );
                 Ok(Polled::Retired)
             }
-            Err(RecvError::WrongSize { .. }) => Ok(Polled::Retired),
+            // A longer message than this type allows: the topic was re-created with a larger
+            // maximum (a slice topic; of another type, attaching would have failed).
+            Err(RecvError::WrongSize { .. }) => {
+                say!(
+                    "eshm: {} was re-created with longer messages; recording it in a new channel",
+                    show::safe(&format!("{:?}", self.topic))
+                );
+                Ok(Polled::Retired)
+            }
             Err(e) => {
                 let text = e.to_string();
                 if self.trouble.as_deref() != Some(text.as_str()) {
@@ -243,12 +256,14 @@ impl Recorder {
         while i < self.taps.len() {
             let tap = &mut self.taps[i];
             let mut n = 0u32;
+            let mut bytes = 0u64;
             let mut retired = false;
             while n < BATCH && got < limit {
                 match tap.poll(&mut self.writer)? {
-                    Polled::Message => {
+                    Polled::Message(len) => {
                         n += 1;
                         got += 1;
+                        bytes += len as u64;
                     }
                     Polled::Empty => break,
                     Polled::Retired => {
@@ -260,7 +275,7 @@ impl Recorder {
             if n > 0 {
                 let t = self.tallies.entry(tap.topic.clone()).or_default();
                 t.messages += u64::from(n);
-                t.bytes += u64::from(n) * tap.size as u64;
+                t.bytes += bytes;
                 self.last_active = i;
             }
             if retired {

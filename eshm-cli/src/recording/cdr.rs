@@ -13,9 +13,10 @@
 //! `bool` 0 or 1. [`Cdr::new`] checks that condition for a schema once; encoding is then the
 //! header followed by the message's bytes, and decoding the payload minus the header.
 //!
-//! Slices will be the exception: CDR writes a sequence as a `u32` length (aligned to 4), then
-//! its elements, which shifts everything after it. `Layout` is where that plugs in (see the
-//! `SLICE:` notes).
+//! A slice topic's message (0 to `max_len` elements, back to back) is a CDR sequence: a `u32`
+//! count (of leaves: arrays in the element are flattened, as in the ros2msg text), 4 bytes of
+//! padding when the elements hold an 8-byte primitive and there is at least one, then the
+//! elements, each of which is again its own CDR body.
 
 use super::Unsupported;
 use eshm::schema::{Kind, Schema};
@@ -37,6 +38,20 @@ pub(crate) enum CdrError {
     },
     /// The encapsulation header is not CDR_LE.
     Representation([u8; 2]),
+    /// A sequence whose count is not a whole number of elements.
+    Partial {
+        /// The count of leaves.
+        count: u32,
+        /// Leaves per element.
+        per_element: u32,
+    },
+    /// A sequence of more elements than the slice's maximum.
+    TooLong {
+        /// Its elements.
+        len: u64,
+        /// The slice's maximum.
+        max_len: u32,
+    },
 }
 
 impl fmt::Display for CdrError {
@@ -50,6 +65,13 @@ impl fmt::Display for CdrError {
                 "CDR representation {:#06x}, where eshm reads only CDR_LE (0x0001)",
                 u16::from_be_bytes(*id)
             ),
+            CdrError::Partial { count, per_element } => write!(
+                f,
+                "a sequence of {count} values, not a whole number of {per_element}-value elements"
+            ),
+            CdrError::TooLong { len, max_len } => {
+                write!(f, "a slice of {len} elements, over its maximum of {max_len}")
+            }
         }
     }
 }
@@ -66,13 +88,17 @@ pub(crate) struct Cdr {
 enum Layout {
     /// The message's bytes are its CDR body.
     Identity,
-    // SLICE: `Walk(Vec<Step>)`, for schemas with a slice anywhere: a plan made once from the
-    // schema, each step copying a run of bytes that needs no realignment (with the padding
-    // CDR wants before it) or writing a slice's `u32` length followed by its elements (each
-    // element aligned on its own; an empty slice writes nothing after its length). Decoding
-    // runs the plan backwards, checks each length against the slice's maximum and that the
-    // payload ends exactly where the plan does. Which bytes hold a slice's length, and
-    // whether its unused capacity is zeroed, comes from the core's slice layout.
+    /// A slice topic: a count, maybe padding, then the elements' bytes (each its own body).
+    Sequence {
+        /// Size of one element.
+        element_size: usize,
+        /// Leaves (counted by CDR) per element: the product of its array lengths.
+        per_element: u32,
+        /// Whether the elements hold an 8-byte primitive (4 bytes of padding follow the count).
+        align8: bool,
+        /// The most elements a message holds.
+        max_len: u32,
+    },
 }
 
 impl Cdr {
@@ -83,8 +109,34 @@ impl Cdr {
     /// [`Unsupported`] for a schema whose bytes are not their own CDR body and that this
     /// version cannot transcode (none that eshm's schema decoder accepts today).
     pub(crate) fn new(schema: &Schema) -> Result<Cdr, Unsupported> {
-        identity(schema, 0).map_err(|e| Unsupported::because(schema, e))?;
-        Ok(Cdr { size: schema.size(), layout: Layout::Identity })
+        let unsupported = |e| Unsupported::because(schema, e);
+        let layout = match schema.kind() {
+            Kind::Slice { element, max_len } => {
+                // Elements are laid out as the elements of an array: each is its own body
+                // once the first starts aligned.
+                identity(element, 0).map_err(unsupported)?;
+                if *max_len > 1 {
+                    identity(element, element.size()).map_err(unsupported)?;
+                }
+                let mut per_element = 1u32;
+                let mut leaf = element.get();
+                while let Kind::Array { element, len } = leaf.kind() {
+                    per_element = per_element.saturating_mul(*len);
+                    leaf = element.get();
+                }
+                Layout::Sequence {
+                    element_size: element.size(),
+                    per_element,
+                    align8: cdr_align(element) == 8,
+                    max_len: *max_len,
+                }
+            }
+            _ => {
+                identity(schema, 0).map_err(unsupported)?;
+                Layout::Identity
+            }
+        };
+        Ok(Cdr { size: schema.size(), layout })
     }
 
     /// Whether the payload is [`HEADER`] followed by the message's own bytes (so a receive
@@ -93,13 +145,28 @@ impl Cdr {
         self.layout == Layout::Identity
     }
 
-    /// The payload of `message` (exactly the schema's size), into `out`.
+    /// The payload of `message` (the schema's size; for a slice, a whole number of elements
+    /// up to its maximum), into `out`.
     pub(crate) fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
-        debug_assert_eq!(message.len(), self.size);
         out.clear();
         out.extend_from_slice(&HEADER);
         match self.layout {
-            Layout::Identity => out.extend_from_slice(message),
+            Layout::Identity => {
+                debug_assert_eq!(message.len(), self.size);
+                out.extend_from_slice(message);
+            }
+            Layout::Sequence { element_size, per_element, align8, .. } => {
+                debug_assert!(
+                    message.len().is_multiple_of(element_size) && message.len() <= self.size
+                );
+                let len = message.len() / element_size;
+                let count = u32::try_from(len).unwrap_or(u32::MAX).saturating_mul(per_element);
+                out.extend_from_slice(&count.to_le_bytes());
+                if align8 && len > 0 {
+                    out.extend_from_slice(&[0; 4]);
+                }
+                out.extend_from_slice(message);
+            }
         }
     }
 
@@ -131,7 +198,47 @@ impl Cdr {
                 }
                 Ok(Cow::Borrowed(body))
             }
+            Layout::Sequence { element_size, per_element, align8, max_len } => {
+                let body = &payload[HEADER.len()..];
+                let Some(count) = body.get(..4) else {
+                    return Err(CdrError::Length {
+                        expected: HEADER.len() + 4,
+                        found: payload.len(),
+                    });
+                };
+                let count = u32::from_le_bytes(count.try_into().expect("4 bytes"));
+                if !count.is_multiple_of(per_element) {
+                    return Err(CdrError::Partial { count, per_element });
+                }
+                let len = u64::from(count / per_element);
+                if len > u64::from(max_len) {
+                    return Err(CdrError::TooLong { len, max_len });
+                }
+                let start = if align8 && len > 0 { 8 } else { 4 };
+                let expected = start + len as usize * element_size;
+                if body.len() != expected {
+                    return Err(CdrError::Length {
+                        expected: HEADER.len() + expected,
+                        found: payload.len(),
+                    });
+                }
+                Ok(Cow::Borrowed(&body[start..]))
+            }
         }
+    }
+}
+
+/// The largest alignment CDR gives a primitive of `schema` (each is aligned to its size, at
+/// most 8).
+fn cdr_align(schema: &Schema) -> usize {
+    match schema.kind() {
+        Kind::Primitive(p) => p.size().min(8),
+        Kind::Enum { repr, .. } => repr.size().min(8),
+        Kind::Array { element, .. } | Kind::Slice { element, .. } => cdr_align(element),
+        Kind::Struct { fields, .. } => {
+            fields.iter().map(|f| cdr_align(f.schema())).max().unwrap_or(1)
+        }
+        _ => 8,
     }
 }
 
@@ -176,8 +283,7 @@ fn identity(schema: &Schema, base: usize) -> Result<(), String> {
             }
             Ok(())
         }
-        // SLICE: a slice (necessarily the last field of its struct, or the root) is where the
-        // identity ends: return a marker here, and have `Cdr::new` build `Layout::Walk`.
+        // (A slice, only ever a root, is `Layout::Sequence`.)
         _ => Err(format!("`{}` is a kind of type this version does not know", schema.type_name())),
     }
 }
@@ -254,17 +360,50 @@ mod tests {
         assert_eq!(cdr.decode(&[0, 1, 0, 3, 1, 2, 3, 4]).unwrap().as_ref(), [1, 2, 3, 4]);
     }
 
-    /// The CDR side of slice topics, which the core does not have yet. The expected bytes were
-    /// checked against `mcap-ros2-support`'s and rosbags' CDR (see the research notes): for
-    /// `{ a: u8, xs: [u64] (max 4), c: u8 }` with `xs = [5]`, the body is
-    /// `01 000000 01000000 05000000_00000000 03`, and with `xs = []` it is
-    /// `01 000000 00000000 03`.
+    /// Slice topics are CDR sequences. The expected bytes follow the CDR rules that
+    /// `mcap-ros2-support`'s and rosbags' encoders were checked to follow (see the research
+    /// notes): a `u32` count, then (for 8-byte elements, when there are any) 4 bytes of
+    /// padding, then the elements.
     #[test]
-    #[ignore = "pending: slice topics are not in the core yet (see the SLICE: notes)"]
-    fn pending_slices_get_a_length_prefix() {
-        let one: &[u8] = &[1, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 3];
-        let empty: &[u8] = &[1, 0, 0, 0, 0, 0, 0, 0, 3];
-        let _ = (one, empty);
-        todo!("encode and decode both messages once the core has the slice kind")
+    fn slices_are_sequences() {
+        let u64s = Cdr::new(&Schema::slice(<u64 as Message>::SCHEMA.clone(), 4).unwrap()).unwrap();
+        assert!(!u64s.is_identity());
+        let mut payload = Vec::new();
+        u64s.encode(&5u64.to_le_bytes(), &mut payload);
+        assert_eq!(payload, [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(u64s.decode(&payload).unwrap().as_ref(), 5u64.to_le_bytes());
+        u64s.encode(&[], &mut payload);
+        assert_eq!(payload, [0, 1, 0, 0, 0, 0, 0, 0], "no padding after an empty count");
+        assert!(u64s.decode(&payload).unwrap().is_empty());
+        // Four-byte elements need no padding; arrays in them count their values.
+        let triples =
+            Cdr::new(&Schema::slice(<[f32; 3] as Message>::SCHEMA.clone(), 2).unwrap()).unwrap();
+        let two: Vec<u8> =
+            [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|f| f.to_le_bytes()).collect();
+        triples.encode(&two, &mut payload);
+        assert_eq!(&payload[..8], [0, 1, 0, 0, 6, 0, 0, 0]);
+        assert_eq!(&payload[8..], two.as_slice());
+        assert_eq!(triples.decode(&payload).unwrap().as_ref(), two.as_slice());
+        // What play refuses: a count that splits an element, too many elements, a wrong length.
+        let mut partial = payload.clone();
+        partial[4] = 5;
+        assert_eq!(triples.decode(&partial), Err(CdrError::Partial { count: 5, per_element: 3 }));
+        let mut long = payload.clone();
+        long[4] = 9;
+        assert_eq!(triples.decode(&long), Err(CdrError::TooLong { len: 3, max_len: 2 }));
+        assert_eq!(
+            triples.decode(&payload[..payload.len() - 1]),
+            Err(CdrError::Length { expected: 32, found: 31 })
+        );
+        assert_eq!(
+            triples.decode(&[0, 1, 0, 0, 0]),
+            Err(CdrError::Length { expected: 8, found: 5 })
+        );
+        // A struct with an f64 in it is 8-aligned.
+        let inner = Cdr::new(&Schema::slice(Inner::SCHEMA.clone(), 3).unwrap()).unwrap();
+        let one = Inner { x: 9, _pad: [0; 7], y: 0.5 };
+        inner.encode(eshm::message::as_bytes(&one), &mut payload);
+        assert_eq!(&payload[4..12], [1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&payload[12..], eshm::message::as_bytes(&one));
     }
 }

@@ -5,8 +5,8 @@
 //!
 //! - a schema record, encoding `ros2msg`, made from the eshm schema ([`ros2msg`]), which
 //!   Foxglove, Lichtblick and `mcap-ros2-support` decode messages with;
-//! - message encoding `cdr` ([`cdr`]: the 4-byte CDR_LE header and the message's own bytes,
-//!   for every message type without slices);
+//! - message encoding `cdr` ([`cdr`]: the 4-byte CDR_LE header and the message's own bytes;
+//!   for a slice topic, a count before the elements);
 //! - channel metadata that gives the exact type back: `eshm.schema` (the eshm schema's
 //!   encoding, lowercase hex), `eshm.fingerprint` (`0x` and 16 hex digits) and `eshm.type`
 //!   (the type's name, for people). `eshm play` decodes `eshm.schema`, checks it against
@@ -16,22 +16,10 @@
 //! topic name. The file's metadata records are `eshm.recording` (who recorded what, when,
 //! and why it stopped) and `eshm.lost` (messages lost per topic: overwritten in the ring
 //! before the recorder read them).
-
 //!
-//! # Slice topics (pending)
-//!
-//! Variable-length topics (`[T]` with a maximum length) are not in the core yet; a schema of
-//! a kind this module does not know is refused with [`Unsupported`] (the recorder says so and
-//! records the other topics). When the slice kind lands, it plugs in at the places marked
-//! `SLICE:`:
-//!
-//! - [`ros2msg`]: a slice field (or root) is `T[<=MAX]`, its element resolved as any leaf;
-//! - [`cdr`]: `Layout::Walk`, a plan that writes a `u32` length (aligned to 4) before the
-//!   elements, and its inverse for `play` (length within the maximum, nothing left over);
-//! - `command::record`: a receive that returns the message's length (the `message` buffer
-//!   path of `Tap::poll`, which already transcodes through [`cdr::Cdr::encode`]), and
-//!   `command::play`: a publish of the decoded bytes with their length;
-//! - the tests marked `pending` (`ros2msg`, `cdr`, and `test_mcap.py`'s slice test).
+//! A slice topic (messages of 0 to `max_len` elements) is a message with one field, `data`, a
+//! bounded sequence (`float32[<=1024] data`), written as a CDR sequence; a topic re-created
+//! with a larger maximum continues in a new channel.
 
 pub(crate) mod cdr;
 pub(crate) mod file;

@@ -46,6 +46,16 @@ pub(crate) fn definition(schema: &Schema) -> Result<Definition, Unsupported> {
     let root = match schema.kind() {
         Kind::Struct { name, .. } => generator.type_name_of(schema, name),
         Kind::Enum { name, .. } => generator.types.claim(names::type_name(name), ""),
+        // A slice topic: `Float32Seq`, `PointSeq`, `Float32Array3Seq` (for `[[f32; 3]]`).
+        Kind::Slice { element, .. } => {
+            let (leaf, count, _) = flatten(element);
+            let base = leaf_type_name(leaf)?;
+            let wanted = match count {
+                Some(n) => format!("{base}Array{n}Seq"),
+                None => format!("{base}Seq"),
+            };
+            generator.types.claim(wanted, "")
+        }
         _ => {
             let (leaf, count, _) = flatten(schema);
             let base = leaf_type_name(leaf)?;
@@ -112,8 +122,6 @@ fn leaf_type_name(leaf: &Schema) -> Result<String, Unsupported> {
     match leaf.kind() {
         Kind::Primitive(p) => Ok(names::type_name(primitive(*p)?)),
         Kind::Struct { name, .. } | Kind::Enum { name, .. } => Ok(names::type_name(name)),
-        // SLICE: a slice root (`[T]` with a maximum length) gets a wrapper too, named after
-        // its element (`Float32Seq`), with one field `data` of type `T[<=MAX]`.
         _ => Err(Unsupported::new(leaf)),
     }
 }
@@ -176,7 +184,20 @@ impl Generator {
         schema: &Schema,
     ) -> Result<(), Unsupported> {
         let name = scope.fields.claim(wanted.to_owned(), "_");
-        let (leaf, count, nested) = flatten(schema);
+        // A slice (only ever a topic's root, so the `data` field) is a bounded sequence of its
+        // element, whose arrays are flattened like any: `[[f32; 3]]` of at most 16 elements is
+        // `float32[<=48]`.
+        let (leaf, array, nested) = match schema.kind() {
+            Kind::Slice { element, max_len } => {
+                let (leaf, count, _) = flatten(element);
+                let bound = count.unwrap_or(1) * u64::from(*max_len);
+                (leaf, format!("[<={bound}]"), count.is_some())
+            }
+            _ => {
+                let (leaf, count, nested) = flatten(schema);
+                (leaf, count.map(|n| format!("[{n}]")).unwrap_or_default(), nested)
+            }
+        };
         let ty = match leaf.kind() {
             Kind::Primitive(p) => primitive(*p)?.to_owned(),
             Kind::Enum { repr, variants, .. } => {
@@ -200,13 +221,8 @@ impl Generator {
                 }
                 format!("{PACKAGE}/{given}")
             }
-            // SLICE: a slice field is `T[<=MAX]` (a bounded sequence; the ROS 2 parser and
-            // Foxglove read it as `T[]`). Its element is resolved as a leaf here (primitive,
-            // enum with constants, or struct), so `ty` is the element's type and the suffix
-            // below is `[<=MAX]` instead of `[N]`.
             _ => return Err(Unsupported::new(leaf)),
         };
-        let array = count.map(|n| format!("[{n}]")).unwrap_or_default();
         let _ = write!(out, "{ty}{array} {name}");
         if name != eshm_name || nested {
             let _ = write!(out, "  # {eshm_name}: {}", schema.type_name());
@@ -364,18 +380,31 @@ float64 w
         assert!(d.text.contains(&format!("MSG: eshm/Point{suffix}\n")), "{}", d.text);
     }
 
-    /// The ros2msg side of slice topics: `[T]` with a maximum length, which the core does not
-    /// have yet. Once `Kind` has the slice variant, build the schemas below and make this pass.
     #[test]
-    #[ignore = "pending: slice topics are not in the core yet (see the SLICE: notes)"]
-    fn pending_slices_are_bounded_sequences() {
-        // Expected, for a struct `Scan { stamp_ns: u64, ranges: [f32] (max 1024) }`:
-        //     uint64 stamp_ns
-        //     float32[<=1024] ranges
-        // and for a slice root `[Point]` (max 16): `eshm/msg/PointSeq` with
-        //     eshm/Point[<=16] data
-        //     ===...
-        //     MSG: eshm/Point
-        todo!("build a slice schema once the core has the slice kind")
+    fn slice_topics_are_bounded_sequences() {
+        let floats = Schema::slice(<f32 as Message>::SCHEMA.clone(), 1024).unwrap();
+        let d = definition(&floats).unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.text.as_str()),
+            ("eshm/msg/Float32Seq", "float32[<=1024] data\n")
+        );
+        let points = Schema::slice(Point::SCHEMA.clone(), 16).unwrap();
+        let d = definition(&points).unwrap();
+        assert_eq!(d.name, "eshm/msg/PointSeq");
+        assert!(
+            d.text.starts_with("eshm/Point[<=16] data\n=====")
+                && d.text.contains("MSG: eshm/Point\n"),
+            "{}",
+            d.text
+        );
+        // Arrays in the element are flattened into the sequence.
+        let triples = Schema::slice(<[f32; 3] as Message>::SCHEMA.clone(), 16).unwrap();
+        let d = definition(&triples).unwrap();
+        assert_eq!(d.name, "eshm/msg/Float32Array3Seq");
+        assert_eq!(d.text, "float32[<=48] data  # data: [[f32; 3]]\n");
+        let modes = Schema::slice(Mode::SCHEMA.clone(), 4).unwrap();
+        assert!(
+            definition(&modes).unwrap().text.ends_with("uint8 DATA_FAULT=7\nuint8[<=4] data\n")
+        );
     }
 }
