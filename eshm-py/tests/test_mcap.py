@@ -2,7 +2,8 @@
 opens with the `mcap` package, every message decodes with the `mcap-ros2-support` CDR decoder
 to the published values (and re-encodes to the recorded bytes), the schemas pass Foxglove's
 ros2msg rules, and the eshm schema in the channel metadata has the type's fingerprint; `eshm
-play` of the file reaches a typed Python subscriber with the same values in the same order."""
+play` of the file reaches a typed Python subscriber with the same values in the same order.
+Slice topics (published by the Rust `interop` example) decode as sequences."""
 
 import os
 import pathlib
@@ -257,7 +258,28 @@ def test_ctrl_c_finishes_the_file_through_the_console_script(tmp_path, name):
         assert make_reader(f).get_summary().statistics.message_count == 1
 
 
-@pytest.mark.skip(reason="pending: slice topics ([T] with a maximum length) are not in the core yet")
-def test_a_slice_topic_decodes_as_a_sequence():
-    """Once slice topics exist: record one (e.g. [f32] with max 16, lengths 0, 1 and 16)
-    and check that the decoder gives each message's elements, no more."""
+def test_slice_topics_decode_as_sequences(tmp_path, eshm_binary, interop_binary, name):
+    """Slice topics ([f32] and [Vector3], published by a Rust process, 0 to the maximum
+    elements): the decoder gives each message's elements, no more."""
+    count = 20
+    path = tmp_path / "slices.mcap"
+    rust = subprocess.Popen([interop_binary, "slices", name, str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert rust.stdout.readline().strip() == "ready"
+        rec = Recorder(eshm_binary, "-o", path, f"{name}/*")
+        rec.wait_for("2 topic(s) now")
+        assert rust.stdout.readline().strip() == f"published {count}"
+        rec.wait_for(f"total {2 * count} msgs")
+        said = rec.stop()
+    finally:
+        rust.communicate(timeout=60)
+    assert ", 0 lost;" in said, said
+    summary, _, messages = read(path)
+    scans = [m["fields"]["data"] for m in messages if m["topic"] == f"{name}/scan"]
+    points = [m["fields"]["data"] for m in messages if m["topic"] == f"{name}/points"]
+    assert scans == [[i + j * 0.5 for j in range(i % 9)] for i in range(count)]
+    assert points == [[{"x": float(i), "y": float(j), "z": -1.0} for j in range(i % 4)] for i in range(count)]
+    texts = {s.name: s.data.decode() for s in summary.schemas.values()}
+    assert texts["eshm/msg/Float32Seq"] == "float32[<=8] data\n"
+    assert texts["eshm/msg/Vector3Seq"].startswith("eshm/Vector3[<=3] data\n")
+    assert all(foxglove_problems(t) == [] for t in texts.values()), texts
