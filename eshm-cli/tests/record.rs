@@ -157,6 +157,39 @@ fn a_restart_continues_its_channel_and_a_type_change_starts_a_new_one() {
     assert_eq!(echo.expect(0).trim(), "14.0");
 }
 
+fn a_slice_topic_with_longer_messages_continues_in_a_new_channel() {
+    let dir = Dir::new("record-longer");
+    let out = file(&dir, "longer.mcap");
+    let mut rec = Background::start(&dir, &["record", "-o", out.to_str().unwrap(), "s"]);
+    rec.wait_for("0 topic(s) now");
+    let mut short = dir.child("publish", &["scan4", "s", "0", "5"]);
+    short.expect_line("published");
+    rec.wait_for("| total 5 msgs");
+    short.kill();
+    // Same element type, larger maximum: the old channel's schema could not replay these.
+    let mut long = dir.child("publish", &["scan8", "s", "5", "5"]);
+    long.expect_line("published");
+    rec.wait_for("| total 10 msgs");
+    rec.signal(rustix::process::Signal::INT);
+    let (code, stdout, stderr) = rec.finish();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("\"s\" was re-created with longer messages"), "{stderr}");
+    let info = info(&dir, &out);
+    let fingerprints: Vec<&str> = info["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels(&info), [("s".into(), "[f32]".into(), 5), ("s".into(), "[f32]".into(), 5)]);
+    assert_ne!(fingerprints[0], fingerprints[1]);
+    long.kill();
+    let play = dir.eshm(&["play", out.to_str().unwrap(), "--rate", "10"]);
+    assert!(play.expect(0).starts_with("played 10 messages"), "{}", play.stdout);
+    let echo = dir.eshm(&["echo", "s", "--once", "--history", "1", "--json"]);
+    assert_eq!(echo.expect(0).trim(), "[9.0,9.0,9.0,9.0,9.0,9.0,9.0,9.0]");
+}
+
 fn topics_that_appear_later_are_picked_up() {
     let dir = Dir::new("record-later");
     let out = file(&dir, "later.mcap");
@@ -393,6 +426,7 @@ fn main() {
         eshm_tests::named_tests![
             nested_scalar_and_slice_topics_are_recorded_and_played_to_typed_subscribers,
             a_restart_continues_its_channel_and_a_type_change_starts_a_new_one,
+            a_slice_topic_with_longer_messages_continues_in_a_new_channel,
             topics_that_appear_later_are_picked_up,
             losses_are_counted_per_topic,
             a_stop_records_what_was_published_before_it,

@@ -96,8 +96,8 @@ pub(crate) fn child_frames(args: &[String]) {
     wait_for_parent();
 }
 
-/// `publish TYPE NAME FROM COUNT`: publishes COUNT messages of TYPE (`pose` or `f64`) valued
-/// FROM.. on NAME, 2 ms apart, then waits to be released.
+/// `publish TYPE NAME FROM COUNT`: publishes COUNT messages of TYPE (`pose`, `f64`, or `scanN`)
+/// valued FROM.. on NAME, 2 ms apart, then waits to be released.
 pub(crate) fn child_publish(args: &[String]) {
     let from: u64 = args[2].parse().unwrap();
     let count: u64 = args[3].parse().unwrap();
@@ -115,10 +115,22 @@ pub(crate) fn child_publish(args: &[String]) {
             println!("published");
             wait_for_parent();
         }
-        _ => {
+        "f64" => {
             let mut p = Publisher::<f64>::create(&args[1]).expect("create");
             for i in from..from + count {
                 p.publish(&(i as f64)).unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            println!("published");
+            wait_for_parent();
+        }
+        // `scanN`: a `[f32]` topic of at most N elements, every message full.
+        scan => {
+            let max: usize = scan.strip_prefix("scan").and_then(|n| n.parse().ok()).expect("TYPE");
+            let mut p =
+                Publisher::<[f32]>::builder(&args[1]).max_len(max).create().expect("create");
+            for i in from..from + count {
+                p.publish(&vec![i as f32; max]).unwrap();
                 std::thread::sleep(Duration::from_millis(2));
             }
             println!("published");
