@@ -71,6 +71,8 @@ enum Polled {
     /// A message of this many bytes was recorded.
     Message(usize),
     Empty,
+    /// Nothing, because of trouble with the topic's segment (reported once).
+    Trouble,
     /// The topic was re-created with another type: this subscriber is done.
     Retired,
 }
@@ -121,7 +123,7 @@ impl Tap {
                     say!("eshm: {}; waiting for the topic's next publisher", show::safe(&text));
                     self.trouble = Some(text);
                 }
-                Ok(Polled::Empty)
+                Ok(Polled::Trouble)
             }
         }
     }
@@ -145,6 +147,9 @@ struct Recorder {
     recorded: u64,
     /// Which tap to wait on when nothing arrives.
     last_active: usize,
+    /// Whether a topic was in trouble in the last pass (its next receive would fail at once,
+    /// so waiting for it would spin).
+    troubled: bool,
     list_trouble: Option<String>,
 }
 
@@ -252,6 +257,7 @@ impl Recorder {
     /// Takes what has arrived on every topic, up to `limit` messages in all. Returns how many.
     fn drain(&mut self, limit: u64) -> Result<u64, Failure> {
         let mut got = 0u64;
+        self.troubled = false;
         let mut i = 0;
         while i < self.taps.len() {
             let tap = &mut self.taps[i];
@@ -266,6 +272,10 @@ impl Recorder {
                         bytes += len as u64;
                     }
                     Polled::Empty => break,
+                    Polled::Trouble => {
+                        self.troubled = true;
+                        break;
+                    }
                     Polled::Retired => {
                         retired = true;
                         break;
@@ -305,10 +315,13 @@ impl Recorder {
     fn idle(&mut self, until: Instant) {
         let deadline = (Instant::now() + IDLE_WAIT).min(until);
         match self.taps.get_mut(self.last_active) {
-            Some(tap) => {
-                let _ = tap.sub.wait_unread(Some(deadline));
+            Some(tap) if !self.troubled => {
+                if !matches!(tap.sub.wait_unread(Some(deadline)), Ok(()) | Err(RecvError::Timeout))
+                {
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                }
             }
-            None => std::thread::sleep(deadline.saturating_duration_since(Instant::now())),
+            _ => std::thread::sleep(deadline.saturating_duration_since(Instant::now())),
         }
     }
 }
@@ -340,6 +353,7 @@ pub(crate) fn run(a: &RecordArgs) -> Outcome {
         started: false,
         recorded: 0,
         last_active: 0,
+        troubled: false,
         list_trouble: None,
     };
     rec.look(now, true)?;

@@ -196,6 +196,18 @@ pub(crate) struct Background {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Waited for: nothing to kill when dropped.
+    done: bool,
+}
+
+impl Drop for Background {
+    /// A test that fails on the way leaves no command running.
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Background {
@@ -212,7 +224,7 @@ impl Background {
                 }
             }
         });
-        Background { child, lines, seen: Vec::new() }
+        Background { child, lines, seen: Vec::new(), done: false }
     }
 
     /// Waits for a stderr line containing `text` (at most `CHILD_PATIENCE` in all: the
@@ -241,6 +253,7 @@ impl Background {
     /// Waits for it to exit; returns its status code, stdout and the whole of stderr.
     pub(crate) fn finish(mut self) -> (Option<i32>, String, String) {
         let status = self.child.wait().unwrap();
+        self.done = true;
         let mut out = String::new();
         self.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
