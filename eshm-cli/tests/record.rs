@@ -271,6 +271,40 @@ fn a_stop_records_what_was_published_before_it() {
     assert_eq!(info(&dir, &out)["messages"], 50);
 }
 
+/// CPU time (user + system) process `pid` has used, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / rustix::param::clock_ticks_per_second() as f64
+}
+
+fn a_topic_in_trouble_is_reported_once_and_waited_out() {
+    let dir = Dir::new("record-trouble");
+    let out = file(&dir, "trouble.mcap");
+    let mut p = dir.child("publish", &["f64", "x", "0", "100000"]);
+    let mut rec = Background::start(&dir, &["record", "-o", out.to_str().unwrap(), "x"]);
+    rec.wait_for("| total ");
+    // The publisher dies (leaving its topic), then another process truncates the topic's
+    // file under the recorder.
+    p.kill();
+    let segment = std::fs::OpenOptions::new().write(true).open(dir.path().join("eshm.topic.x"));
+    segment.unwrap().set_len(4096).unwrap();
+    rec.wait_for("is not a valid eshm segment");
+    // It waits for the topic's next publisher, without spinning on the failing receive (a
+    // bound on CPU time, which a loaded machine can only make smaller).
+    let before = cpu_seconds(rec.pid());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let used = cpu_seconds(rec.pid()) - before;
+    assert!(used < 0.5, "the recorder used {used:.2} s of CPU in 1 s while the topic was broken");
+    rec.signal(rustix::process::Signal::INT);
+    let (code, stdout, stderr) = rec.finish();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let reports = stderr.matches("is not a valid eshm segment").count();
+    assert!((1..=3).contains(&reports), "reported once (or once per reason): {stderr}");
+}
+
 fn duration_count_and_a_kill_end_a_recording() {
     let dir = Dir::new("record-end");
     let mut p = dir.child("publish", &["f64", "x", "0", "2000"]);
@@ -430,6 +464,7 @@ fn main() {
             topics_that_appear_later_are_picked_up,
             losses_are_counted_per_topic,
             a_stop_records_what_was_published_before_it,
+            a_topic_in_trouble_is_reported_once_and_waited_out,
             duration_count_and_a_kill_end_a_recording,
             play_refuses_altered_files_and_skips_foreign_channels,
             info_tells_recordings_from_topics,
