@@ -205,6 +205,14 @@ pub enum Error {
         held: usize,
     },
 
+    /// The calling thread holds a channel message in place (see [`ReadError::RefHeld`] and
+    /// [`WriteError::LoanHeld`]).
+    #[error("{what}")]
+    HeldInPlace {
+        /// What is held, and what to do.
+        what: &'static str,
+    },
+
     /// The queue has no room for the message right now (non-blocking write).
     #[error("the queue is full: the reader has not caught up yet")]
     Full,
@@ -379,6 +387,11 @@ pub enum RecvError {
     },
 }
 
+const LOAN_HELD: &str =
+    "this thread holds a loan of this channel: commit or drop it before writing again";
+const REF_HELD: &str =
+    "this thread holds a message of this channel read in place: drop it before reading again";
+
 const TAKEN_OVER: &str = "another process took this topic over (did it see this process as \
                           dead? run publishers and subscribers in one pid namespace)";
 
@@ -436,6 +449,10 @@ pub enum WriteError {
     /// No room now (a non-blocking write).
     #[error("the queue is full: the reader has not caught up yet")]
     Full,
+    /// This thread holds room in this channel's queue (a `WriteLoan`): commit or drop it before
+    /// writing again (another thread's write would wait for it).
+    #[error("{LOAN_HELD}")]
+    LoanHeld,
     /// The queue stayed full, or the remote stayed missing, until the deadline.
     #[error("timed out")]
     Timeout,
@@ -470,6 +487,10 @@ pub enum ReadError {
     /// Nothing arrived before the deadline.
     #[error("timed out")]
     Timeout,
+    /// This thread holds a message of this channel read in place (a `ReadRef`): drop it before
+    /// reading again (another thread's read would wait for it).
+    #[error("{REF_HELD}")]
+    RefHeld,
     /// The buffer given is too small for the next message, which stays queued.
     #[error("the next message is {needed} bytes but the buffer holds only {capacity}")]
     BufferTooSmall {
@@ -534,6 +555,7 @@ impl From<WriteError> for Error {
     fn from(e: WriteError) -> Error {
         match e {
             WriteError::Full => Error::Full,
+            WriteError::LoanHeld => Error::HeldInPlace { what: LOAN_HELD },
             WriteError::Timeout => Error::Timeout,
             WriteError::TooLarge { size, max } => Error::MessageTooLarge {
                 size,
@@ -552,6 +574,7 @@ impl From<ReadError> for Error {
     fn from(e: ReadError) -> Error {
         match e {
             ReadError::Timeout => Error::Timeout,
+            ReadError::RefHeld => Error::HeldInPlace { what: REF_HELD },
             ReadError::BufferTooSmall { needed, capacity } => {
                 Error::BufferTooSmall { needed, capacity }
             }

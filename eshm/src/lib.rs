@@ -89,6 +89,11 @@ pub mod python;
 #[cfg(test)]
 mod tests;
 
+/// The Rust code of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{Error, PublishError, ReadError, RecvError, Result, WriteError};
 pub use message::Message;
 not_under_loom! {

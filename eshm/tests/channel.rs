@@ -573,3 +573,26 @@ fn channel_loans_are_sent_on_commit_only() {
     let stats = master.stats();
     assert_eq!(stats.channel.master_to_slave.written, stats.channel.master_to_slave.read);
 }
+
+#[test]
+fn channel_a_thread_holding_a_message_in_place_gets_an_error_not_a_deadlock() {
+    let (master, slave) = pair("held-here", 64, 1024);
+    master.write(b"one").unwrap();
+    master.write(b"two").unwrap();
+    let first = slave.read_ref().unwrap();
+    assert!(matches!(slave.try_read(), Err(ReadError::RefHeld)));
+    assert!(matches!(slave.read_ref_timeout(Duration::from_secs(60)), Err(ReadError::RefHeld)));
+    assert!(Error::from(ReadError::RefHeld).to_string().contains("drop it before reading again"));
+    let loan = master.loan(3).unwrap();
+    assert!(matches!(master.try_write(b"x"), Err(WriteError::LoanHeld)));
+    drop(loan);
+    // Another thread waits for the guard instead, and reads on once it is dropped.
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| slave.read().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(&*first, b"one");
+        drop(first);
+        assert_eq!(reader.join().unwrap(), b"two");
+    });
+    assert_eq!(slave.try_read().unwrap(), None);
+}

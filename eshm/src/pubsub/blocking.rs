@@ -18,7 +18,7 @@ impl RawSubscriber {
     ///
     /// # Errors
     ///
-    /// [`RecvError::Timeout`], or as [`Subscriber::try_recv`].
+    /// [`RecvError::Timeout`], or as [`Subscriber::try_recv`](super::Subscriber::try_recv).
     pub fn recv_bytes_deadline(
         &mut self,
         deadline: Option<Instant>,
