@@ -178,10 +178,7 @@ pub enum Error {
     },
 
     /// A subscriber holds as many samples as it may (see [`RecvError::HeldLimit`]).
-    #[error(
-        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
-         another in place"
-    )]
+    #[error("{}", held_limit(*held))]
     HeldLimit {
         /// Samples held.
         held: usize,
@@ -191,11 +188,7 @@ pub enum Error {
 
     /// A topic's subscribers hold every sample its publisher allows (see
     /// [`RecvError::HoldSlotsFull`]).
-    #[error(
-        "the subscribers of {name:?} hold all {slots} samples its publisher allows \
-         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
-         with more"
-    )]
+    #[error("{}", hold_slots_full(name, *slots, *held))]
     HoldSlotsFull {
         /// The topic.
         name: String,
@@ -360,10 +353,7 @@ pub enum RecvError {
     Attach(Box<Error>),
     /// This subscriber already holds as many samples as it may (`max_held`): drop one to
     /// receive another in place. The message was not received.
-    #[error(
-        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
-         another in place"
-    )]
+    #[error("{}", held_limit(*held))]
     HeldLimit {
         /// Samples held.
         held: usize,
@@ -372,11 +362,7 @@ pub enum RecvError {
     },
     /// The topic's subscribers (in all processes) hold as many samples as its publisher
     /// allows (`held_samples`). The message was not received.
-    #[error(
-        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
-         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
-         with more"
-    )]
+    #[error("{}", hold_slots_full(topic, *slots, *held))]
     HoldSlotsFull {
         /// The topic.
         topic: Arc<str>,
@@ -385,6 +371,21 @@ pub enum RecvError {
         /// Samples this subscriber holds.
         held: usize,
     },
+}
+
+fn held_limit(held: usize) -> String {
+    format!(
+        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
+         another in place"
+    )
+}
+
+fn hold_slots_full(topic: &str, slots: usize, held: usize) -> String {
+    format!(
+        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
+         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
+         with more"
+    )
 }
 
 const LOAN_HELD: &str =
