@@ -77,7 +77,7 @@ not_under_loom! {
 mod queue;
 mod ring;
 not_under_loom! {
-    mod wait;
+    pub mod wait;
     pub mod pubsub;
     pub mod channel;
     pub mod inspect;

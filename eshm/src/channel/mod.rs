@@ -60,6 +60,7 @@ mod in_place;
 mod link;
 mod liveness;
 mod stats;
+mod wakeups;
 
 pub use builder::{ChannelBuilder, DisconnectBehavior, Role};
 pub use in_place::{ReadRef, WriteLoan};
