@@ -178,10 +178,7 @@ pub enum Error {
     },
 
     /// A subscriber holds as many samples as it may (see [`RecvError::HeldLimit`]).
-    #[error(
-        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
-         another in place"
-    )]
+    #[error("{}", held_limit(*held))]
     HeldLimit {
         /// Samples held.
         held: usize,
@@ -191,11 +188,7 @@ pub enum Error {
 
     /// A topic's subscribers hold every sample its publisher allows (see
     /// [`RecvError::HoldSlotsFull`]).
-    #[error(
-        "the subscribers of {name:?} hold all {slots} samples its publisher allows \
-         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
-         with more"
-    )]
+    #[error("{}", hold_slots_full(name, *slots, *held))]
     HoldSlotsFull {
         /// The topic.
         name: String,
@@ -203,6 +196,14 @@ pub enum Error {
         slots: usize,
         /// Samples this subscriber holds.
         held: usize,
+    },
+
+    /// The calling thread holds a channel message in place (see [`ReadError::RefHeld`] and
+    /// [`WriteError::LoanHeld`]).
+    #[error("{what}")]
+    HeldInPlace {
+        /// What is held, and what to do.
+        what: &'static str,
     },
 
     /// The queue has no room for the message right now (non-blocking write).
@@ -352,10 +353,7 @@ pub enum RecvError {
     Attach(Box<Error>),
     /// This subscriber already holds as many samples as it may (`max_held`): drop one to
     /// receive another in place. The message was not received.
-    #[error(
-        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
-         another in place"
-    )]
+    #[error("{}", held_limit(*held))]
     HeldLimit {
         /// Samples held.
         held: usize,
@@ -364,11 +362,7 @@ pub enum RecvError {
     },
     /// The topic's subscribers (in all processes) hold as many samples as its publisher
     /// allows (`held_samples`). The message was not received.
-    #[error(
-        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
-         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
-         with more"
-    )]
+    #[error("{}", hold_slots_full(topic, *slots, *held))]
     HoldSlotsFull {
         /// The topic.
         topic: Arc<str>,
@@ -378,6 +372,26 @@ pub enum RecvError {
         held: usize,
     },
 }
+
+fn held_limit(held: usize) -> String {
+    format!(
+        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
+         another in place"
+    )
+}
+
+fn hold_slots_full(topic: &str, slots: usize, held: usize) -> String {
+    format!(
+        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
+         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
+         with more"
+    )
+}
+
+const LOAN_HELD: &str =
+    "this thread holds a loan of this channel: commit or drop it before writing again";
+const REF_HELD: &str =
+    "this thread holds a message of this channel read in place: drop it before reading again";
 
 const TAKEN_OVER: &str = "another process took this topic over (did it see this process as \
                           dead? run publishers and subscribers in one pid namespace)";
@@ -436,6 +450,10 @@ pub enum WriteError {
     /// No room now (a non-blocking write).
     #[error("the queue is full: the reader has not caught up yet")]
     Full,
+    /// This thread holds room in this channel's queue (a `WriteLoan`): commit or drop it before
+    /// writing again (another thread's write would wait for it).
+    #[error("{LOAN_HELD}")]
+    LoanHeld,
     /// The queue stayed full, or the remote stayed missing, until the deadline.
     #[error("timed out")]
     Timeout,
@@ -470,6 +488,10 @@ pub enum ReadError {
     /// Nothing arrived before the deadline.
     #[error("timed out")]
     Timeout,
+    /// This thread holds a message of this channel read in place (a `ReadRef`): drop it before
+    /// reading again (another thread's read would wait for it).
+    #[error("{REF_HELD}")]
+    RefHeld,
     /// The buffer given is too small for the next message, which stays queued.
     #[error("the next message is {needed} bytes but the buffer holds only {capacity}")]
     BufferTooSmall {
@@ -534,6 +556,7 @@ impl From<WriteError> for Error {
     fn from(e: WriteError) -> Error {
         match e {
             WriteError::Full => Error::Full,
+            WriteError::LoanHeld => Error::HeldInPlace { what: LOAN_HELD },
             WriteError::Timeout => Error::Timeout,
             WriteError::TooLarge { size, max } => Error::MessageTooLarge {
                 size,
@@ -552,6 +575,7 @@ impl From<ReadError> for Error {
     fn from(e: ReadError) -> Error {
         match e {
             ReadError::Timeout => Error::Timeout,
+            ReadError::RefHeld => Error::HeldInPlace { what: REF_HELD },
             ReadError::BufferTooSmall { needed, capacity } => {
                 Error::BufferTooSmall { needed, capacity }
             }

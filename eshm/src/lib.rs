@@ -77,7 +77,7 @@ not_under_loom! {
 mod queue;
 mod ring;
 not_under_loom! {
-    mod wait;
+    pub mod wait;
     pub mod pubsub;
     pub mod channel;
     pub mod inspect;
@@ -88,6 +88,11 @@ pub mod msg;
 pub mod python;
 #[cfg(test)]
 mod tests;
+
+/// The Rust code of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 pub use error::{Error, PublishError, ReadError, RecvError, Result, WriteError};
 pub use message::Message;

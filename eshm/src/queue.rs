@@ -228,20 +228,45 @@ impl QueueView<'_> {
 
     /// Consumer: sleeps until the queue may hold a record, a wake-up, or `timeout`.
     pub(crate) fn wait_for_data(&self, timeout: Option<Duration>) {
+        if let Some(ticket) = self.register_for_data() {
+            futex::wait(&self.header.data_futex, ticket, timeout);
+            self.deregister_for_data();
+        }
+    }
+
+    /// Consumer: registers to be woken by the producer's next record, and returns the value of
+    /// `data_futex` to wait on; `None` (nothing registered) if a record is there already.
+    pub(crate) fn register_for_data(&self) -> Option<u32> {
         let h = self.header;
         let ticket = h.data_futex.load(Ordering::Acquire);
         h.data_waiters.fetch_add(1, Ordering::Relaxed);
         // Pairs with the SeqCst fence in `try_push`.
         fence(Ordering::SeqCst);
         if h.head.load(Ordering::Acquire) == h.tail.load(Ordering::Relaxed) {
-            futex::wait(&h.data_futex, ticket, timeout);
+            return Some(ticket);
         }
-        h.data_waiters.fetch_sub(1, Ordering::Relaxed);
+        self.deregister_for_data();
+        None
+    }
+
+    /// Withdraws a consumer's registration (see [`register_for_data`](Self::register_for_data)).
+    pub(crate) fn deregister_for_data(&self) {
+        self.header.data_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Producer: sleeps until `need` bytes (plus a possible wrap) may be free, a wake-up, or
     /// `timeout`.
     pub(crate) fn wait_for_space(&self, need: u64, timeout: Option<Duration>) {
+        if let Some(ticket) = self.register_for_space(need) {
+            futex::wait(&self.header.space_futex, ticket, timeout);
+            self.deregister_for_space();
+        }
+    }
+
+    /// Producer: registers to be woken when the consumer frees space, and returns the value of
+    /// `space_futex` to wait on; `None` (nothing registered) if `need` bytes (plus a possible
+    /// wrap) may be free already.
+    pub(crate) fn register_for_space(&self, need: u64) -> Option<u32> {
         let h = self.header;
         let ticket = h.space_futex.load(Ordering::Acquire);
         h.space_waiters.fetch_add(1, Ordering::Relaxed);
@@ -249,9 +274,15 @@ impl QueueView<'_> {
         fence(Ordering::SeqCst);
         let used = h.head.load(Ordering::Relaxed).wrapping_sub(h.tail.load(Ordering::Acquire));
         if self.capacity().saturating_sub(used) < need * 2 {
-            futex::wait(&h.space_futex, ticket, timeout);
+            return Some(ticket);
         }
-        h.space_waiters.fetch_sub(1, Ordering::Relaxed);
+        self.deregister_for_space();
+        None
+    }
+
+    /// Withdraws a producer's registration (see [`register_for_space`](Self::register_for_space)).
+    pub(crate) fn deregister_for_space(&self) {
+        self.header.space_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Records and payload bytes written, read.

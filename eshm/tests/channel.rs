@@ -488,20 +488,22 @@ fn channel_builder_options_take_effect() {
     assert!(!file_of(&n).exists(), "auto cleanup by default");
 
     // The stale threshold, and the heartbeat thread: an idle endpoint without one goes stale
-    // after the threshold; one with it stays alive however long it idles.
+    // after the threshold; one with it stays alive however long it idles. (The slave judges
+    // the master with a threshold of a minute, so that a scheduling delay of the master's
+    // heartbeat thread on a loaded machine cannot make it look stale.)
     let n = name("stale");
     let master = Channel::builder(&n)
         .role(Role::Master)
-        .stale_threshold(Duration::from_millis(20))
+        .stale_threshold(Duration::from_millis(200))
         .open()
         .unwrap();
     let idle = Channel::builder(&n)
         .role(Role::Slave)
         .heartbeat_thread(false)
-        .stale_threshold(Duration::from_millis(20))
+        .stale_threshold(Duration::from_secs(60))
         .open()
         .unwrap();
-    assert_eq!(master.stats().stale_threshold, Duration::from_millis(20));
+    assert_eq!(master.stats().stale_threshold, Duration::from_millis(200));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while master.is_remote_alive() {
         assert!(std::time::Instant::now() < deadline, "an idle slave never went stale");
@@ -572,4 +574,27 @@ fn channel_loans_are_sent_on_commit_only() {
     assert_eq!(master.read().unwrap(), b"abc");
     let stats = master.stats();
     assert_eq!(stats.channel.master_to_slave.written, stats.channel.master_to_slave.read);
+}
+
+#[test]
+fn channel_a_thread_holding_a_message_in_place_gets_an_error_not_a_deadlock() {
+    let (master, slave) = pair("held-here", 64, 1024);
+    master.write(b"one").unwrap();
+    master.write(b"two").unwrap();
+    let first = slave.read_ref().unwrap();
+    assert!(matches!(slave.try_read(), Err(ReadError::RefHeld)));
+    assert!(matches!(slave.read_ref_timeout(Duration::from_secs(60)), Err(ReadError::RefHeld)));
+    assert!(Error::from(ReadError::RefHeld).to_string().contains("drop it before reading again"));
+    let loan = master.loan(3).unwrap();
+    assert!(matches!(master.try_write(b"x"), Err(WriteError::LoanHeld)));
+    drop(loan);
+    // Another thread waits for the guard instead, and reads on once it is dropped.
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| slave.read().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(&*first, b"one");
+        drop(first);
+        assert_eq!(reader.join().unwrap(), b"two");
+    });
+    assert_eq!(slave.try_read().unwrap(), None);
 }

@@ -123,6 +123,34 @@ fn samples_beyond_the_topics_held_samples_are_refused_until_one_is_dropped() {
 }
 
 #[test]
+fn samples_follow_the_copying_receives_rules_history_latest_and_blocking() {
+    let n = name("rules");
+    let mut publisher = Publisher::<Frame>::builder(&n).capacity(8).create().unwrap();
+    for seq in 1..=5 {
+        publisher.publish(&frame(seq)).unwrap();
+    }
+    // History: a late subscriber gets the last two, in place.
+    let mut late = Subscriber::<Frame>::builder(&n).history(2).open().unwrap();
+    assert_eq!(*late.try_recv_ref().unwrap().unwrap(), frame(4));
+    assert_eq!(*late.try_recv_ref().unwrap().unwrap(), frame(5));
+    assert!(late.try_recv_ref().unwrap().is_none());
+    // Latest: skips to the newest without counting the skipped as lost.
+    for seq in 6..=8 {
+        publisher.publish(&frame(seq)).unwrap();
+    }
+    assert_eq!(*late.latest_ref().unwrap().unwrap(), frame(8));
+    assert!(late.latest_ref().unwrap().is_none());
+    assert_eq!(late.lost(), 0);
+    // Blocking: a receive in another thread waits for the next publish.
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| late.recv_ref_timeout(Duration::from_secs(60)).map(|f| f[0]));
+        publisher.publish(&frame(9)).unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), frame(9)[0]);
+    });
+    assert!(matches!(late.recv_ref_timeout(Duration::from_millis(1)), Err(RecvError::Timeout)));
+}
+
+#[test]
 fn samples_of_small_messages_are_copies_under_the_same_rules() {
     let n = name("small");
     let mut sub = Subscriber::<u64>::builder(&n).max_held(1).open().unwrap();

@@ -1,7 +1,7 @@
 //! Schema fingerprints and encodings: pinned test vectors, sensitivity to every layout detail,
 //! and decoding of untrusted bytes.
 
-use eshm::schema::{Kind, Primitive, SchemaError, fnv1a64};
+use eshm::schema::{Kind, LayoutError, Primitive, SchemaError, fnv1a64};
 use eshm::{Message, Schema};
 use std::path::PathBuf;
 
@@ -482,4 +482,63 @@ fn schema_init_matches_message_init() {
     assert_eq!(Signed::SCHEMA.init_bytes(), (-1i32).to_le_bytes());
     let Kind::Enum { variants, .. } = Wide::SCHEMA.kind() else { panic!() };
     assert_eq!(variants[1].value() as u64, u64::MAX);
+}
+
+/// A type declared at run time from a derived schema's parts: the same fields, in order.
+fn redeclare(schema: &Schema) -> Schema {
+    match schema.kind() {
+        Kind::Primitive(_) => schema.clone(),
+        Kind::Array { element, len } => {
+            Schema::array_of(redeclare(element), *len as usize).unwrap()
+        }
+        Kind::Struct { name, fields } => Schema::struct_of(
+            name,
+            fields.iter().map(|f| (f.name().to_owned(), redeclare(f.schema()))).collect(),
+        )
+        .unwrap(),
+        Kind::Enum { name, repr, variants } => Schema::enum_of(
+            name,
+            *repr,
+            variants.iter().map(|v| (v.name().to_owned(), v.value())).collect(),
+        )
+        .unwrap(),
+        Kind::Slice { element, max_len } => {
+            Schema::slice(redeclare(element), *max_len as usize).unwrap()
+        }
+        _ => unreachable!("a kind this test does not know"),
+    }
+}
+
+#[test]
+fn schema_declared_at_run_time_matches_the_derive() {
+    for (name, schema) in vector_schemas() {
+        let declared = redeclare(&schema);
+        assert_eq!(declared, schema, "{name}");
+        assert_eq!(declared.fingerprint(), schema.fingerprint(), "{name}");
+    }
+}
+
+#[test]
+fn schema_declared_at_run_time_is_refused_where_the_derive_refuses() {
+    let f = |name: &str, s: &Schema| (name.to_owned(), s.clone());
+    let err = Schema::struct_of("Sample", vec![f("valid", bool::SCHEMA), f("value", f64::SCHEMA)])
+        .unwrap_err();
+    assert!(matches!(&err, LayoutError::Padding { field, bytes: 7, .. } if field == "valid"));
+    assert!(err.to_string().contains("`_pad: [u8; 7]`"), "{err}");
+    // Padding at the end counts too.
+    let err =
+        Schema::struct_of("Tail", vec![f("x", f64::SCHEMA), f("flag", u8::SCHEMA)]).unwrap_err();
+    assert!(matches!(&err, LayoutError::Padding { field, bytes: 7, .. } if field == "flag"));
+    assert!(matches!(
+        Schema::struct_of("Twice", vec![f("a", u8::SCHEMA), f("a", u8::SCHEMA)]),
+        Err(LayoutError::Duplicate { .. })
+    ));
+    assert!(matches!(Schema::struct_of("None", vec![]), Err(LayoutError::Empty { .. })));
+    assert!(Schema::struct_of("Bad\u{7}", vec![f("a", u8::SCHEMA)]).is_err());
+    assert!(Schema::array_of(u8::SCHEMA.clone(), 0).is_err());
+    assert!(Schema::enum_of("E", Primitive::U8, vec![("A".into(), 256)]).is_err());
+    assert!(Schema::enum_of("E", Primitive::U8, vec![("A".into(), 1), ("B".into(), 1)]).is_err());
+    assert!(Schema::enum_of("E", Primitive::F32, vec![("A".into(), 1)]).is_err());
+    let slice = Schema::slice(u8::SCHEMA.clone(), 4).unwrap();
+    assert!(Schema::struct_of("S", vec![f("data", &slice)]).is_err(), "no slice fields");
 }

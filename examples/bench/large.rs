@@ -8,11 +8,11 @@
 //! `impl=floor bench=pingpong_touch`), so that iceoryx2's `--touch=1` rows of the same run sit
 //! next to them.
 
-use super::{CPU_A, CPU_B, Stats, pin, spawn, topic, wait_ok, wait_strategy};
+use super::{CPU_A, CPU_B, Stats, pin, spawn, time_rounds, topic, wait_ok, wait_strategy};
 use eshm::channel::{Channel, Role};
 use eshm::{Publisher, Subscriber};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Writes `byte` into every byte of `buf` (the producer's part).
 #[inline(never)]
@@ -29,12 +29,8 @@ fn touch_read(buf: &[u8]) -> u64 {
 }
 
 /// The size label of the peers harness: `1MiB`.
-pub(super) fn size_label(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{}MiB", b >> 20),
-        b if b >= 1 << 10 => format!("{}KiB", b >> 10),
-        b => format!("{b}B"),
-    }
+fn size_label(bytes: usize) -> String {
+    super::label(bytes).replace(' ', "")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,25 +112,19 @@ fn touch_floor(size: usize, iters: usize) -> Vec<u64> {
     while r.word(64).load(Ordering::Acquire) != 1 {
         std::thread::yield_now();
     }
-    let mut stamps = Vec::with_capacity(iters + 1);
     let mut acc = 0u64;
-    for i in 0..total as u64 {
-        if i as usize == warmup {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |round| {
+        let i = round - 1; // the child counts from 0
         let k = i as usize % slots;
         touch_write(r.buf(k), i as u8);
         r.word(0).store(2 * i + 1, Ordering::Release);
         while r.word(0).load(Ordering::Acquire) != 2 * i + 2 {}
         acc = acc.wrapping_add(touch_read(r.buf(slots + k)));
-        if i as usize >= warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     std::hint::black_box(acc);
     wait_ok(child);
     let _ = std::fs::remove_file(&path);
-    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+    rounds
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,24 +171,17 @@ fn zero_copy_pingpong(size: usize, iters: usize) -> Vec<u64> {
         spawn("zero-copy-echo", &[ping.clone(), pong.clone(), size.to_string(), total.to_string()]);
     pin(CPU_A);
     super::wait_for_reader(&ping);
-    let mut stamps = Vec::with_capacity(iters + 1);
-    for i in 0..total as u64 {
-        if i as usize == warmup {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |round| {
+        let i = round - 1; // the echo side counts from 0
         let mut out = publisher.loan_slice(size).expect("loan");
         touch_write(&mut out, i as u8);
         out.publish().expect("publish ping");
         let back = sub.recv_ref().expect("receive pong");
         assert_eq!(back[size - 1], i as u8, "the pong carries the ping's number");
         touch_read(&back);
-        drop(back);
-        if i as usize >= warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     wait_ok(child);
-    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+    rounds
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,24 +221,17 @@ fn channel_in_place(size: usize, iters: usize) -> Vec<u64> {
     let ch = open_channel(&name, Role::Master, size);
     let child = spawn("channel-in-place", &[name.clone(), size.to_string(), total.to_string()]);
     pin(CPU_A);
-    let mut stamps = Vec::with_capacity(iters + 1);
-    for i in 0..total as u64 {
-        if i as usize == warmup {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |round| {
+        let i = round - 1; // the slave counts from 0
         let mut out = ch.loan(size).expect("loan");
         touch_write(&mut out, i as u8);
         out.commit().expect("commit");
         let back = ch.read_ref().expect("read");
         assert_eq!(back[size - 1], i as u8);
         touch_read(&back);
-        drop(back);
-        if i as usize >= warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     wait_ok(child);
-    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+    rounds
 }
 
 // ---------------------------------------------------------------------------------------------

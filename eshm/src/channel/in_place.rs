@@ -18,15 +18,17 @@
 //! ```
 //!
 //! A guard holds its direction of the channel (as a `read` or `write` in progress does): other
-//! readers (or writers) of the same endpoint wait until it is dropped. While a `ReadRef` is
-//! held, the writer at the other end sees the space it takes as used: it waits (or gets
-//! [`WriteError::Full`]) rather than overwrite it.
+//! threads reading (or writing) the same endpoint wait until it is dropped, and the thread that
+//! holds it gets [`ReadError::RefHeld`] (or [`WriteError::LoanHeld`]) instead of waiting for
+//! itself. While a `ReadRef` is held, the writer at the other end sees the space it takes as
+//! used: it waits (or gets [`WriteError::Full`]) rather than overwrite it.
 
 use super::builder::Role;
 use super::link::Link;
-use super::{Channel, Side};
+use super::{Channel, Direction, HeldHere, Side, thread_number};
 use crate::error::{ReadError, WriteError};
 use crate::queue::{Record, Room};
+use crate::sync::Ordering;
 use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
@@ -72,10 +74,13 @@ impl Channel {
         deadline: Instant,
         slice_end: Option<Instant>,
     ) -> Result<Option<ReadRef<'_>>, ReadError> {
-        let mut side = self.side(&self.reader);
+        let mut side = self.side(&self.reader).map_err(|HeldHere| ReadError::RefHeld)?;
         let role = self.role;
         let found = self.read_loop(&mut side, deadline, slice_end, |link| peek(link, role))?;
-        Ok(found.map(|record| ReadRef { side, record, role, done: false }))
+        Ok(found.map(|record| {
+            let held = Held::new(&self.reader);
+            ReadRef { side, record, role, done: false, _held: held }
+        }))
     }
 
     /// Room for a message of `len` bytes, to write it in place; sent by
@@ -117,7 +122,7 @@ impl Channel {
         deadline: Instant,
         slice_end: Option<Instant>,
     ) -> Result<Option<WriteLoan<'_>>, WriteError> {
-        let mut side = self.side(&self.writer);
+        let mut side = self.side(&self.writer).map_err(|HeldHere| WriteError::LoanHeld)?;
         let role = self.role;
         let room = self.write_loop(&mut side, len, deadline, slice_end, |link| {
             let q = link.outgoing(role);
@@ -127,7 +132,23 @@ impl Channel {
             }
             room
         })?;
-        Ok(room.map(|room| WriteLoan { side, room, role }))
+        Ok(room.map(|room| WriteLoan { side, room, role, _held: Held::new(&self.writer) }))
+    }
+}
+
+/// Marks a direction as held in place by this thread while it lives.
+struct Held<'a>(&'a Direction);
+
+impl<'a> Held<'a> {
+    fn new(dir: &'a Direction) -> Held<'a> {
+        dir.in_place_by.store(thread_number(), Ordering::Relaxed);
+        Held(dir)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.in_place_by.store(0, Ordering::Relaxed);
     }
 }
 
@@ -143,6 +164,9 @@ fn peek(link: &Link, role: Role) -> Result<Option<Record>, ReadError> {
 /// A message read in place by [`Channel::read_ref`]: dereferences to its bytes in the queue.
 /// Dropping it (or [`release`](ReadRef::release)) consumes the message.
 pub struct ReadRef<'a> {
+    // Declared (so dropped) before `side`: the mark is cleared while the lock is held, so it
+    // never clears the mark of the next thread to take the lock.
+    _held: Held<'a>,
     side: MutexGuard<'a, Side>,
     record: Record,
     role: Role,
@@ -206,6 +230,8 @@ impl std::fmt::Debug for ReadRef<'_> {
 /// bytes (which hold whatever the queue held there before). [`commit`](WriteLoan::commit)
 /// sends it; dropping it sends nothing.
 pub struct WriteLoan<'a> {
+    // Dropped before `side`, as in `ReadRef`.
+    _held: Held<'a>,
     side: MutexGuard<'a, Side>,
     room: Room,
     role: Role,

@@ -60,6 +60,7 @@ mod in_place;
 mod link;
 mod liveness;
 mod stats;
+mod wakeups;
 
 pub use builder::{ChannelBuilder, DisconnectBehavior, Role};
 pub use in_place::{ReadRef, WriteLoan};
@@ -93,9 +94,9 @@ pub struct Channel {
     /// Bumped when `links` changes, so that each direction notices without locking.
     link_generation: AtomicU64,
     /// The reading direction: one reader at a time, with the link it reads from.
-    reader: Mutex<Side>,
+    reader: Direction,
     /// The writing direction, likewise.
-    writer: Mutex<Side>,
+    writer: Direction,
     live: Mutex<Liveness>,
     beat: Arc<Beat>,
     thread: Option<JoinHandle<()>>,
@@ -103,6 +104,27 @@ pub struct Channel {
     /// nothing.
     creator: u32,
 }
+
+/// One direction of the channel: its lock, and which thread holds it for a message in place
+/// (a `ReadRef` or a `WriteLoan`; 0 when none), so that the same thread asking again gets an
+/// error instead of waiting for itself forever.
+pub(super) struct Direction {
+    side: Mutex<Side>,
+    pub(super) in_place_by: AtomicU64,
+}
+
+/// This thread's number, for [`Direction::in_place_by`] (never 0).
+pub(super) fn thread_number() -> u64 {
+    thread_local!(static NUMBER: u64 = {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    });
+    NUMBER.with(|n| *n)
+}
+
+/// The calling thread holds a message of this direction in place.
+#[derive(Debug)]
+pub(super) struct HeldHere;
 
 /// One direction's view of the channel.
 pub(super) struct Side {
@@ -158,7 +180,10 @@ impl Channel {
         });
         let thread =
             cfg.heartbeat_thread.then(|| spawn_heartbeat(beat.clone(), role, cfg.stale_threshold));
-        let side = || Mutex::new(Side { link: link.clone(), generation: 0 });
+        let side = || Direction {
+            side: Mutex::new(Side { link: link.clone(), generation: 0 }),
+            in_place_by: AtomicU64::new(0),
+        };
         Ok(Channel {
             name: cfg.name.as_str().into(),
             reader: side(),
@@ -201,11 +226,21 @@ impl Channel {
         self.links.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// A direction, locked, looking at the segment in use now.
-    pub(super) fn side<'a>(&self, side: &'a Mutex<Side>) -> MutexGuard<'a, Side> {
-        let mut side = side.lock().unwrap_or_else(|p| p.into_inner());
+    /// A direction, locked, looking at the segment in use now. Waits while another thread
+    /// uses it; [`HeldHere`] if this thread holds it for a message in place.
+    pub(super) fn side<'a>(&self, dir: &'a Direction) -> Result<MutexGuard<'a, Side>, HeldHere> {
+        let mut side = match dir.side.try_lock() {
+            Ok(side) => side,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                if dir.in_place_by.load(Ordering::Relaxed) == thread_number() {
+                    return Err(HeldHere);
+                }
+                dir.side.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        };
         self.refresh(&mut side);
-        side
+        Ok(side)
     }
 
     /// Moves `side` to the segment in use, if a re-attachment changed it.
@@ -266,7 +301,7 @@ impl Channel {
         deadline: Instant,
         slice_end: Option<Instant>,
     ) -> Result<Option<()>, WriteError> {
-        let mut side = self.side(&self.writer);
+        let mut side = self.side(&self.writer).map_err(|HeldHere| WriteError::LoanHeld)?;
         self.write_loop(&mut side, data.len(), deadline, slice_end, |link| {
             Ok(Self::push(link, self.role, data)?.then_some(()))
         })
@@ -423,7 +458,7 @@ impl Channel {
         sink: impl Into<Sink<'s>>,
     ) -> Result<Option<usize>, ReadError> {
         let mut sink = sink.into();
-        let mut side = self.side(&self.reader);
+        let mut side = self.side(&self.reader).map_err(|HeldHere| ReadError::RefHeld)?;
         self.read_loop(&mut side, deadline, slice_end, |link| Self::pop(link, self.role, &mut sink))
     }
 

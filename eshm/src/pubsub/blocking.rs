@@ -5,10 +5,33 @@ use super::raw_subscriber::{RawSubscriber, as_uninit};
 use crate::error::RecvError;
 use crate::layout::STATE_LIVE;
 use crate::os;
-use crate::sync::Ordering;
-use crate::wait::{self, Stand, WaitStrategy};
+use crate::ring::mapped::MappedRing;
+use crate::sync::{AtomicU32, Ordering};
+use crate::wait::{self, Registered, Stand, WaitStrategy, Wakeup};
+use std::sync::Arc;
 use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
+
+/// A subscriber's registration with its topic's writer (see [`RawSubscriber::wakeup`]).
+struct RingWakeup {
+    ring: Arc<MappedRing>,
+    slot: Option<usize>,
+}
+
+impl Registered for RingWakeup {
+    fn word(&self) -> &AtomicU32 {
+        &self.ring.header().writer.notify
+    }
+}
+
+impl Drop for RingWakeup {
+    fn drop(&mut self) {
+        // The reader's entry is this process's still unless the subscriber went away
+        // meanwhile; then its bit went with it (a new holder's claim resets it).
+        let slot = self.slot.filter(|&i| self.ring.reader(i).pid.load(Ordering::Relaxed) == os::pid());
+        self.ring.view().deregister(slot.map(|i| (self.ring.reader(i), i)));
+    }
+}
 
 /// Longest sleep of a blocked subscriber between checks of its segment.
 const PARK_SLICE: Duration = Duration::from_millis(200);
@@ -18,7 +41,7 @@ impl RawSubscriber {
     ///
     /// # Errors
     ///
-    /// [`RecvError::Timeout`], or as [`Subscriber::try_recv`].
+    /// [`RecvError::Timeout`], or as [`Subscriber::try_recv`](super::Subscriber::try_recv).
     pub fn recv_bytes_deadline(
         &mut self,
         deadline: Option<Instant>,
@@ -102,6 +125,30 @@ impl RawSubscriber {
         }
         let at = view.writer.last_publish_ns.load(Ordering::Acquire);
         Some(Duration::from_nanos(os::coarse_ns().saturating_sub(at)))
+    }
+
+    /// A registration to be woken when the next message may have arrived, for callers that
+    /// wait for many things at once (see [`Wakeup`]): `None` if a message (or news: the topic
+    /// closed or replaced) is there already, so that a receive should be tried now. Receive
+    /// with the non-blocking calls after the wake-up.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Attach`] if attaching to a re-created topic fails.
+    pub fn wakeup(&mut self) -> Result<Option<Wakeup>, RecvError> {
+        self.check_broken()?;
+        if self.has_unread()? {
+            return Ok(None);
+        }
+        let Some(att) = &self.attached else { return Ok(Some(Wakeup::poll())) };
+        if att.ring.seg.state() != STATE_LIVE || att.ring.seg.is_broken() {
+            return Ok(None);
+        }
+        let slot = att.reader_slot;
+        let registered = att.ring.view().register(self.next, slot.map(|i| (att.ring.reader(i), i)));
+        Ok(registered.map(|ticket| {
+            Wakeup::registered(Box::new(RingWakeup { ring: att.ring.clone(), slot }), ticket)
+        }))
     }
 
     /// Calls `attempt` until it returns something, waiting in between for the next message

@@ -207,7 +207,7 @@ impl RawSubscriber {
 
     /// If another process truncated the segment under this subscriber: leaves it for good
     /// (the next receive looks for the topic's next segment) and reports it.
-    fn check_broken(&mut self) -> Result<(), RecvError> {
+    pub(super) fn check_broken(&mut self) -> Result<(), RecvError> {
         match &self.attached {
             Some(att) if att.ring.seg.is_broken() => {
                 let e = att.ring.seg.broken_error();

@@ -244,6 +244,17 @@ impl<T: ?Sized + Payload> Subscriber<T> {
         }
     }
 
+    /// The newest message, read in place, if one arrived since the last receive, skipping older
+    /// unread ones (skipped messages do not count as lost).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_recv_ref`](Self::try_recv_ref).
+    pub fn latest_ref(&mut self) -> Result<Option<Sample<T>>, RecvError> {
+        self.raw_mut().skip_to_newest()?;
+        self.try_recv_ref()
+    }
+
     /// The next message in order, read in place, waiting as long as it takes.
     ///
     /// # Errors

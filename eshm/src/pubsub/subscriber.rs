@@ -109,6 +109,17 @@ impl<T: ?Sized + Payload> Subscriber<T> {
         self.raw.held()
     }
 
+    /// A registration to be woken when the next message may have arrived, for callers that
+    /// wait for many things at once (see [`Wakeup`](crate::wait::Wakeup)); `None` if a receive
+    /// should be tried now.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Attach`] if attaching to a re-created topic fails.
+    pub fn wakeup(&mut self) -> Result<Option<crate::wait::Wakeup>, RecvError> {
+        self.raw.wakeup()
+    }
+
     /// The untyped subscriber underneath.
     pub fn as_raw(&self) -> &RawSubscriber {
         &self.raw

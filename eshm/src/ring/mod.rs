@@ -237,6 +237,17 @@ impl<'a> RingView<'a> {
         timeout: Option<Duration>,
         slot: Option<(&ReaderSlot, usize)>,
     ) {
+        if let Some(ticket) = self.register(n, slot) {
+            futex::wait(&self.writer.notify, ticket, timeout);
+            self.deregister(slot);
+        }
+    }
+
+    /// Registers a reader that waits for message `n` to be woken by the writer's next commit
+    /// (see [`park`](Self::park) for `slot`), and returns the value of the futex word to wait
+    /// on; `None` (and nothing registered) if message `n` is there already (or no longer
+    /// pending). A registration must be withdrawn with [`deregister`](Self::deregister).
+    pub(crate) fn register(&self, n: u64, slot: Option<(&ReaderSlot, usize)>) -> Option<u32> {
         let w = self.writer;
         let ticket = w.notify.load(Ordering::Acquire);
         match slot {
@@ -251,8 +262,15 @@ impl<'a> RingView<'a> {
         // Pairs with the SeqCst fence in `end_write` (see there).
         fence(Ordering::SeqCst);
         if self.is_pending(n) {
-            futex::wait(&w.notify, ticket, timeout);
+            return Some(ticket);
         }
+        self.deregister(slot);
+        None
+    }
+
+    /// Withdraws a reader's registration (see [`register`](Self::register)).
+    pub(crate) fn deregister(&self, slot: Option<(&ReaderSlot, usize)>) {
+        let w = self.writer;
         match slot {
             Some((entry, i)) => {
                 w.waiting_mask.fetch_and(!(1 << i), Ordering::Relaxed);

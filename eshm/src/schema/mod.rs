@@ -76,6 +76,7 @@
 //! Test vectors (encodings and fingerprints) are in `tests/data/schema_vectors.json` in the
 //! repository.
 
+mod build;
 mod codec;
 mod describe;
 mod primitive;
@@ -85,6 +86,7 @@ pub(crate) mod testing;
 mod tests;
 mod validity;
 
+pub use build::LayoutError;
 pub use codec::{SchemaError, fnv1a64};
 pub use primitive::{Primitive, Scalar, ScalarError};
 pub use validity::ValidityError;
