@@ -306,9 +306,9 @@ impl RawSubscriber {
                     ring.prefetch(self.next + READ_AHEAD);
                     return Ok(true);
                 }
-                // The header's state line is written only on close, so it stays cached and
-                // this check costs about a nanosecond.
-                Read::Pending if att.ring.seg.state() == STATE_LIVE => {
+                // The header's state line is written only on close, and the broken flag only
+                // on a truncation, so both stay cached and cost about a nanosecond.
+                Read::Pending if att.ring.seg.state() == STATE_LIVE && !att.ring.seg.is_broken() => {
                     self.idle_polls = self.idle_polls.wrapping_add(1);
                     if !self.idle_polls.is_multiple_of(1024) {
                         return Ok(false);
