@@ -1,7 +1,7 @@
 //! The `IntEnum`s of the original ESHM wrapper, each defined once as a table that both creates
 //! the Python class and converts between its values and Rust's.
 
-use crate::errors::invalid_argument;
+use crate::errors::{invalid_argument, ours};
 use eshm::channel::{DisconnectBehavior, Role};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -41,10 +41,12 @@ impl<T: Copy + PartialEq> IntEnum<T> {
         Ok(())
     }
 
-    /// The Rust value of a member, or of its integer value (`None`: `default`).
+    /// The Rust value of a member, or of its integer value (`None`: `default`):
+    /// `ArgumentTypeError` for a value that is not an integer, `InvalidArgumentError` for one
+    /// that is not a member's.
     pub(crate) fn parse(&self, value: Option<&Bound<'_, PyAny>>, default: T) -> PyResult<T> {
         let Some(value) = value else { return Ok(default) };
-        let int: i64 = value.extract()?;
+        let int: i64 = value.extract().map_err(|e| ours(value.py(), e))?;
         self.members.iter().find(|(_, v, _)| *v == int).map(|(_, _, t)| *t).ok_or_else(|| {
             let names: Vec<String> =
                 self.members.iter().map(|(n, _, _)| format!("{}.{n}", self.name)).collect();

@@ -26,6 +26,69 @@ The duplex byte channel with the API of the ESHM library's Python wrapper::
 Every object may be shared between threads; one inherited through ``fork()`` is closed in
 the child. ``eshm.list()`` and ``eshm.clean()`` do what ``eshm list --json`` and
 ``eshm clean`` do.
+
+Exceptions: every error eshm raises is an ``eshm.Error`` and also the built-in exception of its
+kind (``except ValueError:`` catches a bad argument; ``except RuntimeError:`` what the original
+ESHM wrapper raised as one)::
+
+    eshm.                   built-in bases              raised when
+    TimeoutError            TimeoutError                a blocking call reached its timeout:
+                                                        recv, ESHM.read, ESHM.write (the queue
+                                                        stayed full, or a slave's master
+                                                        missing, for 1 s); wait_for returns
+                                                        False instead
+    NoDataError             TimeoutError, RuntimeError  ESHM.read(timeout_ms=0) with nothing
+                                                        queued (an eshm.TimeoutError too)
+    InvalidNameError        ValueError                  a topic or channel name that cannot be
+                                                        used ("", a control character, too long)
+    InvalidArgumentError    ValueError                  an argument out of range: buffer_num=0,
+                                                        a capacity too small for max_message,
+                                                        wait="bogus", role=7, a negative or NaN
+                                                        timeout, a write_data key of 256 bytes,
+                                                        an invalid SCHEMA_BYTES
+    OutOfRangeError         ValueError, OverflowError   an integer that does not fit (an
+                                                        InvalidArgumentError too): 256 published
+                                                        on an eshm.u8 topic, history=-1
+    ArgumentTypeError       TypeError                   an argument of a type the call does not
+                                                        take: buffer_num="3", 1.5 published on
+                                                        an int topic, Publisher(name, "text"),
+                                                        write(5), write_data([...])
+    TypeMismatchError       ValueError                  the topic carries another message type
+    InvalidMessageError     ValueError                  a received message is not valid: a bool
+                                                        or enum field out of range, or read_data
+                                                        of a message that write_data did not
+                                                        write
+    MessageTooLargeError    ValueError, RuntimeError    ESHM.write of more than max_message
+                                                        bytes
+    BufferTooSmallError     ValueError, RuntimeError    ESHM.read with a buffer_size smaller
+                                                        than the next message (which stays
+                                                        queued)
+    PublisherExistsError    RuntimeError                a live process already publishes on the
+                                                        topic
+    RoleTakenError          RuntimeError                a live process already holds this role
+                                                        on the channel
+    NotFoundError           RuntimeError                a slave found no live master within
+                                                        max_reconnect_attempts
+    DisconnectedError       RuntimeError                the other end is gone and the disconnect
+                                                        behaviour gave up on it
+    FullError               RuntimeError                ESHM.try_write with no room in the queue
+                                                        now
+    CorruptSegmentError     RuntimeError                a segment file that is not a valid eshm
+                                                        segment (or of another layout version)
+    SegmentPermissionError  RuntimeError                a segment of another user or writable by
+                                                        others (unless allow_other_owners=True),
+                                                        or not a regular file
+    SegmentIOError          RuntimeError                a system call on a segment failed
+                                                        (ESHM_SHM_DIR is not a directory,
+                                                        /dev/shm is full)
+    ClosedError             RuntimeError                the object was closed, or was inherited
+                                                        through fork()
+
+``eshm.Error`` itself is raised by nothing today (it would be, for an error of the Rust core
+that this version of the module does not name). Python's own ``TypeError`` comes only from a
+call with a wrong signature (a missing or unknown argument); message objects
+(``eshm.msg.Vector3(x="a")``, ``Vector3.from_bytes(b"")``) raise the built-in ``TypeError``,
+``ValueError`` or ``OverflowError`` of a wrong field, as Python classes do.
 """
 
 from __future__ import annotations
@@ -38,6 +101,7 @@ from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
 from ._eshm import (
     ESHM,
+    ArgumentTypeError,
     BufferTooSmallError,
     Closable,
     ClosedError,
@@ -54,6 +118,7 @@ from ._eshm import (
     MessageTooLargeError,
     NoDataError,
     NotFoundError,
+    OutOfRangeError,
     Publisher,
     PublisherExistsError,
     Role,
@@ -106,6 +171,7 @@ def _unpickle_message(module: str, name: str, data: bytes) -> Any:
 # shadow the built-ins `TimeoutError` and `list` (eshm.TimeoutError is one anyway).
 __all__ = [
     "ESHM",
+    "ArgumentTypeError",
     "BufferTooSmallError",
     "Closable",
     "ClosedError",
@@ -124,6 +190,7 @@ __all__ = [
     "MessageTooLargeError",
     "NoDataError",
     "NotFoundError",
+    "OutOfRangeError",
     "Publisher",
     "PublisherExistsError",
     "Role",

@@ -10,6 +10,7 @@ from . import msg as msg
 __version__: str
 
 __all__ = [
+    "ArgumentTypeError",
     "BufferTooSmallError",
     "Closable",
     "ClosedError",
@@ -27,6 +28,7 @@ __all__ = [
     "MessageTooLargeError",
     "NoDataError",
     "NotFoundError",
+    "OutOfRangeError",
     "Publisher",
     "PublisherExistsError",
     "Role",
@@ -70,19 +72,25 @@ class InvalidNameError(Error, ValueError):
     """A topic or channel name cannot be used."""
 
 class InvalidArgumentError(Error, ValueError):
-    """An argument is out of range (a capacity, a size, a duration, an enum value)."""
+    """An argument is out of range (a capacity, a size, a timeout, an enum value, a wait strategy, a write_data key)."""
+
+class OutOfRangeError(InvalidArgumentError, OverflowError):
+    """An integer that does not fit: a value for a topic of a smaller type (256 for eshm.u8), a negative count."""
+
+class ArgumentTypeError(Error, TypeError):
+    """An argument of a type the call does not take: a value that is not of the topic's type, a default value that names no message type, a str where an int is expected."""
 
 class TypeMismatchError(Error, ValueError):
-    """The topic carries another message type."""
+    """The topic carries another message type than the one this process uses."""
 
 class InvalidMessageError(Error, ValueError):
-    """A message holds a value outside its field's range, or is not a message at all."""
+    """A received message holds a value outside its field's range (a bool or an enum), or is not a message of its kind at all (read_data)."""
 
 class MessageTooLargeError(Error, ValueError, RuntimeError):
-    """The message is larger than the channel's maximum."""
+    """The message is larger than the channel's maximum (also a RuntimeError, as the original ESHM wrapper raised it)."""
 
 class BufferTooSmallError(Error, ValueError, RuntimeError):
-    """The next message is larger than the buffer size given (it stays queued)."""
+    """The next message is larger than the buffer size given; it stays queued (also a RuntimeError, as the original ESHM wrapper raised it)."""
 
 class PublisherExistsError(Error, RuntimeError):
     """A live process already publishes on the topic."""
@@ -97,7 +105,7 @@ class DisconnectedError(Error, RuntimeError):
     """The other end of the channel is gone, and the disconnect behaviour gave up on it."""
 
 class FullError(Error, RuntimeError):
-    """The channel's queue has no room now."""
+    """The channel's queue has no room now (ESHM.try_write)."""
 
 class CorruptSegmentError(Error, RuntimeError):
     """A shared-memory segment is not valid (or comes from another eshm version)."""
@@ -349,6 +357,7 @@ class ESHM(Closable):
         wait: str = "default",
     ) -> Self: ...
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
+    def try_write(self, data: bytes | bytearray | memoryview) -> None: ...
     def read(self, buffer_size: int = 4096, timeout_ms: int | None = None) -> bytes: ...
     def try_read(self, buffer_size: int = 4096) -> bytes | None: ...
     def write_data(self, mapping: Any) -> None: ...
