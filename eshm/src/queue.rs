@@ -416,17 +416,25 @@ mod tests {
             q.data[0].store(0, Ordering::Relaxed);
             assert_eq!(q.peek().unwrap().map(|r| r.len), Some(0), "a skip within what is there");
         });
-        // A record that runs past the end of the area, or past the head.
+        // A record that runs past the end of the area, or past the head (each alone).
         with_queue(8, 64, |q| {
             let h = q.header;
             h.tail.store(40, Ordering::Relaxed);
-            h.head.store(64, Ordering::Relaxed);
+            h.head.store(104, Ordering::Relaxed); // the queue is full: 64 bytes written
             q.data[5].store(24, Ordering::Relaxed); // 32 bytes from offset 40: past the end
             assert!(q.peek().is_err(), "past the end of the area");
             q.data[5].store(16, Ordering::Relaxed); // 24 bytes: exactly to the end
             assert_eq!(q.peek().unwrap().map(|r| r.len), Some(16));
             h.head.store(56, Ordering::Relaxed);
             assert!(q.peek().is_err(), "past the head");
+        });
+        // A record longer than the largest message, though it fits everywhere.
+        with_queue(8, 8, |q| {
+            q.header.head.store(24, Ordering::Relaxed);
+            q.data[0].store(16, Ordering::Relaxed);
+            assert!(q.peek().is_err(), "longer than max_message");
+            q.data[0].store(8, Ordering::Relaxed);
+            assert_eq!(q.peek().unwrap().map(|r| r.len), Some(8));
         });
     }
 
