@@ -455,6 +455,36 @@ mod tests {
         });
     }
 
+    #[test]
+    fn queue_registers_sleepers_only_when_there_is_nothing_to_do() {
+        with_queue(8, 24, |q| {
+            let h = q.header;
+            // Empty: a reader registers (and withdraws); a writer of 24 bytes (32 with its
+            // header, 64 with a possible wrap) does not: 64 bytes are free.
+            let ticket = q.register_for_data().expect("nothing queued");
+            assert_eq!((ticket, h.data_waiters.load(Ordering::Relaxed)), (0, 1));
+            q.deregister_for_data();
+            assert_eq!(h.data_waiters.load(Ordering::Relaxed), 0);
+            assert_eq!(q.register_for_space(record_size(24)), None);
+            assert_eq!(h.space_waiters.load(Ordering::Relaxed), 0, "withdrawn at once");
+            // With 8 bytes written, 56 are free: not enough for 32 plus a wrap.
+            q.try_push(&[]).unwrap();
+            assert_eq!(q.register_for_data(), None, "a record is queued");
+            assert_eq!(h.data_waiters.load(Ordering::Relaxed), 0, "withdrawn at once");
+            assert!(q.register_for_space(record_size(24)).is_some());
+            assert_eq!(h.space_waiters.load(Ordering::Relaxed), 1);
+            q.deregister_for_space();
+            assert_eq!(h.space_waiters.load(Ordering::Relaxed), 0);
+            // Enough room means twice the record (one more record's worth for a wrap): 56 free
+            // is enough for 24-byte records; 48 free is exactly enough.
+            assert_eq!(q.register_for_space(record_size(16)), None);
+            q.try_push(&[]).unwrap();
+            assert_eq!(q.register_for_space(record_size(16)), None, "48 free, 2 x 24 needed");
+            assert!(q.register_for_space(record_size(17)).is_some(), "48 free, 2 x 32 needed");
+            q.deregister_for_space();
+        });
+    }
+
     /// Runs `f` on another thread and fails if it does not finish (a wait that never ends).
     fn finishes(what: &str, f: impl FnOnce() + Send) {
         let (done, finished) = std::sync::mpsc::channel();
