@@ -4,3 +4,5 @@
 mod loom_queue;
 #[cfg(loom)]
 mod loom_ring;
+#[cfg(loom)]
+mod loom_service;
