@@ -71,12 +71,16 @@ fn service_several_calls_in_flight_get_their_own_answers_in_any_order() {
         client.send(&AddRequest { a: 9, b: 9 }),
         Err(CallError::TooManyInFlight { max: 4, .. })
     ));
-    // Take all four, answer them backwards.
-    let mut requests: Vec<_> = (0..4).map(|_| server.recv_timeout(SECOND).unwrap()).collect();
-    assert_eq!(requests.iter().map(|r| r.a).collect::<Vec<_>>(), [0, 1, 2, 3], "in order");
-    while let Some(req) = requests.pop() {
-        let sum = req.a + req.b;
-        req.respond(&AddResponse { sum }).unwrap();
+    // Take all four (putting each aside), answer them backwards.
+    let mut requests: Vec<_> = (0..4)
+        .map(|_| {
+            let req = server.recv_timeout(SECOND).unwrap();
+            (*req, req.defer())
+        })
+        .collect();
+    assert_eq!(requests.iter().map(|(r, _)| r.a).collect::<Vec<_>>(), [0, 1, 2, 3], "in order");
+    while let Some((req, id)) = requests.pop() {
+        assert!(server.respond(id, &AddResponse { sum: req.a + req.b }).unwrap());
     }
     for (i, p) in pending.into_iter().enumerate() {
         assert_eq!(p.wait(SECOND).unwrap().sum, i as i64 + 100);

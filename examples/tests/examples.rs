@@ -127,3 +127,20 @@ fn example_dead_readers_leaves_no_reader_registered_asleep() {
     assert!(out.contains("readers registered asleep now:  0"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("RESULT bench=dead_readers before_ns=")), "{out}");
 }
+
+#[test]
+fn example_service_bench_prints_well_formed_results() {
+    let out = example("service_bench")
+        .args(["--quick", "--only", "latency"])
+        .env("ESHM_BENCH_CASE", "service-blocking")
+        .output()
+        .unwrap();
+    let out = stdout_of(&out);
+    let results: Vec<&str> = out.lines().filter(|l| l.starts_with("RESULT ")).collect();
+    assert_eq!(results.len(), 1, "one case:\n{out}");
+    for key in
+        ["bench=service_8b", "mode=blocking", "oneway_p50_ns=", "rtt_p50_ns=", "calls_per_s="]
+    {
+        assert!(results[0].contains(key), "{}", results[0]);
+    }
+}

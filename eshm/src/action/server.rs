@@ -8,7 +8,6 @@ use crate::message::{self, Message};
 use crate::schema::Schema;
 use crate::segment::SegmentKind;
 use crate::service::{CallId, Intake, ServerCore, ServerOptions};
-use crate::sync::Ordering;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -71,7 +70,7 @@ impl RawActionServer {
     ) -> Result<Self> {
         let core = ServerCore::create(name, SegmentKind::Action, &[goal, result, feedback], options)?;
         Ok(RawActionServer {
-            intake: Intake::new(&core.mapped),
+            intake: Intake::new(&core.mapped, goal),
             shared: Arc::new(Shared {
                 core: Arc::new(core),
                 result: result.clone(),
@@ -113,7 +112,7 @@ impl RawActionServer {
         deadline: Option<Instant>,
         slice_end: Option<Instant>,
     ) -> Result<Option<RawGoalRequest>, ServeError> {
-        let found = self.intake.recv_until(&self.shared.core, &self.goal, deadline, slice_end)?;
+        let found = self.intake.recv_until(&self.shared.core, deadline, slice_end)?;
         Ok(found.map(|inc| RawGoalRequest {
             goal: RawGoal { shared: self.shared.clone(), call: inc.call, bytes: self.intake.payload.clone() },
             decided: false,
@@ -425,7 +424,7 @@ impl<G: Message, R: Message, F: Message> ActionServer<G, R, F> {
 
     /// Goals accepted, rejected or ended so far (each counts once per answer).
     pub fn answered(&self) -> u64 {
-        self.raw.shared.core.mapped.header().stats.answered.load(Ordering::Relaxed)
+        self.raw.shared.core.answered()
     }
 }
 

@@ -62,8 +62,10 @@ impl Mapped {
     pub(crate) fn details(&self) -> ServiceDetails {
         let h = self.header();
         let r = |a: &crate::sync::AtomicU64| a.load(Ordering::Relaxed);
+        let mut answered = 0;
         let clients = (0..self.geo.max_clients)
             .filter_map(|s| {
+                answered += r(&self.slot(s).answered);
                 let slot = self.slot(s);
                 let pid = slot.pid.load(Ordering::Acquire) & !crate::layout::REGISTERING;
                 (pid != 0).then(|| ClientInfo {
@@ -83,7 +85,7 @@ impl Mapped {
             feedback_depth: self.geo.feedback_depth,
             clients,
             received: r(&h.stats.received),
-            answered: r(&h.stats.answered),
+            answered,
             undelivered: r(&h.stats.undelivered),
             dropped: r(&h.stats.dropped),
             server_asleep: h.server.waiters.load(Ordering::Relaxed) != 0,

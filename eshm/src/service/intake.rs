@@ -11,13 +11,15 @@ use crate::layout::{STATE_LIVE, STATE_SUPERSEDED};
 use crate::os::{self, Dir};
 use crate::schema::Schema;
 use crate::segment::{self, SegmentKind};
-use crate::sync::Ordering;
+use crate::sync::{AtomicU32, Ordering};
 use crate::wait::{self, Stand, WaitStrategy};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Longest sleep of a waiting server between checks that it still owns its segment.
 const PARK_SLICE: Duration = Duration::from_millis(200);
+/// Looks for a request that a receive makes before it reads the clock (a few µs at most).
+const QUICK_LOOKS: u32 = 64;
 
 /// Which call of which client: enough to answer it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,9 +60,10 @@ pub(crate) struct ServerCore {
     pub(crate) generation: u64,
     /// The request operation this server takes (`OP_CALL` or `OP_GOAL`).
     pub(crate) op: u32,
-    /// One per client slot: answers to one slot are written one at a time (two threads may
-    /// answer calls of one slot, of two successive holders of it).
-    locks: Box<[Mutex<()>]>,
+    /// One spin lock per client slot (1 while held): answers to one slot are written one at
+    /// a time (two threads may answer calls of one slot, of two successive holders of it, to
+    /// one entry). Process-local; taking it is one atomic operation.
+    locks: Box<[AtomicU32]>,
     dir: Dir,
     unlink_on_drop: bool,
     pub(crate) wait: WaitStrategy,
@@ -97,7 +100,7 @@ impl ServerCore {
             Ok(mapped) => mapped,
             Err(pid) => return Err(Error::ServerExists { name: name.to_owned(), pid }),
         };
-        let locks = (0..mapped.geo.max_clients).map(|_| Mutex::new(())).collect();
+        let locks = (0..mapped.geo.max_clients).map(|_| AtomicU32::new(0)).collect();
         Ok(ServerCore {
             generation: mapped.generation(),
             name: name.into(),
@@ -129,16 +132,23 @@ impl ServerCore {
         let m = &self.mapped;
         let s = call.slot as usize;
         let slot = m.slot(s);
-        {
-            let _serial = self.locks[s].lock().unwrap_or_else(|p| p.into_inner());
-            if slot.generation.load(Ordering::Acquire) != call.generation {
-                // Its client left, and another holds the slot now: the answer would be
-                // discarded (its token is another claim's), and must not disturb it.
-                let stats = &m.header().stats;
-                stats.undelivered.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
+        let lock = &self.locks[s];
+        let mut spins = 0u32;
+        // Pairs with the Release store below: the previous holder's writes come first.
+        while lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            spins += 1;
+            if spins.is_multiple_of(64) { std::thread::yield_now() } else { crate::sync::spin_loop() }
+        }
+        let present = slot.generation.load(Ordering::Acquire) == call.generation;
+        if present {
             write(m.entry(s, (call.n % m.geo.entries as u64) as usize));
+        }
+        lock.store(0, Ordering::Release);
+        if !present {
+            // Its client left, and another holds the slot now: the answer would be discarded
+            // (its token is another claim's), and must not disturb it.
+            m.header().stats.undelivered.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
         wake(slot);
         true
@@ -147,16 +157,20 @@ impl ServerCore {
     /// Writes the answer to `call` (a response, or a goal's new state). Returns whether its
     /// client was still there.
     pub(crate) fn answer(&self, call: CallId, status: u32, payload: Option<&[u8]>) -> bool {
-        let written = self.write(call, |entry| {
+        let slot = self.mapped.slot(call.slot as usize);
+        self.write(call, |entry| {
             entry.write_response(call.token(), status, 0, self.generation, payload);
-        });
-        if written {
-            let m = &self.mapped;
-            m.header().stats.answered.fetch_add(1, Ordering::Relaxed);
-            let answered = &m.slot(call.slot as usize).answered;
-            answered.fetch_add(1, Ordering::Relaxed);
-        }
-        written
+            // Written under the slot's lock: a load and a store count exactly.
+            let answered = slot.answered.load(Ordering::Relaxed);
+            slot.answered.store(answered + 1, Ordering::Relaxed);
+        })
+    }
+
+    /// Answers written so far (to every slot).
+    pub(crate) fn answered(&self) -> u64 {
+        (0..self.mapped.geo.max_clients)
+            .map(|s| self.mapped.slot(s).answered.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Answers `call` with "dropped without an answer", and counts it.
@@ -237,14 +251,20 @@ pub(crate) struct Intake {
     turn: usize,
     /// The payload of the last request found.
     pub(crate) payload: Vec<u8>,
+    /// The request type.
+    schema: Schema,
+    /// Whether requests must be checked (the type has `bool` or enum fields).
+    validate: bool,
 }
 
 impl Intake {
-    pub(crate) fn new(m: &Mapped) -> Intake {
+    pub(crate) fn new(m: &Mapped, schema: &Schema) -> Intake {
         Intake {
             cursors: vec![Cursor::default(); m.geo.max_clients],
             turn: 0,
             payload: vec![0; m.geo.request_size],
+            validate: schema.has_invalid_bit_patterns(),
+            schema: schema.clone(),
         }
     }
 
@@ -310,35 +330,53 @@ impl Intake {
         Some(Incoming { call: CallId { slot: s as u32, generation: c.generation, n: c.next }, head })
     }
 
+    /// Takes the next request if it is valid; requests that break the protocol (another
+    /// operation, another server generation, an invalid payload) are answered "dropped" (for
+    /// actions: rejected) and skipped.
+    fn take_valid(&mut self, core: &ServerCore) -> Option<Incoming> {
+        let m = &core.mapped;
+        while let Some(inc) = self.poll(m) {
+            // Only this thread writes it: a load and a store count exactly.
+            let received = &m.header().stats.received;
+            received.store(received.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            let valid = inc.head.op == core.op
+                && inc.head.client == inc.call.slot
+                && inc.head.server_gen == core.generation
+                && (!self.validate || self.schema.validate(&self.payload).is_ok());
+            if valid {
+                return Some(inc);
+            }
+            let status =
+                if core.op == protocol::OP_GOAL { protocol::GOAL_REJECTED } else { STATUS_DROPPED };
+            core.drop_call(inc.call, status);
+        }
+        None
+    }
+
     /// Takes the next valid request, waiting until `deadline` (`None`: forever) or, with
-    /// `Ok(None)`, until `slice_end`. Requests that break the protocol (another operation,
-    /// another server generation, an invalid payload) are answered "dropped" and skipped.
+    /// `Ok(None)`, until `slice_end`.
     pub(crate) fn recv_until(
         &mut self,
         core: &ServerCore,
-        schema: &Schema,
         deadline: Option<Instant>,
         slice_end: Option<Instant>,
     ) -> Result<Option<Incoming>, ServeError> {
         let m = &core.mapped;
-        let validate = schema.has_invalid_bit_patterns();
+        // A server that has just answered usually gets its next request within a round trip:
+        // look for it a while before reading the clock.
+        let looks = if core.wait == WaitStrategy::Park { 0 } else { QUICK_LOOKS };
+        for _ in 0..looks {
+            if let Some(inc) = self.take_valid(core) {
+                return Ok(Some(inc));
+            }
+            if !core.wait.is_spin() {
+                crate::sync::spin_loop();
+            }
+        }
         loop {
             core.check()?;
-            while let Some(inc) = self.poll(m) {
-                m.header().stats.received.fetch_add(1, Ordering::Relaxed);
-                let valid = inc.head.op == core.op
-                    && inc.head.client == inc.call.slot
-                    && inc.head.server_gen == core.generation
-                    && (!validate || schema.validate(&self.payload).is_ok());
-                if valid {
-                    return Ok(Some(inc));
-                }
-                let status = if core.op == protocol::OP_GOAL {
-                    protocol::GOAL_REJECTED
-                } else {
-                    STATUS_DROPPED
-                };
-                core.drop_call(inc.call, status);
+            if let Some(inc) = self.take_valid(core) {
+                return Ok(Some(inc));
             }
             let now = Instant::now();
             let until = match wait::check(now, deadline, slice_end) {
@@ -347,10 +385,15 @@ impl Intake {
                 Stand::Until(until) => until.map_or(now + PARK_SLICE, |u| u.min(now + PARK_SLICE)),
             };
             let strategy = core.wait;
+            let mut found = None;
             wait::spin(strategy.spin_end(now, Some(until)), strategy.is_spin(), || {
-                self.ready(m).then_some(())
+                found = self.take_valid(core);
+                found.map(|_| ())
             });
-            if !strategy.is_spin() && !self.ready(m) {
+            if found.is_some() {
+                return Ok(found);
+            }
+            if !strategy.is_spin() {
                 let nap = until.saturating_duration_since(Instant::now());
                 protocol::server_sleep(&m.header().server, Some(nap), || self.ready(m));
             }

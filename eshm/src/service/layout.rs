@@ -101,13 +101,11 @@ pub(crate) struct ServerLine {
 pub(crate) struct ServerStats {
     /// Requests (or goals) taken.
     pub(crate) received: AtomicU64,
-    /// Responses written (for actions: goals accepted, rejected or finished).
-    pub(crate) answered: AtomicU64,
     /// Responses not written because their client had gone (its slot claimed again).
     pub(crate) undelivered: AtomicU64,
     /// Requests dropped unanswered (invalid, or dropped by the server's code).
     pub(crate) dropped: AtomicU64,
-    pub(crate) _reserved: [AtomicU64; 4],
+    pub(crate) _reserved: [AtomicU64; 5],
 }
 
 /// One client's slot header: who holds it, and how it sleeps. Its entries follow it.
@@ -131,7 +129,8 @@ pub(crate) struct ClientSlot {
     pub(crate) futex: AtomicU32,
     /// Non-zero while the client is asleep (or about to be) on `futex`.
     pub(crate) waiters: AtomicU32,
-    /// Responses (or goal results) the server wrote for this slot (all holders).
+    /// Answers (responses; for actions, goals accepted, rejected or ended) the server wrote
+    /// to this slot, for all its holders (their sum is the service's count).
     pub(crate) answered: AtomicU64,
     pub(crate) _reserved1: [AtomicU64; 6],
 }

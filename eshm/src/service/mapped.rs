@@ -335,12 +335,10 @@ impl Mapped {
         let g = &self.geo;
         let stride = g.request_part + g.response_part + g.feedback_depth * g.feedback_part;
         let at = self.slot_offset(slot) + SLOT_HEADER + entry * stride;
-        let request = self.seg.words(at, g.request_part / 8);
-        let response = self.seg.words(at + g.request_part, g.response_part / 8);
-        let feedback = self.seg.words(
-            at + g.request_part + g.response_part,
-            g.feedback_depth * g.feedback_part / 8,
-        );
+        // One bounds check for the whole entry (on every poll of a waiting call).
+        let words = self.seg.words(at, stride / 8);
+        let (request, rest) = words.split_at(g.request_part / 8);
+        let (response, feedback) = rest.split_at(g.response_part / 8);
         Entry { request, response, feedback, feedback_words: g.feedback_part / 8 }
     }
 

@@ -48,7 +48,7 @@ impl RawServer {
     ) -> Result<RawServer> {
         let core = ServerCore::create(name, SegmentKind::Service, &[request, response], options)?;
         Ok(RawServer {
-            intake: Intake::new(&core.mapped),
+            intake: Intake::new(&core.mapped, request),
             core: Arc::new(core),
             request: request.clone(),
             response: response.clone(),
@@ -82,7 +82,7 @@ impl RawServer {
 
     /// Responses written so far.
     pub fn served(&self) -> u64 {
-        self.core.mapped.header().stats.answered.load(Ordering::Relaxed)
+        self.core.answered()
     }
 
     /// Clients attached now (reads `/proc`: for status displays).
@@ -102,7 +102,7 @@ impl RawServer {
         deadline: Option<Instant>,
         slice_end: Option<Instant>,
     ) -> Result<Option<RawRequest>, ServeError> {
-        let found = self.intake.recv_until(&self.core, &self.request, deadline, slice_end)?;
+        let found = self.intake.recv_until(&self.core, deadline, slice_end)?;
         Ok(found.map(|inc| RawRequest {
             core: self.core.clone(),
             call: inc.call,
@@ -250,7 +250,11 @@ impl<Req: Message, Res: Message> ServerBuilder<Req, Res> {
     pub fn create(self) -> Result<Server<Req, Res>> {
         let core =
             ServerCore::create(&self.name, SegmentKind::Service, &[Req::SCHEMA, Res::SCHEMA], &self.options)?;
-        Ok(Server { intake: Intake::new(&core.mapped), core: Arc::new(core), _types: PhantomData })
+        Ok(Server {
+            intake: Intake::new(&core.mapped, Req::SCHEMA),
+            core: Arc::new(core),
+            _types: PhantomData,
+        })
     }
 }
 
@@ -282,14 +286,17 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
         ServerBuilder { name: name.to_owned(), options: ServerOptions::default(), _types: PhantomData }
     }
 
-    fn take(&mut self, inc: Incoming) -> Request<Req, Res> {
+    fn take(&mut self, inc: Incoming) -> Request<'_, Req, Res> {
         // `recv_until` validated the bytes against `Req::SCHEMA`.
         let value = message::from_bytes(&self.intake.payload).expect("validated request");
-        Request { core: self.core.clone(), call: inc.call, value, answered: false, _res: PhantomData }
+        Request { core: &self.core, call: inc.call, value, answered: false, _res: PhantomData }
     }
 
-    fn recv_deadline(&mut self, deadline: Option<Instant>) -> Result<Request<Req, Res>, ServeError> {
-        let inc = self.intake.recv_until(&self.core, Req::SCHEMA, deadline, None)?;
+    fn recv_deadline(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Request<'_, Req, Res>, ServeError> {
+        let inc = self.intake.recv_until(&self.core, deadline, None)?;
         Ok(self.take(inc.expect("no slice end")))
     }
 
@@ -299,7 +306,7 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
     ///
     /// [`ServeError::TakenOver`] if another process took the service over (it saw this one
     /// as dead), [`ServeError::Segment`] if the segment file was truncated.
-    pub fn recv(&mut self) -> Result<Request<Req, Res>, ServeError> {
+    pub fn recv(&mut self) -> Result<Request<'_, Req, Res>, ServeError> {
         self.recv_deadline(None)
     }
 
@@ -308,7 +315,7 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
     /// # Errors
     ///
     /// [`ServeError::Timeout`], or as [`recv`](Self::recv).
-    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Request<Req, Res>, ServeError> {
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Request<'_, Req, Res>, ServeError> {
         self.recv_deadline(Some(Instant::now() + timeout))
     }
 
@@ -317,8 +324,8 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
-    pub fn try_recv(&mut self) -> Result<Option<Request<Req, Res>>, ServeError> {
-        match self.intake.recv_until(&self.core, Req::SCHEMA, Some(Instant::now()), None) {
+    pub fn try_recv(&mut self) -> Result<Option<Request<'_, Req, Res>>, ServeError> {
+        match self.intake.recv_until(&self.core, Some(Instant::now()), None) {
             Ok(inc) => Ok(inc.map(|inc| self.take(inc))),
             Err(ServeError::Timeout) => Ok(None),
             Err(e) => Err(e),
@@ -348,7 +355,7 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
 
     /// Responses written so far.
     pub fn served(&self) -> u64 {
-        self.core.mapped.header().stats.answered.load(Ordering::Relaxed)
+        self.core.answered()
     }
 
     /// Clients attached now (reads `/proc`: for status displays).
@@ -387,7 +394,7 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
                 .spawn(move || {
                     while stop.load(Ordering::Acquire) == 0 {
                         let slice = Some(Instant::now() + Duration::from_millis(100));
-                        let inc = server.intake.recv_until(&server.core, Req::SCHEMA, None, slice)?;
+                        let inc = server.intake.recv_until(&server.core, None, slice)?;
                         if let Some(inc) = inc {
                             let request = server.take(inc);
                             let response = handler(&request);
@@ -438,7 +445,7 @@ impl ServerThread {
 
     /// Responses written so far.
     pub fn served(&self) -> u64 {
-        self.core.mapped.header().stats.answered.load(Ordering::Relaxed)
+        self.core.answered()
     }
 }
 
@@ -451,18 +458,20 @@ impl Drop for ServerThread {
 }
 
 /// A request taken by a [`Server`]: the request's value (it derefs to it), and the means to
-/// answer it, from any thread. Dropping it unanswered answers "dropped" (the client's call
-/// fails with [`CallError::Dropped`](crate::CallError::Dropped) at once).
+/// answer it. It borrows the server (no reference count on the hot path): to take more
+/// requests before answering this one, [`defer`](Self::defer) it and answer it later with
+/// [`Server::respond`]. Dropping it unanswered answers "dropped" (the client's call fails with
+/// [`CallError::Dropped`](crate::CallError::Dropped) at once).
 #[derive(Debug)]
-pub struct Request<Req, Res> {
-    core: Arc<ServerCore>,
+pub struct Request<'a, Req, Res> {
+    core: &'a ServerCore,
     call: CallId,
     value: Req,
     answered: bool,
     _res: PhantomData<fn(Res)>,
 }
 
-impl<Req: Message, Res: Message> Request<Req, Res> {
+impl<Req: Message, Res: Message> Request<'_, Req, Res> {
     /// Which call of which client it is.
     pub fn id(&self) -> CallId {
         self.call
@@ -488,21 +497,22 @@ impl<Req: Message, Res: Message> Request<Req, Res> {
     }
 
     /// Puts it aside, to be answered later with [`Server::respond`] (its client's call stays
-    /// in flight meanwhile).
+    /// in flight meanwhile; a deferred request that is never answered leaves its call in
+    /// flight until the client gives up on it).
     pub fn defer(mut self) -> CallId {
         self.answered = true;
         self.call
     }
 }
 
-impl<Req, Res> Deref for Request<Req, Res> {
+impl<Req, Res> Deref for Request<'_, Req, Res> {
     type Target = Req;
     fn deref(&self) -> &Req {
         &self.value
     }
 }
 
-impl<Req, Res> Drop for Request<Req, Res> {
+impl<Req, Res> Drop for Request<'_, Req, Res> {
     fn drop(&mut self) {
         if !self.answered {
             self.core.drop_call(self.call, STATUS_DROPPED);
