@@ -24,13 +24,14 @@ pub enum Exit {
     Failure = 1,
     /// Bad usage: an unknown option, an invalid name, value or JSON.
     Usage = 2,
-    /// No such topic or channel.
+    /// No such topic, channel, service or action (or no live server).
     NotFound = 3,
     /// A corrupt or incompatible segment.
     Corrupt = 4,
     /// Permission denied (another user's segment, or one writable by others).
     Permission = 5,
-    /// Busy: a live process already publishes on the topic.
+    /// Busy: a live process already publishes on the topic (or serves the service), or
+    /// every client slot is taken.
     Busy = 6,
     /// Timed out (`--timeout`).
     Timeout = 7,
@@ -54,12 +55,14 @@ impl Exit {
             Exit::Success => "success",
             Exit::Failure => "failure not listed below (including I/O errors)",
             Exit::Usage => "bad usage: unknown option, invalid name, value or JSON",
-            Exit::NotFound => "no such topic or channel",
+            Exit::NotFound => "no such topic, channel, service or action (or no live server)",
             Exit::Corrupt => "a corrupt or incompatible segment",
             Exit::Permission => {
                 "permission denied (another user's segment, or one writable by others)"
             }
-            Exit::Busy => "busy: a live process already publishes on the topic",
+            Exit::Busy => {
+                "busy: a live process already publishes on the topic or serves the service"
+            }
             Exit::Timeout => "timed out (--timeout)",
         }
     }
@@ -79,7 +82,7 @@ impl Exit {
     }
 }
 
-/// Inspect and use eshm topics and channels in shared memory.
+/// Inspect and use eshm topics, channels, services and actions in shared memory.
 #[derive(Debug, Parser)]
 #[command(name = "eshm", version, after_help = Exit::help())]
 struct Cli {
@@ -89,9 +92,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List every topic and channel on this machine.
+    /// List every topic, channel, service and action on this machine.
     List(ListArgs),
-    /// Show a topic's or channel's header in full: owner, state, schema, counters.
+    /// Show a segment's header in full: owner, state, schema, counters, clients.
     Info(InfoArgs),
     /// Print a topic's messages, decoded through the schema in its header.
     Echo(EchoArgs),
@@ -101,15 +104,21 @@ enum Command {
     Pub(PubArgs),
     /// Remove segments whose owner process is dead (never one whose owner is alive).
     Clean(CleanArgs),
+    /// Call a service once: the request as JSON (or a primitive value), the response printed.
+    Call(CallArgs),
 }
 
-/// Topic or channel.
+/// Topic, channel, service or action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum KindArg {
     /// A publish/subscribe topic.
     Topic,
     /// A duplex byte channel.
     Channel,
+    /// A request/response service.
+    Service,
+    /// An action (goals with feedback).
+    Action,
 }
 
 impl From<KindArg> for SegmentKind {
@@ -117,6 +126,8 @@ impl From<KindArg> for SegmentKind {
         match k {
             KindArg::Topic => SegmentKind::Topic,
             KindArg::Channel => SegmentKind::Channel,
+            KindArg::Service => SegmentKind::Service,
+            KindArg::Action => SegmentKind::Action,
         }
     }
 }
@@ -126,7 +137,7 @@ pub(crate) struct ListArgs {
     /// Print a JSON array of objects instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Only topics, or only channels.
+    /// Only topics, channels, services or actions.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
 }
@@ -135,7 +146,7 @@ pub(crate) struct ListArgs {
 pub(crate) struct InfoArgs {
     /// The topic or channel name, as the program that made it wrote it.
     pub(crate) name: String,
-    /// Which one, when a topic and a channel share the name.
+    /// Which one, when segments of several kinds share the name.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
     /// Print a JSON object instead of text.
@@ -211,6 +222,22 @@ pub(crate) struct PubArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The service.
+    pub(crate) name: String,
+    /// The request, for a primitive request type (`eshm call calc/square 7`).
+    #[arg(allow_hyphen_values = true)]
+    pub(crate) value: Option<String>,
+    /// The request as JSON, encoded through the service's request type (missing fields are
+    /// zero); the response is printed as JSON too.
+    #[arg(long, value_name = "JSON", conflicts_with = "value")]
+    pub(crate) json: Option<String>,
+    /// Give up (exit status 7) after this many seconds without an answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub(crate) timeout: f64,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CleanArgs {
     /// Only list what would be removed.
     #[arg(long)]
@@ -248,10 +275,15 @@ impl From<eshm::Error> for Failure {
             | E::WrongSize { .. }
             | E::InvalidMessage { .. }
             | E::MessageTooLarge { .. } => Exit::Usage,
-            E::NotFound { .. } | E::NoMaster { .. } => Exit::NotFound,
+            E::NotFound { .. } | E::NoMaster { .. } | E::NoServer { .. } | E::ServerGone { .. } => {
+                Exit::NotFound
+            }
             E::Corrupt { .. } | E::LayoutVersion { .. } | E::TypeMismatch { .. } => Exit::Corrupt,
             E::Permission { .. } => Exit::Permission,
-            E::PublisherExists { .. } | E::RoleTaken { .. } => Exit::Busy,
+            E::PublisherExists { .. }
+            | E::RoleTaken { .. }
+            | E::ServerExists { .. }
+            | E::TooManyClients { .. } => Exit::Busy,
             E::Timeout => Exit::Timeout,
             _ => Exit::Failure,
         };
@@ -261,6 +293,12 @@ impl From<eshm::Error> for Failure {
 
 impl From<eshm::RecvError> for Failure {
     fn from(e: eshm::RecvError) -> Failure {
+        eshm::Error::from(e).into()
+    }
+}
+
+impl From<eshm::CallError> for Failure {
+    fn from(e: eshm::CallError) -> Failure {
         eshm::Error::from(e).into()
     }
 }
@@ -327,6 +365,7 @@ where
         Command::Hz(a) => command::hz::run(&a),
         Command::Pub(a) => command::publish::run(&a),
         Command::Clean(a) => command::clean::run(a.dry_run, a.include_corrupt),
+        Command::Call(a) => command::call::run(&a),
     };
     match result {
         Ok(()) => Exit::Success,

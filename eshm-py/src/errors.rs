@@ -32,6 +32,13 @@ pub(crate) enum Ex {
     Permission,
     Io,
     Closed,
+    ServerExists,
+    TooManyClients,
+    ServerGone,
+    NoServer,
+    TooManyCalls,
+    CallDropped,
+    UnknownGoal,
 }
 
 /// A base of an exception: a built-in exception, or one of the module's.
@@ -147,6 +154,48 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         &[Own(Ex::Error), Builtin("RuntimeError")],
         "The object was closed, or inherited through fork() (create a new one in the child).",
     ),
+    (
+        Ex::ServerExists,
+        "ServerExistsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A live process already serves the service or action.",
+    ),
+    (
+        Ex::TooManyClients,
+        "TooManyClientsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "Every client slot of the service or action is held by a live client.",
+    ),
+    (
+        Ex::ServerGone,
+        "ServerGoneError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The server died, or closed the service, before answering the call (or ending the goal).",
+    ),
+    (
+        Ex::NoServer,
+        "NoServerError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "No live server serves the service or action (none came in time).",
+    ),
+    (
+        Ex::TooManyCalls,
+        "TooManyCallsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The client already has as many calls (or goals) in flight as the server allows.",
+    ),
+    (
+        Ex::CallDropped,
+        "CallDroppedError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The server dropped the request without answering it (its handler failed, say).",
+    ),
+    (
+        Ex::UnknownGoal,
+        "UnknownGoalError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "The action client has no goal with this id.",
+    ),
 ];
 
 static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
@@ -189,6 +238,11 @@ pub(crate) fn raise(ex: Ex, message: impl Into<String>) -> PyErr {
     })
 }
 
+/// Whether `err` is an `eshm.Error` (any exception of the module).
+pub(crate) fn is_eshm_error(py: Python<'_>, err: &PyErr) -> bool {
+    CLASSES.get(py).is_some_and(|classes| err.is_instance(py, classes[index(Ex::Error)].bind(py)))
+}
+
 /// Which exception an [`eshm::Error`] is.
 fn kind(err: &Error) -> Ex {
     match err {
@@ -210,6 +264,13 @@ fn kind(err: &Error) -> Ex {
         Error::Corrupt { .. } | Error::LayoutVersion { .. } => Ex::Corrupt,
         Error::Permission { .. } => Ex::Permission,
         Error::Io { .. } => Ex::Io,
+        Error::ServerExists { .. } => Ex::ServerExists,
+        Error::TooManyClients { .. } => Ex::TooManyClients,
+        Error::ServerGone { .. } => Ex::ServerGone,
+        Error::NoServer { .. } => Ex::NoServer,
+        Error::TooManyInFlight { .. } => Ex::TooManyCalls,
+        Error::CallDropped { .. } => Ex::CallDropped,
+        Error::UnknownGoal { .. } => Ex::UnknownGoal,
         _ => Ex::Error,
     }
 }

@@ -1,8 +1,11 @@
 //! The native part of the `eshm` Python package (imported as `eshm._eshm`; use `eshm`).
 //!
-//! One Rust file per Python class: `publisher`, `subscriber`, `channel`; every exception in
-//! `errors`; value conversions in `codec`; waiting without the GIL in `wait`.
+//! One Rust file per Python class: `publisher`, `subscriber`, `channel`, `service_server`,
+//! `service_request`, `service_client`, `action_server`, `server_goal`, `action_client`; every
+//! exception in `errors`; value conversions in `codec`; waiting without the GIL in `wait`.
 
+mod action_client;
+mod action_server;
 mod channel;
 mod codec;
 mod data;
@@ -10,6 +13,10 @@ mod enums;
 mod errors;
 mod handle;
 mod publisher;
+mod server_goal;
+mod service_client;
+mod service_request;
+mod service_server;
 mod subscriber;
 mod wait;
 
@@ -106,6 +113,12 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<channel::Eshm>()?;
+    m.add_class::<service_server::ServiceServer>()?;
+    m.add_class::<service_request::ServiceRequest>()?;
+    m.add_class::<service_client::ServiceClient>()?;
+    m.add_class::<action_server::ActionServer>()?;
+    m.add_class::<server_goal::ServerGoal>()?;
+    m.add_class::<action_client::ActionClient>()?;
     m.add_class::<codec::ScalarType>()?;
     for scalar in codec::ScalarType::all() {
         let name = scalar.name_str();

@@ -16,6 +16,13 @@ Message types defined in Rust (``eshm.msg.Pose``, or your own with ``#[eshm(pyth
     pose_pub = eshm.Publisher("robot/pose", eshm.msg.Pose)
     pose_pub.publish(eshm.msg.Pose(position=eshm.msg.Vector3(x=1.0)))
 
+Services (request/response) and actions (goals with feedback), any number of clients::
+
+    server = eshm.ServiceServer("calc/square", eshm.u64, eshm.u64, lambda x: x * x)
+    client = eshm.ServiceClient("calc/square", eshm.u64, eshm.u64)  # in another process
+    assert client.call(7, timeout=1.0) == 49
+    ok, square = client.call(7, 100_000)           # SHM's form: timeout in µs, (ok, response)
+
 The duplex byte channel with the API of the ESHM library's Python wrapper::
 
     from eshm import ESHM, ESHMRole
@@ -37,8 +44,12 @@ from typing import Any
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
 from ._eshm import (
+    ACTION_STATUS,
     ESHM,
+    ActionClient,
+    ActionServer,
     BufferTooSmallError,
+    CallDroppedError,
     Closable,
     ClosedError,
     CorruptSegmentError,
@@ -48,11 +59,13 @@ from ._eshm import (
     ESHMError,
     ESHMRole,
     FullError,
+    GoalStatus,
     InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
     MessageTooLargeError,
     NoDataError,
+    NoServerError,
     NotFoundError,
     Publisher,
     PublisherExistsError,
@@ -61,8 +74,17 @@ from ._eshm import (
     ScalarType,
     SegmentIOError,
     SegmentPermissionError,
+    ServerExistsError,
+    ServerGoal,
+    ServerGoneError,
+    ServiceClient,
+    ServiceRequest,
+    ServiceServer,
     Subscriber,
+    TooManyCallsError,
+    TooManyClientsError,
     TypeMismatchError,
+    UnknownGoalError,
     __version__,
     _list_json,
     f32,
@@ -96,8 +118,12 @@ def list() -> _builtins.list[dict[str, Any]]:  # noqa: A001 (eshm.list, like `es
 # `TimeoutError`, `list` and `clean` stay out of `__all__`: `from eshm import *` must not
 # shadow the built-ins `TimeoutError` and `list` (eshm.TimeoutError is one anyway).
 __all__ = [
+    "ACTION_STATUS",
     "ESHM",
+    "ActionClient",
+    "ActionServer",
     "BufferTooSmallError",
+    "CallDroppedError",
     "Closable",
     "ClosedError",
     "CorruptSegmentError",
@@ -109,11 +135,13 @@ __all__ = [
     "ESHMRole",
     "ESHMStats",
     "FullError",
+    "GoalStatus",
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
     "NoDataError",
+    "NoServerError",
     "NotFoundError",
     "Publisher",
     "PublisherExistsError",
@@ -122,8 +150,17 @@ __all__ = [
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",
+    "ServerExistsError",
+    "ServerGoal",
+    "ServerGoneError",
+    "ServiceClient",
+    "ServiceRequest",
+    "ServiceServer",
     "Subscriber",
+    "TooManyCallsError",
+    "TooManyClientsError",
     "TypeMismatchError",
+    "UnknownGoalError",
     "__version__",
     "bool_",
     "f32",

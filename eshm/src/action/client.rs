@@ -117,16 +117,7 @@ impl RawActionClient {
         deadline: Option<Instant>,
         slice_end: Option<Instant>,
     ) -> Result<Option<bool>, CallError> {
-        let forced = ClientOptions { wait_for_server: true, ..self.core.options };
-        let saved = std::mem::replace(&mut self.core.options, forced);
-        let outcome = self.core.ensure_attached(deadline, slice_end).map(|a| a.is_some());
-        self.core.options = saved;
-        match outcome {
-            Ok(true) => Ok(Some(true)),
-            Ok(false) => Ok(None),
-            Err(CallError::NoServer { .. }) => Ok(Some(false)),
-            Err(e) => Err(e),
-        }
+        self.core.wait_for_server_until(deadline, slice_end)
     }
 
     /// Sends a goal (bytes of the goal type), waiting for a live server if there is none (as

@@ -274,6 +274,25 @@ impl ClientCore {
         }
     }
 
+    /// Waits for a live server (whatever the options say about calls) until `deadline`
+    /// (`Ok(Some(false))` then), or returns `Ok(None)` at `slice_end`.
+    pub(crate) fn wait_for_server_until(
+        &mut self,
+        deadline: Option<Instant>,
+        slice_end: Option<Instant>,
+    ) -> Result<Option<bool>, CallError> {
+        let saved = self.options.wait_for_server;
+        self.options.wait_for_server = true;
+        let outcome = self.ensure_attached(deadline, slice_end).map(|a| a.is_some());
+        self.options.wait_for_server = saved;
+        match outcome {
+            Ok(true) => Ok(Some(true)),
+            Ok(false) => Ok(None),
+            Err(CallError::NoServer { .. }) => Ok(Some(false)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether a live server is there (attaching to it if need be). Reads `/proc`.
     pub(crate) fn is_server_connected(&mut self) -> bool {
         if matches!(self.server_there(true), Ok(true)) {

@@ -61,7 +61,21 @@ impl RawClient {
 
     /// Waits up to `timeout` for a live server; whether there is one.
     pub fn wait_for_server(&mut self, timeout: Duration) -> bool {
-        matches!(self.core.ensure_attached(Some(Instant::now() + timeout), None), Ok(Some(_)))
+        matches!(self.wait_for_server_until(Some(Instant::now() + timeout), None), Ok(Some(true)))
+    }
+
+    /// Waits for a live server until `deadline` (`Ok(Some(false))` then), or returns
+    /// `Ok(None)` at `slice_end`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Attach`] (another message type, no free client slot, ...).
+    pub fn wait_for_server_until(
+        &mut self,
+        deadline: Option<Instant>,
+        slice_end: Option<Instant>,
+    ) -> Result<Option<bool>, CallError> {
+        self.core.wait_for_server_until(deadline, slice_end)
     }
 
     /// Sends a request (bytes of the request type), waiting for a live server if there is
@@ -146,17 +160,46 @@ impl RawClient {
             let start = Instant::now();
             (self.send_until(request, Some(start + timeout), None)?.expect("no slice end"), Some(start))
         };
-        let n = ticket.n;
-        response.resize(self.core.attachment(ticket)?.mapped.geo.response_size, 0);
-        let quick = self.core.quick_look(ticket, |a| {
-            Ok(a.entry(n).read_response(a.token(n), as_uninit(response)))
-        })?;
-        if let Some(head) = quick {
-            return self.finish(ticket, head, response);
+        if self.poll_quick(ticket, response)? {
+            return Ok(());
         }
         let deadline = start.unwrap_or_else(Instant::now) + timeout;
         self.wait_until(ticket, Some(deadline), None, response)?;
         Ok(())
+    }
+
+    /// Sends a request if the client is attached to a server that is there (never waits):
+    /// `Ok(None)` if it is not (then [`send_until`](Self::send_until) waits for one).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::WrongSize`], [`CallError::TooManyInFlight`].
+    pub fn try_send(&mut self, request: &[u8]) -> Result<Option<CallTicket>, CallError> {
+        let Some(a) = self.core.attached_now() else { return Ok(None) };
+        let size = a.mapped.geo.request_size;
+        if request.len() != size {
+            let service = self.core.name.clone();
+            return Err(CallError::WrongSize { service, size, given: request.len() });
+        }
+        self.core.send(OP_CALL, request, answered).map(Some)
+    }
+
+    /// Looks for the answer to `ticket` a few times (a few µs at most, no clock read, no
+    /// system call): `Ok(true)` if it came (into `response`).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_until`](Self::wait_until), without [`CallError::Timeout`].
+    pub fn poll_quick(&mut self, ticket: CallTicket, response: &mut Vec<u8>) -> Result<bool, CallError> {
+        response.resize(self.core.attachment(ticket)?.mapped.geo.response_size, 0);
+        let n = ticket.n;
+        let quick = self.core.quick_look(ticket, |a| {
+            Ok(a.entry(n).read_response(a.token(n), as_uninit(response)))
+        })?;
+        match quick {
+            Some(head) => self.finish(ticket, head, response).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// Ends the call `ticket` whose answer `head` came (its payload in `response`).
