@@ -144,3 +144,19 @@ fn example_service_bench_prints_well_formed_results() {
         assert!(results[0].contains(key), "{}", results[0]);
     }
 }
+
+#[test]
+fn example_service_server_and_client_talk() {
+    let name = format!("examples/calc/add/{}", std::process::id());
+    // The client makes 3 calls, 4 in flight, then 200: the server answers 207, then exits.
+    let server = example("service_server").args([&name, "207"]).stdout(Stdio::piped()).spawn();
+    let client = example("service_client").args([&name, "200"]).output().unwrap();
+    let server_out = stdout_of(&server.unwrap().wait_with_output().unwrap());
+    let client_out = stdout_of(&client);
+    for line in ["1 + 10 = 11", "3 + 30 = 33", "four calls in flight: [100, 101, 102, 103]"] {
+        assert!(client_out.contains(line), "{client_out}");
+    }
+    assert!(client_out.contains("200 calls in "), "{client_out}");
+    assert!(server_out.contains("client 0 call 1: 1 + 10 = 11"), "{server_out}");
+    assert!(server_out.contains("served 207 calls"), "{server_out}");
+}
