@@ -141,3 +141,11 @@ def test_move_to_action(name):
     assert "client: goal 1 SUCCEEDED at x=1.00 after 4 steps" in out
     assert re.search(r"client: goal 2 CANCELED \(PREEMPTED\) at y=\d", out), out
     assert "client: goal below the floor: REJECTED" in out
+
+
+def test_service_benchmark_prints_results():
+    out = run("service_benchmark.py", "--calls", 400)
+    results = [line for line in out.splitlines() if line.startswith("RESULT ")]
+    assert len(results) == 5, out
+    assert all("impl=eshm-py bench=service_" in r for r in results), out
+    assert re.search(r"wait=default n=400 rtt_p50_us=[\d.]+", out), out

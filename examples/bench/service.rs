@@ -339,7 +339,7 @@ fn main() {
                 s.p50, s.p99, s.p999, s.mean, paired.p50
             );
             println!(
-                "RESULT impl=eshm bench={what}_8b payload=8 mode={mode} n={} oneway_p50_ns={:.1} \
+                "RESULT impl=eshm bench={what}_8b payload=8 wait={mode} n={} oneway_p50_ns={:.1} \
                  oneway_p99_ns={:.1} oneway_p999_ns={:.1} oneway_mean_ns={:.1} rtt_p50_ns={:.1} \
                  rtt_p99_ns={:.1} calls_per_s={:.0} eshm_floor_p50_ns={:.1} x_floor={x:.2}",
                 s.n,

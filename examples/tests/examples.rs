@@ -139,7 +139,7 @@ fn example_service_bench_prints_well_formed_results() {
     let results: Vec<&str> = out.lines().filter(|l| l.starts_with("RESULT ")).collect();
     assert_eq!(results.len(), 1, "one case:\n{out}");
     for key in
-        ["bench=service_8b", "mode=blocking", "oneway_p50_ns=", "rtt_p50_ns=", "calls_per_s="]
+        ["bench=service_8b", "wait=blocking", "oneway_p50_ns=", "rtt_p50_ns=", "calls_per_s="]
     {
         assert!(results[0].contains(key), "{}", results[0]);
     }
