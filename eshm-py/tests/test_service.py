@@ -2,7 +2,9 @@
 SHM's call(request, timeout_us), timeouts, a dead server, errors, Ctrl-C and the GIL."""
 
 import signal
+import sys
 import threading
+import time
 
 import pytest
 
@@ -164,15 +166,18 @@ def test_server_killed_during_a_call_is_server_gone_not_a_timeout(name, child):
 def test_ctrl_c_interrupts_a_call(name, child):
     proc = child(
         """
-        import sys, eshm
+        import sys, threading, eshm
         server = eshm.ServiceServer(sys.argv[1], eshm.u8, eshm.u8)   # never answers
         client = eshm.ServiceClient(sys.argv[1], eshm.u8, eshm.u8)
-        print("blocking", flush=True)
+        # Said from another thread once the call has started (a signal that came before the
+        # call would interrupt the script before it, proving nothing).
+        threading.Timer(0.2, lambda: print("blocking", flush=True)).start()
         client.call(1)
         """,
         name,
     )
     proc.expect("blocking")
+    time.sleep(0.2)
     proc.proc.send_signal(signal.SIGINT)
     code, _, err = proc.finish(timeout=30)
     assert code != 0
@@ -180,9 +185,34 @@ def test_ctrl_c_interrupts_a_call(name, child):
 
 
 def test_other_threads_run_while_a_call_waits(name):
-    server = eshm.ServiceServer(name, eshm.u8, eshm.u8)
+    server = eshm.ServiceServer(name, eshm.u8, eshm.u8)  # never answers
     client = eshm.ServiceClient(name, eshm.u8, eshm.u8)
     assert_other_threads_run_during(lambda: client.call(1, timeout=0.3))
+    # Counted only while the call waits: with the GIL held, the other thread would not move.
+    progress = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal progress
+        while not stop.is_set():
+            progress += 1
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # the spinner gets the GIL within 0.1 ms whenever it is free
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.05)
+        before = progress
+        with pytest.raises(TimeoutError):
+            client.call(2, timeout=0.5)
+        during = progress - before
+    finally:
+        stop.set()
+        t.join()
+        sys.setswitchinterval(interval)
+    # Released, the spinner makes millions of steps in 0.5 s; held, some ten thousands.
+    assert during > 1_000_000, f"the other thread made {during} steps during the call"
     server.close()
 
 
