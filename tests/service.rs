@@ -477,6 +477,9 @@ fn action_server_death_is_seen_by_is_server_connected_and_a_waiting_wait_for_res
     let mut client = MoveClient::open(&name).unwrap();
     assert!(client.wait_for_server(PATIENT));
     assert!(client.is_server_connected());
+    // A second client, attached and idle: it learns of the death only by asking.
+    let mut watcher = MoveClient::open(&name).unwrap();
+    assert!(watcher.is_server_connected());
     let goal = client.send_goal(&Goal { mode: UNTIL_CANCELED, steps: 0, nonce: 5 }).unwrap();
     assert_eq!(client.next_feedback(goal, PATIENT).unwrap().unwrap().nonce, 5);
     let waited = std::thread::scope(|s| {
@@ -489,6 +492,7 @@ fn action_server_death_is_seen_by_is_server_connected_and_a_waiting_wait_for_res
     assert!(matches!(waited, Err(CallError::ServerGone { .. })), "{waited:?}");
     assert_eq!(client.status(goal).unwrap(), GoalStatus::Aborted);
     assert!(!client.is_server_connected());
+    assert!(!watcher.is_server_connected());
     // A new server: goals work again.
     let (_again, _) = action_server_process(&name);
     assert!(client.wait_for_server(PATIENT));
