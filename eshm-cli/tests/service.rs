@@ -26,6 +26,15 @@ fn child_norm(args: &[String]) {
     drop(server);
 }
 
+/// `negate NAME`: serves `Vector3 -> Vector3` (the opposite), until released.
+fn child_negate(args: &[String]) {
+    let server = Server::spawn(&args[0], |v: &Vector3| Vector3 { x: -v.x, y: -v.y, z: -v.z })
+        .expect("create server");
+    println!("ready");
+    wait_for_parent();
+    drop(server);
+}
+
 /// `square NAME`: serves `i64 -> i64`, until released.
 fn child_square(args: &[String]) {
     let server = Server::spawn(&args[0], |x: &i64| x * x).expect("create server");
@@ -131,6 +140,12 @@ fn call_prints_the_response_as_json_or_text() {
 
     let out = dir.eshm(&["call", "geometry/norm", "--json", r#"{"x": 3, "y": 4}"#]);
     assert_eq!(out.expect(0).trim(), "5.0");
+    let mut negate = dir.child("negate", &["geometry/negate"]);
+    negate.expect_line("ready");
+    let out = dir.eshm(&["call", "geometry/negate", "--json", r#"{"x": 1.5, "z": 2}"#]);
+    let answer: serde_json::Value = serde_json::from_str(out.expect(0).trim()).expect("JSON");
+    assert_eq!(answer, json!({"x": -1.5, "y": -0.0, "z": -2.0}));
+    negate.release();
     assert_eq!(dir.eshm(&["call", "calc/square", "--json", "-12"]).expect(0).trim(), "144");
     assert_eq!(dir.eshm(&["call", "calc/square", "-12"]).expect(0).trim(), "144");
 
@@ -170,6 +185,7 @@ fn main() {
         &[
             ("norm", child_norm as eshm_tests::ChildRole),
             ("square", child_square),
+            ("negate", child_negate),
             ("mute", child_mute),
             ("action", child_action),
         ],
