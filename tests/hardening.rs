@@ -5,14 +5,11 @@
 //! Like `multiprocess.rs`, this binary has its own `main`: with `ESHM_TEST_CHILD_ROLE` set it
 //! plays a child role.
 
-// A child's stop flag is process-local, not shared memory: std's atomics are right here.
-#![allow(clippy::disallowed_types)]
-
 use eshm::channel::{Channel, DisconnectBehavior, Role};
 use eshm::inspect;
 use eshm::segment::{SegmentKind, file_name, shm_dir};
 use eshm::{Publisher, RecvError, Subscriber};
-use eshm_tests::{ChildProcess, Stamped, field, unique_name};
+use eshm_tests::{ChildProcess, FirstError, Stamped, field, repeat_until_released, unique_name};
 use rustix::process::{Pid, Signal, kill_process};
 use std::time::{Duration, Instant};
 
@@ -84,27 +81,14 @@ fn child_steady_publisher(args: &[String]) {
     let (name, generation) = (&args[0], args[1].parse().unwrap());
     let mut publisher = Publisher::<Stamped>::create(name).expect("create");
     println!("ready");
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    std::thread::spawn({
-        let done = done.clone();
-        move || {
-            eshm_tests::wait_for_parent();
-            done.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    let mut reported = false;
-    let mut seq = 1;
-    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+    let (mut errors, mut seq) = (FirstError::default(), 1);
+    repeat_until_released(|| {
         match publisher.publish(&Stamped::new(generation, seq)) {
             Ok(()) => seq += 1,
-            Err(e) if !reported => {
-                println!("error: {e}");
-                reported = true;
-            }
-            Err(_) => {}
+            Err(e) => errors.report(&e),
         }
         std::thread::sleep(Duration::from_millis(1));
-    }
+    });
     println!("done");
 }
 
@@ -113,7 +97,7 @@ fn child_steady_publisher(args: &[String]) {
 fn child_watcher(args: &[String]) {
     let mut sub = Subscriber::<Stamped>::open(&args[0]).expect("open");
     println!("ready");
-    let (mut generation, mut reported) = (0, false);
+    let (mut generation, mut errors) = (0, FirstError::default());
     loop {
         match sub.recv_timeout(Duration::from_secs(120)) {
             Ok(m) if m.generation != generation => {
@@ -128,10 +112,7 @@ fn child_watcher(args: &[String]) {
             Err(e) => {
                 // The first error says what happened; until the topic is back, each receive
                 // reports the unusable file again.
-                if !reported {
-                    println!("error: {e}");
-                    reported = true;
-                }
+                errors.report(&e);
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
@@ -149,31 +130,17 @@ fn child_channel_end(args: &[String]) {
         .open()
         .expect("open");
     println!("ready");
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    std::thread::spawn({
-        let done = done.clone();
-        move || {
-            eshm_tests::wait_for_parent();
-            done.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    let mut reported = false;
-    let mut report = |e: &dyn std::fmt::Display| {
-        if !reported {
-            println!("error: {e}");
-            reported = true;
-        }
-    };
-    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+    let mut errors = FirstError::default();
+    repeat_until_released(|| {
         if let Err(e) = ch.try_write(b"ping") {
-            report(&e);
+            errors.report(&e);
         }
         if let Err(e) = ch.read_timeout(Duration::from_millis(1))
             && !matches!(e, eshm::ReadError::Timeout)
         {
-            report(&e);
+            errors.report(&e);
         }
-    }
+    });
     println!("done");
 }
 

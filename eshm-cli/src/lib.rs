@@ -6,13 +6,18 @@
 //! console script.
 
 mod command;
+mod progress;
+mod recording;
+mod select;
 mod show;
+mod signals;
 mod value;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eshm::segment::SegmentKind;
 use std::ffi::OsString;
 use std::io::{self, Write as _};
+use std::path::PathBuf;
 
 /// The exit status of the command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +87,8 @@ impl Exit {
     }
 }
 
-/// Inspect and use eshm topics, channels, services and actions in shared memory.
+/// Inspect and use eshm topics, channels, services and actions in shared memory; record and
+/// replay topics.
 #[derive(Debug, Parser)]
 #[command(name = "eshm", version, after_help = Exit::help())]
 struct Cli {
@@ -94,7 +100,11 @@ struct Cli {
 enum Command {
     /// List every topic, channel, service and action on this machine.
     List(ListArgs),
-    /// Show a segment's header in full: owner, state, schema, counters, clients.
+    /// Show a segment's header in full, or what a recording (`run.mcap`) holds.
+    ///
+    /// For a topic, channel, service or action: owner, state, schemas, counters, clients. For
+    /// a recording: its topics, types, message counts, duration and losses, and whether it was
+    /// finished.
     Info(InfoArgs),
     /// Print a topic's messages, decoded through the schema in its header.
     Echo(EchoArgs),
@@ -102,11 +112,43 @@ enum Command {
     Hz(HzArgs),
     /// Publish messages on a topic: a primitive value, or JSON through the topic's schema.
     Pub(PubArgs),
+    /// Record topics, whatever their types, to an MCAP file (Foxglove, Lichtblick, ROS 2 tools).
+    #[command(after_help = RECORD_HELP)]
+    Record(RecordArgs),
+    /// Publish a recording's topics again, with their recorded types, at the recorded pace.
+    #[command(after_help = PLAY_HELP)]
+    Play(PlayArgs),
     /// Remove segments whose owner process is dead (never one whose owner is alive).
     Clean(CleanArgs),
     /// Call a service once: the request as JSON (or a primitive value), the response printed.
     Call(CallArgs),
 }
+
+const RECORD_HELP: &str = "\
+Each topic of one message type is an MCAP channel: a ros2msg schema and CDR messages that
+Foxglove and Lichtblick decode, and the exact eshm schema in the channel's metadata. A topic
+re-created with another type continues in a new channel; a publisher's restart does not.
+Log time = receive time (the ring carries no publish time, so publish time = log time too).
+Lost messages (overwritten before the recorder read them) are counted per topic, in the
+summary and in the file's eshm.lost metadata. Ctrl-C or SIGTERM finishes the file; after a
+SIGKILL, the messages up to the last second are still readable (see `eshm info`).
+
+Examples:
+  eshm record -o run.mcap                      every topic, until Ctrl-C
+  eshm record -o run.mcap robot/imu 'cam/*'    a topic, and a pattern
+  eshm record -o run.mcap --duration 10";
+
+const PLAY_HELP: &str = "\
+Each channel's type is its eshm schema (from the channel metadata, checked against its
+fingerprint), so typed subscribers receive what was published. --start and --end are seconds
+from the recording's first message. Topics stay (closed) after play ends, as `eshm pub` leaves
+them; `eshm clean` removes them. Files with compressed chunks must be decompressed first
+(`mcap decompress`).
+
+Examples:
+  eshm play run.mcap
+  eshm play run.mcap --rate 2 --topics robot/imu
+  eshm play run.mcap --start 5 --end 10 --loop";
 
 /// Topic, channel, service or action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -144,7 +186,9 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct InfoArgs {
-    /// The topic or channel name, as the program that made it wrote it.
+    /// The topic or channel name, as the program that made it wrote it; or a recording: a
+    /// name ending in `.mcap` (unless --kind is given), or an existing file when no topic or
+    /// channel has that name.
     pub(crate) name: String,
     /// Which one, when segments of several kinds share the name.
     #[arg(long, value_enum)]
@@ -235,6 +279,49 @@ pub(crate) struct CallArgs {
     /// Give up (exit status 7) after this many seconds without an answer.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub(crate) timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RecordArgs {
+    /// Topics to record: names, or shell patterns (quote them): `*` and `?` match within one
+    /// `/`-separated level, `**` any number of levels, `[a-z]` a class. None: every topic.
+    /// Topics that appear while recording are picked up.
+    #[arg(value_name = "TOPIC|PATTERN")]
+    pub(crate) topics: Vec<String>,
+    /// The MCAP file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+    /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) duration: Option<f64>,
+    /// Stop after this many messages, over all topics.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlayArgs {
+    /// The MCAP file recorded by `eshm record`.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Only these topics: names or patterns, as for `record`.
+    #[arg(long, value_name = "TOPIC", num_args = 1..)]
+    pub(crate) topics: Vec<String>,
+    /// Speed factor: 2 plays twice as fast as recorded, 0.5 at half speed.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub(crate) rate: f64,
+    /// Play again from the start when the end is reached, until Ctrl-C.
+    #[arg(long = "loop")]
+    pub(crate) repeat: bool,
+    /// Skip the messages logged in the recording's first SECONDS.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) start: Option<f64>,
+    /// Skip the messages logged more than SECONDS after the recording's first one.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) end: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -364,6 +451,8 @@ where
         Command::Echo(a) => command::echo::run(&a),
         Command::Hz(a) => command::hz::run(&a),
         Command::Pub(a) => command::publish::run(&a),
+        Command::Record(a) => command::record::run(&a),
+        Command::Play(a) => command::play::run(&a),
         Command::Clean(a) => command::clean::run(a.dry_run, a.include_corrupt),
         Command::Call(a) => command::call::run(&a),
     };

@@ -29,6 +29,29 @@ pub(crate) fn duration(d: Duration) -> String {
     }
 }
 
+/// `2026-11-29 13:05:02.123 UTC`: a time in nanoseconds since the Unix epoch.
+pub(crate) fn utc(unix_ns: u64) -> String {
+    let secs = unix_ns / 1_000_000_000;
+    let millis = unix_ns % 1_000_000_000 / 1_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // The proleptic Gregorian date of a day count (Howard Hinnant's `civil_from_days`).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// `56 B`, `4 KiB`, `1.5 MiB`.
 pub(crate) fn bytes(n: u64) -> String {
     match n {
@@ -158,6 +181,18 @@ pub(crate) fn to_json(info: &SegmentInfo) -> Value {
     });
     if let Some(svc) = &info.service {
         v["service"] = service_json(svc, info.kind);
+    }
+    if let Some(pool) = &info.pool {
+        v["pool"] = json!({
+            "blocks": pool.blocks,
+            "block_size": pool.block_size,
+            "held_samples": pool.hold_slots,
+            "holders": pool.holders.iter().map(|h| json!({
+                "pid": h.pid,
+                "samples": h.samples,
+                "alive": h.alive,
+            })).collect::<Vec<_>>(),
+        });
     }
     if let Some(ch) = &info.channel {
         v["channel"] = json!({
@@ -310,12 +345,29 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
         None => {
             let _ = writeln!(o, "  type         {}", safe(&type_name(info)));
             let _ = writeln!(o, "  fingerprint  {:#018x}", info.fingerprint);
+            let slice = info.schema.as_ref().and_then(|s| s.slice_element());
             let _ = writeln!(
                 o,
-                "  ring         {} messages of {}",
+                "  ring         {} messages of {}{}",
                 info.capacity,
+                if slice.is_some() { "up to " } else { "" },
                 bytes(info.message_size as u64)
             );
+            if let Some(pool) = &info.pool {
+                let _ = writeln!(
+                    o,
+                    "  pool         {} blocks of {}; samples held {} of {}",
+                    pool.blocks,
+                    bytes(pool.block_size as u64),
+                    pool.holders.iter().map(|h| h.samples).sum::<usize>(),
+                    pool.hold_slots
+                );
+                for h in &pool.holders {
+                    let state = if h.alive { "" } else { " (dead: given back soon)" };
+                    let _ =
+                        writeln!(o, "    held by    pid {}: {} sample(s){state}", h.pid, h.samples);
+                }
+            }
             let _ = writeln!(o, "  published    {}", info.published);
             let _ = writeln!(o, "  last publish {}", age(info.last_publish_age));
             let pids: Vec<String> = info.reader_pids.iter().map(u32::to_string).collect();
@@ -381,5 +433,15 @@ fn service_details(o: &mut String, info: &SegmentInfo, svc: &ServiceDetails) {
         for line in schema.definition().lines() {
             let _ = writeln!(o, "    {}", safe(line));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(super::utc(951_782_400_000_000_000), "2000-02-29 00:00:00.000 UTC");
+        assert_eq!(super::utc(1_795_000_000_123_456_789), "2026-11-18 11:06:40.123 UTC");
     }
 }

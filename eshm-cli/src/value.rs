@@ -28,9 +28,16 @@ pub(crate) fn to_json(schema: &Schema, bytes: &[u8]) -> Value {
                 .collect::<Map<_, _>>(),
         ),
         Kind::Enum { repr, .. } => Value::from(repr.read_integer(bytes).unwrap_or_default()),
+        Kind::Slice { element, .. } => {
+            let element = element.get();
+            Value::Array(bytes.chunks_exact(element.size()).map(|b| to_json(element, b)).collect())
+        }
         _ => Value::Null, // a kind newer than this tool
     }
 }
+
+/// Elements of a slice shown in text mode; the rest are counted.
+const TEXT_ELEMENTS: usize = 8;
 
 fn primitive_json(p: Primitive, bytes: &[u8]) -> Value {
     match p.read(bytes) {
@@ -87,6 +94,22 @@ fn write_text(out: &mut String, schema: &Schema, bytes: &[u8]) {
                 None => write!(out, "{value} (not a variant)"),
             };
         }
+        Kind::Slice { element, .. } => {
+            // `len 1000: [1, 2, 3, ... (992 more)]`
+            let element = element.get();
+            let len = bytes.len() / element.size();
+            let _ = write!(out, "len {len}: [");
+            for (i, item) in bytes.chunks_exact(element.size()).take(TEXT_ELEMENTS).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_text(out, element, item);
+            }
+            if len > TEXT_ELEMENTS {
+                let _ = write!(out, ", ... ({} more)", len - TEXT_ELEMENTS);
+            }
+            out.push(']');
+        }
         _ => out.push('?'), // a kind newer than this tool
     }
 }
@@ -95,6 +118,22 @@ fn write_text(out: &mut String, schema: &Schema, bytes: &[u8]) {
 /// (an enum's first variant); unknown fields, wrong types, out-of-range numbers and arrays of
 /// the wrong length are errors naming the field (`position.x: ...`).
 pub(crate) fn from_json(schema: &Schema, json: &Value) -> Result<Vec<u8>, String> {
+    if let Kind::Slice { element, max_len } = schema.kind() {
+        // A slice: a JSON array of 0 to `max_len` elements.
+        let element = element.get();
+        let items = json.as_array().ok_or_else(|| {
+            format!("expected an array of up to {max_len} {}, got {json}", element.type_name())
+        })?;
+        if items.len() > *max_len as usize {
+            return Err(format!("at most {max_len} items, got {}", items.len()));
+        }
+        let size = element.size();
+        let mut bytes = element.init_bytes().repeat(items.len());
+        for (i, item) in items.iter().enumerate() {
+            write_json(element, item, &mut bytes[i * size..][..size], &format!("[{i}]"))?;
+        }
+        return Ok(bytes);
+    }
     let mut bytes = schema.init_bytes();
     write_json(schema, json, &mut bytes, "")?;
     Ok(bytes)

@@ -54,6 +54,29 @@ fn child_channel(args: &[String]) {
     wait_for_parent();
 }
 
+/// `slices NAME`: a `[u16]` topic of at most 1000 elements (inline) and a `[u8]` topic of at
+/// most 1 MiB (pooled, NAME + "/frames"); once told `go`, publishes [1, 2, 3] and 0..20 on the
+/// first and a 300 KiB frame on the second, holds two samples of the frames topic from a
+/// subscriber of its own, prints `holding`, and keeps everything until released.
+fn child_slices(args: &[String]) {
+    let mut short = Publisher::<[u16]>::builder(&args[0]).max_len(1000).create().unwrap();
+    let frames_name = format!("{}/frames", args[0]);
+    let mut frames = Publisher::<[u8]>::builder(&frames_name).max_len(1 << 20).create().unwrap();
+    let mut holder = Subscriber::<[u8]>::open(&frames_name).unwrap();
+    println!("ready");
+    if read_parent_line() == "go" {
+        short.publish(&[1, 2, 3]).unwrap();
+        short.publish(&(0..20).collect::<Vec<u16>>()).unwrap();
+        frames.publish(&vec![7u8; 300 << 10]).unwrap();
+        frames.publish(&[1, 2]).unwrap();
+        let a = holder.recv_ref_timeout(Duration::from_secs(60)).unwrap();
+        let b = holder.recv_ref_timeout(Duration::from_secs(60)).unwrap();
+        println!("holding");
+        wait_for_parent();
+        drop((a, b));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests.
 
@@ -146,6 +169,57 @@ fn echo_prints_each_message_decoded_through_the_header_schema() {
     let quiet = dir.eshm(&["echo", "robot/pose", "--timeout", "0.05"]);
     quiet.expect(7);
     assert!(quiet.stderr.contains("no message on \"robot/pose\""), "{}", quiet.stderr);
+}
+
+fn slice_topics_are_shown_with_their_lengths_and_held_samples() {
+    let dir = Dir::new("slices");
+    let mut publisher = dir.child("slices", &["scan"]);
+    publisher.expect_line("ready");
+    let json = dir
+        .command(&["echo", "scan", "--count", "2", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text = dir
+        .command(&["echo", "scan", "--count", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while dir.eshm(&["info", "scan", "--json"]).json()["readers"] != 2 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    publisher.send("go");
+    publisher.expect_line("holding");
+    let json = Run::from(json.wait_with_output().unwrap(), &["echo", "--json"]);
+    let lines: Vec<Value> =
+        json.expect(0).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines, [json!([1, 2, 3]), json!((0..20).collect::<Vec<u16>>())]);
+    let text = Run::from(text.wait_with_output().unwrap(), &["echo"]);
+    assert_eq!(
+        text.expect(0),
+        "len 3: [1, 2, 3]\nlen 20: [0, 1, 2, 3, 4, 5, 6, 7, ... (12 more)]\n"
+    );
+    let info = dir.eshm(&["info", "scan"]);
+    assert!(info.expect(0).contains("messages of up to"), "{}", info.stdout);
+    assert!(info.stdout.contains("[u16]  // 0 to 1000 elements"), "{}", info.stdout);
+    // The frames topic: in a pool, two samples held by the child.
+    let frames = dir.eshm(&["info", "scan/frames", "--json"]).json();
+    assert_eq!(frames["type"], "[u8]");
+    assert_eq!(frames["pool"]["held_samples"], 4);
+    assert_eq!(
+        frames["pool"]["holders"],
+        json!([{"pid": publisher.pid(), "samples": 2, "alive": true}])
+    );
+    let text = dir.eshm(&["info", "scan/frames"]);
+    assert!(text.expect(0).contains("samples held 2 of 4"), "{}", text.stdout);
+    assert!(text.stdout.contains(&format!("held by    pid {}: 2 sample(s)", publisher.pid())));
+    // Publishing onto a slice topic (its publisher dead, so that `pub` may take it over).
+    publisher.kill();
+    dir.eshm(&["pub", "scan", "--json", "[5, 6]"]).expect(0);
+    let echoed = dir.eshm(&["echo", "scan", "--once", "--history", "1", "--json"]);
+    assert_eq!(echoed.expect(0).trim(), "[5,6]");
+    let too_many = dir.eshm(&["pub", "scan", "--json", &format!("{:?}", vec![0; 1001])]);
+    assert!(too_many.stderr.contains("at most 1000 items"), "{}", too_many.stderr);
 }
 
 fn missing_names_fail_with_suggestions_unless_waited_for() {
@@ -352,10 +426,12 @@ fn main() {
             ("publisher", child_publisher as eshm_tests::ChildRole),
             ("subscriber", child_subscriber),
             ("channel", child_channel),
+            ("slices", child_slices),
         ],
         eshm_tests::named_tests![
             list_shows_topics_and_channels_with_their_owners,
             echo_prints_each_message_decoded_through_the_header_schema,
+            slice_topics_are_shown_with_their_lengths_and_held_samples,
             missing_names_fail_with_suggestions_unless_waited_for,
             pub_json_reaches_a_typed_subscriber,
             clean_removes_what_dead_owners_left_and_nothing_else,

@@ -8,7 +8,7 @@
 
 use common::{Dir, Run};
 use eshm::Publisher;
-use eshm_tests::{CHILD_PATIENCE, read_parent_line, wait_for_parent};
+use eshm_tests::{CHILD_PATIENCE, FirstError, repeat_until_released};
 use rustix::fs::{FileType, Mode};
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::process::ExitStatusExt as _;
@@ -22,29 +22,20 @@ mod common;
 // Child roles.
 
 /// `steady_publisher NAME BASE`: publishes `BASE, BASE + 1, ...` (u64) every millisecond,
-/// printing `ready` after the first, until the parent releases it; stops at the first error.
+/// printing `ready` after the first, until the parent releases it; prints the first error.
 fn child_steady_publisher(args: &[String]) {
     let mut publisher = Publisher::<u64>::create(&args[0]).expect("create");
     let base: u64 = args[1].parse().unwrap();
     publisher.publish(&base).unwrap();
     println!("ready");
-    let stop = std::sync::mpsc::channel::<()>();
-    let (tx, rx) = stop;
-    std::thread::spawn(move || {
-        wait_for_parent();
-        let _ = tx.send(());
-    });
-    for i in 1.. {
-        if rx.try_recv().is_ok() {
-            break;
-        }
+    let (mut errors, mut i) = (FirstError::default(), 0);
+    repeat_until_released(|| {
+        i += 1;
         if let Err(e) = publisher.publish(&(base + i)) {
-            println!("error: {e}");
-            read_parent_line();
-            break;
+            errors.report(&e);
         }
         std::thread::sleep(Duration::from_millis(1));
-    }
+    });
 }
 
 /// `first_message NAME`: waits for the topic and its first message (u64), prints `got`.
@@ -60,15 +51,18 @@ fn child_first_message(args: &[String]) {
 /// `eshm ARGS` run to completion, failing the test if it runs longer than [`CHILD_PATIENCE`]
 /// (it hangs) or dies of a signal.
 fn bounded(dir: &Dir, args: &[&str]) -> Run {
-    let child = dir
-        .command(args)
+    let out = wait_bounded(spawn_eshm(dir, args), args);
+    Run::from(out, args)
+}
+
+/// `eshm ARGS`, started with its output piped.
+fn spawn_eshm(dir: &Dir, args: &[&str]) -> Child {
+    dir.command(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run eshm");
-    let out = wait_bounded(child, args);
-    Run::from(out, args)
+        .expect("run eshm")
 }
 
 fn wait_bounded(mut child: Child, args: &[&str]) -> std::process::Output {
@@ -101,13 +95,7 @@ struct Streaming {
 
 impl Streaming {
     fn spawn(dir: &Dir, args: &[&str]) -> Streaming {
-        let mut child = dir
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run eshm");
+        let mut child = spawn_eshm(dir, args);
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {

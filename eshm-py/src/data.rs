@@ -19,7 +19,14 @@ const MAGIC: &[u8; 3] = b"ED\x01";
 
 /// The message holding `mapping`.
 pub(crate) fn encode(mapping: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let items = mapping.call_method0("items")?;
+    let not_mapping = || {
+        let kind = mapping.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        PyTypeError::new_err(format!("write_data takes a mapping (a dict), not {kind}"))
+    };
+    let items = match mapping.getattr("items") {
+        Ok(items) if items.is_callable() => items.call0()?,
+        _ => return Err(not_mapping()),
+    };
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&[0, 0]);
     let mut count = 0u16;

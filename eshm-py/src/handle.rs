@@ -41,6 +41,25 @@ pub(crate) fn register_fork_hook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// A number a Python object remembers outside its handle, so that it can be read without the
+/// lock and after `close()` (a publisher's count, a subscriber's losses).
+#[derive(Debug, Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    pub(crate) fn new(value: u64) -> Counter {
+        Counter(AtomicU64::new(value))
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+}
+
 /// A Rust object shared by the threads that use its Python object.
 pub(crate) struct Handle<T> {
     slot: RwLock<Option<T>>,

@@ -61,8 +61,9 @@ fn _list_json(py: Python<'_>) -> PyResult<String> {
     py.detach(eshm_cli::list_json).map_err(errors::to_py)
 }
 
-/// Removes what dead processes left behind (`eshm clean`): returns the removed, kept and
-/// failed files.
+/// Removes what dead processes left behind (`eshm clean`): returns the files removed
+/// (`path`, `kind`, `name`, `reason`), kept (`path`, `pid` of the live owner), failed (`path`,
+/// `error`) and skipped (`path`, `reason`: not a segment), each a dict.
 #[pyfunction]
 #[pyo3(signature = (dry_run = false, include_corrupt = false))]
 fn clean<'py>(
@@ -82,18 +83,44 @@ fn clean<'py>(
         d.set_item("reason", &r.reason)?;
         removed.append(d)?;
     }
-    let kept = PyList::empty(py);
-    for (path, pid) in &report.kept {
-        kept.append((path.to_string_lossy(), *pid))?;
-    }
-    let failed = PyList::empty(py);
-    for (path, why) in &report.failed {
-        failed.append((path.to_string_lossy(), why))?;
-    }
+    // Every entry is a dict with a "path", as `removed`'s are.
+    let entries = |items: Vec<(String, &str, Bound<'py, PyAny>)>| -> PyResult<_> {
+        let list = PyList::empty(py);
+        for (path, key, value) in items {
+            let d = PyDict::new(py);
+            d.set_item("path", path)?;
+            d.set_item(key, value)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    };
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let kept = entries(
+        report
+            .kept
+            .iter()
+            .map(|(p, pid)| Ok((path(p), "pid", pid.into_pyobject(py)?.into_any())))
+            .collect::<PyResult<_>>()?,
+    )?;
+    let failed = entries(
+        report
+            .failed
+            .iter()
+            .map(|(p, why)| Ok((path(p), "error", why.into_pyobject(py)?.into_any())))
+            .collect::<PyResult<_>>()?,
+    )?;
+    let skipped = entries(
+        report
+            .skipped
+            .iter()
+            .map(|(p, what)| Ok((path(p), "reason", what.into_pyobject(py)?.into_any())))
+            .collect::<PyResult<_>>()?,
+    )?;
     let out = PyDict::new(py);
     out.set_item("removed", removed)?;
     out.set_item("kept", kept)?;
     out.set_item("failed", failed)?;
+    out.set_item("skipped", skipped)?;
     Ok(out)
 }
 

@@ -2,7 +2,7 @@
 
 use crate::codec::Typed;
 use crate::errors::IntoPy;
-use crate::handle::{Closable, Handle};
+use crate::handle::{Closable, Counter, Handle};
 use eshm::RawPublisher;
 use eshm::pubsub::PublisherOptions;
 use pyo3::prelude::*;
@@ -21,6 +21,9 @@ pub(crate) struct Publisher {
     handle: Arc<Handle<State>>,
     typed: Typed,
     name: String,
+    /// Readable after `close()`.
+    capacity: usize,
+    published: Counter,
 }
 
 #[pymethods]
@@ -40,16 +43,26 @@ impl Publisher {
         let options =
             PublisherOptions::default().capacity(buffer_num).mode(mode).unlink_on_drop(false);
         let raw = RawPublisher::create_with(name, &typed.schema, &options).py()?;
+        let capacity = raw.capacity();
         let handle = Arc::new(Handle::new(State { raw, buf: Vec::new() }, "Publisher"));
         let base = PyClassInitializer::from(Closable::new(handle.clone()));
-        Ok(base.add_subclass(Publisher { handle, typed, name: name.to_owned() }))
+        let name = name.to_owned();
+        Ok(base.add_subclass(Publisher {
+            handle,
+            typed,
+            name,
+            capacity,
+            published: Counter::new(0),
+        }))
     }
 
     /// Publishes `value` (never blocks).
     fn publish(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.handle.exclusive(py, |s| {
             self.typed.codec.encode(value, &mut s.buf)?;
-            s.raw.publish_bytes(&s.buf).py()
+            let published = s.raw.publish_bytes(&s.buf).py();
+            self.published.set(s.raw.published());
+            published
         })
     }
 
@@ -73,14 +86,14 @@ impl Publisher {
 
     /// Messages the ring keeps (`buffer_num` rounded up to a power of two).
     #[getter]
-    fn capacity(&self, py: Python<'_>) -> PyResult<usize> {
-        self.handle.exclusive(py, |s| Ok(s.raw.capacity()))
+    fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Messages published so far.
     #[getter]
-    fn published(&self, py: Python<'_>) -> PyResult<u64> {
-        self.handle.exclusive(py, |s| Ok(s.raw.published()))
+    fn published(&self) -> u64 {
+        self.published.get()
     }
 
     #[classmethod]

@@ -4,7 +4,7 @@
 
 use crate::codec::{Codec, Typed};
 use crate::errors::IntoPy;
-use crate::handle::{Closable, Handle};
+use crate::handle::{Closable, Counter, Handle};
 use crate::wait::wait_strategy;
 use eshm::RawSubscriber;
 use eshm::pubsub::SubscriberOptions;
@@ -26,6 +26,9 @@ struct State {
     last: Option<Py<PyAny>>,
     /// `subscribe()`'s data expiry (`None`: values never expire).
     expiry: Option<Duration>,
+    /// When `last` was published (as far as `CLOCK_MONOTONIC_COARSE` tells): it stays valid,
+    /// until it expires, after its publisher is gone.
+    last_at: Option<Instant>,
 }
 
 /// Receives values of one type from a topic. The type comes from `default_value`.
@@ -34,9 +37,20 @@ pub(crate) struct Subscriber {
     handle: Arc<Handle<State>>,
     typed: Typed,
     name: String,
+    /// Losses so far, readable after `close()`.
+    lost: Counter,
 }
 
 impl Subscriber {
+    /// Runs `f` on the state (see `Handle::exclusive`), then notes the losses.
+    fn state<R>(&self, py: Python<'_>, f: impl FnOnce(&mut State) -> PyResult<R>) -> PyResult<R> {
+        self.handle.exclusive(py, |s| {
+            let r = f(s);
+            self.lost.set(s.raw.lost());
+            r
+        })
+    }
+
     /// The value of `bytes`, just received.
     fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
         if let Codec::Scalar(_) = self.typed.codec {
@@ -51,7 +65,7 @@ impl Subscriber {
     }
 
     fn recv_blocking(&self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
-        let now = self.handle.exclusive(py, |s| {
+        let now = self.state(py, |s| {
             if s.raw.try_recv_into(&mut s.buf).py()? {
                 self.decode(py, &s.buf).map(Some)
             } else {
@@ -65,7 +79,9 @@ impl Subscriber {
         // The bytes leave the lock with this call, so that threads sharing the subscriber
         // each get their own message.
         let bytes = self.handle.blocking_exclusive(py, "Subscriber.recv", deadline, |s, end| {
-            s.raw.recv_into_deadline(&mut s.buf, Some(end)).map(|()| Some(s.buf.clone()))
+            let got = s.raw.recv_into_deadline(&mut s.buf, Some(end));
+            self.lost.set(s.raw.lost());
+            got.map(|()| Some(s.buf.clone()))
         })?;
         self.decode(py, &bytes)
     }
@@ -94,10 +110,11 @@ impl Subscriber {
             .allow_other_owners(allow_other_owners);
         let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
         let buf = vec![0; typed.schema.size()];
-        let state = State { raw, buf, last: None, expiry: Some(DEFAULT_EXPIRY) };
+        let state = State { raw, buf, last: None, expiry: Some(DEFAULT_EXPIRY), last_at: None };
         let handle = Arc::new(Handle::new(state, "Subscriber"));
         let base = PyClassInitializer::from(Closable::new(handle.clone()));
-        Ok(base.add_subclass(Subscriber { handle, typed, name: name.to_owned() }))
+        let name = name.to_owned();
+        Ok(base.add_subclass(Subscriber { handle, typed, name, lost: Counter::new(0) }))
     }
 
     /// `(value, ok)`, as SHM's `subscribe()`: the newest value, and whether it is valid, that
@@ -106,12 +123,14 @@ impl Subscriber {
     /// Calling it again returns the same newest value (it does not consume messages; `recv`
     /// does).
     fn subscribe(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
-        self.handle.exclusive(py, |s| {
+        self.state(py, |s| {
             if s.raw.latest_into(&mut s.buf).py()? {
                 s.last = Some(self.decode(py, &s.buf)?);
+                let age = s.raw.last_publish_age().unwrap_or_default();
+                s.last_at = Some(Instant::now().checked_sub(age).unwrap_or_else(Instant::now));
             }
             let fresh = s.last.is_some()
-                && s.raw.last_publish_age().is_some_and(|age| s.expiry.is_none_or(|e| age < e));
+                && s.last_at.is_some_and(|at| s.expiry.is_none_or(|e| at.elapsed() < e));
             let value = s.last.as_ref().unwrap_or(&self.typed.default).clone_ref(py);
             Ok((value, fresh))
         })
@@ -176,7 +195,7 @@ impl Subscriber {
 
     /// The next value in order, or `None` if none has arrived (never blocks).
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.handle.exclusive(py, |s| {
+        self.state(py, |s| {
             if s.raw.try_recv_into(&mut s.buf).py()? {
                 self.decode(py, &s.buf).map(Some)
             } else {
@@ -187,7 +206,7 @@ impl Subscriber {
 
     /// The newest value if one arrived since the last receive, skipping older ones; else `None`.
     fn latest(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.handle.exclusive(py, |s| {
+        self.state(py, |s| {
             if s.raw.latest_into(&mut s.buf).py()? {
                 self.decode(py, &s.buf).map(Some)
             } else {
@@ -212,8 +231,8 @@ impl Subscriber {
 
     /// Messages overwritten before this subscriber read them.
     #[getter]
-    fn lost(&self, py: Python<'_>) -> PyResult<u64> {
-        self.handle.exclusive(py, |s| Ok(s.raw.lost()))
+    fn lost(&self) -> u64 {
+        self.lost.get()
     }
 
     /// Whether it is attached to a topic whose publisher runs.

@@ -1,7 +1,5 @@
 """Blocking calls release the GIL (other threads run) and Ctrl-C (SIGINT) interrupts them."""
 
-import signal
-
 import pytest
 
 from conftest import assert_other_threads_run_during
@@ -40,11 +38,11 @@ BLOCKERS = {
 @pytest.mark.parametrize("call", list(BLOCKERS))
 def test_ctrl_c_interrupts_a_blocking_call(name, child, call):
     proc = child(BLOCKERS[call], name)
-    proc.expect("blocking")
-    proc.proc.send_signal(signal.SIGINT)
-    code, _, err = proc.finish(timeout=30)
+    proc.expect_exact("blocking")
+    proc.interrupt()
+    code = proc.finish(timeout=30)
     assert code != 0
-    assert "KeyboardInterrupt" in err, err
+    assert "KeyboardInterrupt" in proc.stderr, proc.report()
 
 
 def test_other_threads_run_while_a_channel_read_waits(name):

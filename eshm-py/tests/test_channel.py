@@ -132,13 +132,13 @@ def test_slave_waits_for_its_master_in_another_process(name, child):
         name,
     )
     master = ESHM(name, role=ESHMRole.MASTER)
-    slave.expect("attached")
+    slave.expect_exact("attached")
     for i in range(1000):
         payload = b"message %d" % i * (i % 7)
         master.write(payload)
         assert master.read(timeout_ms=10000) == payload[::-1]
     master.write(b"quit")
-    assert slave.finish()[0] == 0
+    slave.finish_ok()
     assert master.get_stats()["s2m_read_count"] == 1000
 
 

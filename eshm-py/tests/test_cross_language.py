@@ -31,13 +31,13 @@ def test_rust_publishes_python_receives(name, interop_binary, child):
         name,
         count,
     )
-    rust.expect("ready")
+    rust.expect(r"^ready")
     poses = eshm.Subscriber(name, msg.Pose, history=0)
     imus = eshm.Subscriber(name + "/imu", msg.Imu, history=0)
     with pytest.raises(eshm.TypeMismatchError) as err:
         eshm.Subscriber(name, msg.Twist)
     assert "`Twist`" in str(err.value) and "`Pose`" in str(err.value)
-    rust.expect("published")
+    rust.expect(r"^published")
     got_poses = []
     while True:
         p = poses.try_recv()
@@ -63,13 +63,12 @@ def test_python_publishes_rust_receives(name, interop_binary, child):
         name,
         count,
     )
-    rust.expect("ready")
+    rust.expect(r"^ready")
     pub = eshm.Publisher(name, msg.Pose, buffer_num=256)
     for i in range(count):
         pub.publish(expected_pose(i))
-    code, out, err = rust.finish()
-    assert code == 0, err
-    lines = [line.split() for line in out.splitlines() if line.startswith("pose")]
+    rust.finish_ok()
+    lines = [line.split() for line in rust.lines if line.startswith("pose")]
     assert len(lines) == count
     for i, fields in enumerate(lines):
         values = [float(v) for v in fields[1:]]

@@ -183,10 +183,9 @@ def test_between_processes(name, child):
         """,
         name,
     )
-    publisher.expect("ready")
+    publisher.expect_exact("ready")
     assert sub.try_recv() is None
-    publisher.proc.stdin.write("go\n")
-    publisher.proc.stdin.flush()
+    publisher.send("go")
     received, last = 0, -1
     while last != 19999 * 7:
         value = sub.recv(timeout=30)
@@ -194,4 +193,4 @@ def test_between_processes(name, child):
         last = value
         received += 1
     assert received + sub.lost == 20000
-    publisher.expect("done")
+    publisher.expect_exact("done")

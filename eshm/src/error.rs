@@ -167,6 +167,46 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// A slice longer than its topic's maximum.
+    #[error("{name:?} carries at most {max_len} elements per message, not {len}")]
+    SliceTooLong {
+        /// The topic.
+        name: String,
+        /// The elements given.
+        len: usize,
+        /// The topic's maximum.
+        max_len: usize,
+    },
+
+    /// A subscriber holds as many samples as it may (see [`RecvError::HeldLimit`]).
+    #[error("{}", held_limit(*held))]
+    HeldLimit {
+        /// Samples held.
+        held: usize,
+        /// The subscriber's limit.
+        max: usize,
+    },
+
+    /// A topic's subscribers hold every sample its publisher allows (see
+    /// [`RecvError::HoldSlotsFull`]).
+    #[error("{}", hold_slots_full(name, *slots, *held))]
+    HoldSlotsFull {
+        /// The topic.
+        name: String,
+        /// The topic's hold slots.
+        slots: usize,
+        /// Samples this subscriber holds.
+        held: usize,
+    },
+
+    /// The calling thread holds a channel message in place (see [`ReadError::RefHeld`] and
+    /// [`WriteError::LoanHeld`]).
+    #[error("{what}")]
+    HeldInPlace {
+        /// What is held, and what to do.
+        what: &'static str,
+    },
+
     /// The queue has no room for the message right now (non-blocking write).
     #[error("the queue is full: the reader has not caught up yet")]
     Full,
@@ -383,7 +423,47 @@ pub enum RecvError {
     /// ([`Error::TypeMismatch`]), a corrupt or foreign segment, or an I/O error.
     #[error(transparent)]
     Attach(Box<Error>),
+    /// This subscriber already holds as many samples as it may (`max_held`): drop one to
+    /// receive another in place. The message was not received.
+    #[error("{}", held_limit(*held))]
+    HeldLimit {
+        /// Samples held.
+        held: usize,
+        /// The subscriber's limit.
+        max: usize,
+    },
+    /// The topic's subscribers (in all processes) hold as many samples as its publisher
+    /// allows (`held_samples`). The message was not received.
+    #[error("{}", hold_slots_full(topic, *slots, *held))]
+    HoldSlotsFull {
+        /// The topic.
+        topic: Arc<str>,
+        /// The topic's hold slots.
+        slots: usize,
+        /// Samples this subscriber holds.
+        held: usize,
+    },
 }
+
+fn held_limit(held: usize) -> String {
+    format!(
+        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
+         another in place"
+    )
+}
+
+fn hold_slots_full(topic: &str, slots: usize, held: usize) -> String {
+    format!(
+        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
+         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
+         with more"
+    )
+}
+
+const LOAN_HELD: &str =
+    "this thread holds a loan of this channel: commit or drop it before writing again";
+const REF_HELD: &str =
+    "this thread holds a message of this channel read in place: drop it before reading again";
 
 const TAKEN_OVER: &str = "another process took this topic over (did it see this process as \
                           dead? run publishers and subscribers in one pid namespace)";
@@ -413,6 +493,16 @@ pub enum PublishError {
     /// published went nowhere (see `eshm::segment`'s SIGBUS guard).
     #[error(transparent)]
     Segment(Box<Error>),
+    /// A slice longer than the topic's maximum.
+    #[error("{topic:?} carries at most {max_len} elements per message, not {len}")]
+    MessageTooLarge {
+        /// The topic.
+        topic: Arc<str>,
+        /// The elements given.
+        len: usize,
+        /// The topic's maximum.
+        max_len: usize,
+    },
     /// Bytes given to an untyped publish are not a valid message (a `bool` or enum field out of
     /// range).
     #[error("invalid message for {topic:?}: {source}")]
@@ -432,6 +522,10 @@ pub enum WriteError {
     /// No room now (a non-blocking write).
     #[error("the queue is full: the reader has not caught up yet")]
     Full,
+    /// This thread holds room in this channel's queue (a `WriteLoan`): commit or drop it before
+    /// writing again (another thread's write would wait for it).
+    #[error("{LOAN_HELD}")]
+    LoanHeld,
     /// The queue stayed full, or the remote stayed missing, until the deadline.
     #[error("timed out")]
     Timeout,
@@ -466,6 +560,10 @@ pub enum ReadError {
     /// Nothing arrived before the deadline.
     #[error("timed out")]
     Timeout,
+    /// This thread holds a message of this channel read in place (a `ReadRef`): drop it before
+    /// reading again (another thread's read would wait for it).
+    #[error("{REF_HELD}")]
+    RefHeld,
     /// The buffer given is too small for the next message, which stays queued.
     #[error("the next message is {needed} bytes but the buffer holds only {capacity}")]
     BufferTooSmall {
@@ -498,6 +596,10 @@ impl From<RecvError> for Error {
                 Error::WrongSize { name: topic.to_string(), size, given: buffer }
             }
             RecvError::Attach(e) => *e,
+            RecvError::HeldLimit { held, max } => Error::HeldLimit { held, max },
+            RecvError::HoldSlotsFull { topic, slots, held } => {
+                Error::HoldSlotsFull { name: topic.to_string(), slots, held }
+            }
         }
     }
 }
@@ -515,6 +617,9 @@ impl From<PublishError> for Error {
                 Error::InvalidMessage { name: topic.to_string(), source }
             }
             PublishError::Segment(e) => *e,
+            PublishError::MessageTooLarge { topic, len, max_len } => {
+                Error::SliceTooLong { name: topic.to_string(), len, max_len }
+            }
         }
     }
 }
@@ -523,6 +628,7 @@ impl From<WriteError> for Error {
     fn from(e: WriteError) -> Error {
         match e {
             WriteError::Full => Error::Full,
+            WriteError::LoanHeld => Error::HeldInPlace { what: LOAN_HELD },
             WriteError::Timeout => Error::Timeout,
             WriteError::TooLarge { size, max } => Error::MessageTooLarge {
                 size,
@@ -541,6 +647,7 @@ impl From<ReadError> for Error {
     fn from(e: ReadError) -> Error {
         match e {
             ReadError::Timeout => Error::Timeout,
+            ReadError::RefHeld => Error::HeldInPlace { what: REF_HELD },
             ReadError::BufferTooSmall { needed, capacity } => {
                 Error::BufferTooSmall { needed, capacity }
             }

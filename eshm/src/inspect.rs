@@ -113,10 +113,40 @@ pub struct SegmentInfo {
     pub sleeping_reader_pids: Vec<u32>,
     /// Sleeping readers without an entry in the reader table (beyond 64 readers).
     pub sleeping_unlisted: u32,
+    /// The message pool of a topic whose messages live in one (large messages).
+    pub pool: Option<PoolInfo>,
     /// The endpoints and queues of a channel.
     pub channel: Option<ChannelDetails>,
     /// The server, clients and counters of a service or action.
     pub service: Option<ServiceDetails>,
+}
+
+/// The message pool of a topic whose messages live in one (of
+/// [`POOLED_MIN`](crate::pubsub::POOLED_MIN) bytes or more).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PoolInfo {
+    /// Number of blocks (one message each).
+    pub blocks: usize,
+    /// Bytes per block.
+    pub block_size: usize,
+    /// How many samples the topic's subscribers may hold at once, together.
+    pub hold_slots: usize,
+    /// Who holds samples now, and how many.
+    pub holders: Vec<Holding>,
+}
+
+/// Samples held by one process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Holding {
+    /// The process.
+    pub pid: u32,
+    /// Samples it holds.
+    pub samples: usize,
+    /// Whether it runs (a dead holder's samples are given back by the publisher within
+    /// 100 ms, or by the next subscriber to attach).
+    pub alive: bool,
 }
 
 fn age(now: u64, then: u64) -> Option<Duration> {
@@ -152,6 +182,7 @@ fn read_info(
         reader_pids: Vec::new(),
         sleeping_reader_pids: Vec::new(),
         sleeping_unlisted: 0,
+        pool: None,
         channel: None,
         service: None,
     };
@@ -197,7 +228,7 @@ fn read_info(
                 return Ok(Some(info));
             }
         };
-        match MappedRing::new(seg, header, schema.size()) {
+        match MappedRing::new(seg, header, &schema) {
             Ok(ring) => {
                 info.capacity = ring.geo.slot_count;
                 info.message_size = ring.geo.payload_size;
@@ -207,6 +238,23 @@ fn read_info(
                 info.last_publish_age = if info.published == 0 { None } else { age(coarse, last) };
                 info.reader_pids = ring.reader_pids();
                 (info.sleeping_reader_pids, info.sleeping_unlisted) = ring.sleepers();
+                if let (Some(geo), Some(pool)) = (ring.geo.pool, ring.pool()) {
+                    let holders = pool
+                        .holders()
+                        .into_iter()
+                        .map(|(h, samples)| Holding {
+                            pid: h.pid,
+                            samples,
+                            alive: os::is_alive(h.pid, h.start_time),
+                        })
+                        .collect();
+                    info.pool = Some(PoolInfo {
+                        blocks: geo.block_count,
+                        block_size: geo.block_size,
+                        hold_slots: geo.hold_count,
+                        holders,
+                    });
+                }
                 if ring.seg.is_broken() {
                     info.problem = Some(ring.seg.broken_error().to_string());
                 }

@@ -12,8 +12,9 @@
 //! 0                 SegmentHeader (256 bytes)
 //! name_offset       the topic or channel name, UTF-8 (name_len bytes)
 //! schema_offset     the encoded schema (schema_len bytes; topics only)
-//! body_offset       kind-specific body, 64-byte aligned: RingHeader + slots for a topic,
-//!                   ChannelHeader + two queues for a channel
+//! body_offset       kind-specific body, 64-byte aligned: RingHeader + slots (+ PoolHeader,
+//!                   hold slots and blocks for large messages) for a topic, ChannelHeader +
+//!                   two queues for a channel
 //! total_len         end of file
 //! ```
 
@@ -21,8 +22,9 @@ use crate::sync::{AtomicU32, AtomicU64};
 
 /// First 8 bytes of every segment: `"eshm"`, a NUL, `"seg"`.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"eshm\0seg");
-/// Bumped whenever any structure in this file changes.
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+/// Bumped whenever any structure in this file changes. Version 2: topics with a message pool
+/// (large messages, read in place) and slice topics (`RingHeader::flags`).
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 
 /// `SegmentHeader::kind` of a publish/subscribe topic.
 pub(crate) const KIND_TOPIC: u32 = 1;
@@ -141,8 +143,20 @@ pub(crate) struct ReaderSlot {
     pub(crate) start_time: AtomicU64,
 }
 
+/// `RingHeader::flags`: the topic carries a slice schema; each message has a length (in bytes,
+/// a multiple of the element size, up to `payload_size`).
+pub(crate) const RING_SLICE: u64 = 1;
+/// `RingHeader::flags`: messages live in the blocks of a pool (see [`PoolHeader`]); a slot
+/// holds a descriptor word instead of the message.
+pub(crate) const RING_POOLED: u64 = 2;
+
 /// The body of a topic segment, followed (at `slots_offset`) by `slot_count` slots of
-/// `slot_size` bytes. A slot is a sequence word followed, at `payload_offset`, by the message.
+/// `slot_size` bytes. A slot is a sequence word, then:
+///
+/// - inline (no [`RING_POOLED`]): the message at `payload_offset`; with [`RING_SLICE`], word 1
+///   holds its length in bytes (and `payload_offset` is at least 16);
+/// - pooled: word 1 is a descriptor, `length << 32 | block` (the message is in that block of
+///   the pool), and `payload_offset` is 8.
 #[repr(C, align(64))]
 pub(crate) struct RingHeader {
     // Line 0: geometry, written before the segment is linked.
@@ -150,22 +164,70 @@ pub(crate) struct RingHeader {
     pub(crate) slot_count: AtomicU64,
     /// Bytes per slot, a multiple of 64 and of the message alignment.
     pub(crate) slot_size: AtomicU64,
-    /// Offset of the message inside a slot (8, or the message's alignment if larger).
+    /// Offset of the message (or of the descriptor) inside a slot.
     pub(crate) payload_offset: AtomicU64,
-    /// Message size in bytes (the schema's size).
+    /// Message size in bytes (the schema's size: the largest message, for a slice).
     pub(crate) payload_size: AtomicU64,
     /// Offset of slot 0 from the start of the segment.
     pub(crate) slots_offset: AtomicU64,
     /// Messages published on the topic by the publishers before this one (the segments this
     /// one's creator took over, and theirs): a subscriber that skipped a whole publisher (it
-    /// was stopped meanwhile) counts its messages as lost. 0 in segments of eshm versions
-    /// that did not record it.
+    /// was stopped meanwhile) counts its messages as lost.
     pub(crate) published_before: AtomicU64,
-    pub(crate) _reserved: [AtomicU64; 2],
+    /// [`RING_SLICE`] and [`RING_POOLED`] bits.
+    pub(crate) flags: AtomicU64,
+    /// With [`RING_POOLED`]: offset of the [`PoolHeader`] from the start of the body.
+    pub(crate) pool_offset: AtomicU64,
     /// Line 1.
     pub(crate) writer: WriterLine,
     /// Lines 2 to 17.
     pub(crate) readers: [ReaderSlot; MAX_READERS],
+}
+
+/// The pool of a topic with [`RING_POOLED`]: `block_count` blocks of `block_size` bytes, each
+/// holding one message, and `hold_count` hold slots through which readers keep messages they
+/// read in place. The writer puts each message in a block that is neither in the ring nor
+/// held (see `ring::pool`).
+#[repr(C, align(64))]
+pub(crate) struct PoolHeader {
+    /// Number of blocks: `slot_count + hold_count + 1`.
+    pub(crate) block_count: AtomicU64,
+    /// Bytes per block, a multiple of 64 and of the message alignment.
+    pub(crate) block_size: AtomicU64,
+    /// Offset of block 0 from the start of the body.
+    pub(crate) blocks_offset: AtomicU64,
+    /// Number of hold slots.
+    pub(crate) hold_count: AtomicU64,
+    /// Offset of hold slot 0 from the start of the body.
+    pub(crate) holds_offset: AtomicU64,
+    pub(crate) _reserved: [AtomicU64; 3],
+}
+
+/// A reader's hold on one block of a pool: who holds it and the block it holds, plus one (0:
+/// none). The writer never puts a message into a block that a hold slot names.
+#[repr(C)]
+pub(crate) struct HoldSlot {
+    /// Low 32 bits: the holder's pid (0 when free, with [`REGISTERING`] while being claimed);
+    /// high 32 bits: a count of claims of this slot, so that a compare-and-swap on the word
+    /// cannot mistake a new claim by the same process for the one it looked at.
+    pub(crate) owner: AtomicU64,
+    /// The holder's start time (see `SegmentHeader::owner_start_time`).
+    pub(crate) start_time: AtomicU64,
+    /// The block held, plus one; 0 when none.
+    pub(crate) block: AtomicU64,
+    pub(crate) _reserved: AtomicU64,
+}
+
+impl HoldSlot {
+    #[cfg(loom)]
+    pub(crate) fn new() -> HoldSlot {
+        HoldSlot {
+            owner: AtomicU64::new(0),
+            start_time: AtomicU64::new(0),
+            block: AtomicU64::new(0),
+            _reserved: AtomicU64::new(0),
+        }
+    }
 }
 
 /// One endpoint (master or slave) of a channel: who holds the role, and its heartbeat.
@@ -282,6 +344,10 @@ const _: () = {
     assert!(offset_of!(WriterLine, waiting_mask) == 24);
     assert!(size_of::<ReaderSlot>() == 16);
     assert!(size_of::<RingHeader>() == 128 + 16 * MAX_READERS);
+    assert!(offset_of!(RingHeader, flags) == 48);
+    assert!(size_of::<PoolHeader>() == 64);
+    assert!(size_of::<HoldSlot>() == 32);
+    assert!(offset_of!(HoldSlot, block) == 16);
     assert!(offset_of!(RingHeader, writer) == 64);
     assert!(offset_of!(RingHeader, readers) == 128);
     assert!(size_of::<Endpoint>() == 64);

@@ -79,7 +79,7 @@ not_under_loom! {
 mod queue;
 mod ring;
 not_under_loom! {
-    mod wait;
+    pub mod wait;
     pub mod pubsub;
     pub mod channel;
 }
@@ -94,6 +94,11 @@ pub mod msg;
 pub mod python;
 #[cfg(test)]
 mod tests;
+
+/// The Rust code of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 pub use error::{
     CallError, Error, PublishError, ReadError, RecvError, Result, ServeError, WriteError,

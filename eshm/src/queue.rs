@@ -30,6 +30,25 @@ pub(crate) const fn record_size(len: usize) -> u64 {
     8 + (len as u64).next_multiple_of(8)
 }
 
+/// Words that hold `len` bytes.
+const fn len_words(len: usize) -> usize {
+    len.div_ceil(8)
+}
+
+/// Room for one record, reserved by [`QueueView::try_reserve`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Room {
+    /// `head` when reserved.
+    head: u64,
+    /// Bytes skipped to the start of the area (a wrap marker goes at `head`).
+    skip: u64,
+    /// Bytes the record takes, skip included.
+    total: u64,
+    /// Word index of the record's header word.
+    start: usize,
+    pub(crate) len: usize,
+}
+
 /// The queue's shared state is inconsistent (written by something that does not follow the
 /// protocol).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +84,19 @@ pub(crate) struct QueueView<'a> {
     pub(crate) max_message: usize,
 }
 
+impl<'a> QueueView<'a> {
+    /// The payload words of reserved room.
+    pub(crate) fn payload(&self, room: &Room) -> &'a [AtomicU64] {
+        &self.data[room.start + 1..room.start + 1 + len_words(room.len)]
+    }
+
+    /// Consumer: `record`'s payload words, to read in place until it is consumed (the producer
+    /// does not write them before the consumer moves `tail` past them).
+    pub(crate) fn record_words(&self, record: &Record) -> &'a [AtomicU64] {
+        &self.data[record.word..record.word + len_words(record.len)]
+    }
+}
+
 impl QueueView<'_> {
     fn capacity(&self) -> u64 {
         self.data.len() as u64 * 8
@@ -87,34 +119,49 @@ impl QueueView<'_> {
     /// The caller checks `payload.len() <= max_message` (and the channel guarantees that any
     /// such record fits in an empty queue).
     pub(crate) fn try_push(&self, payload: &[u8]) -> Result<Push, Corrupt> {
+        let Some(room) = self.try_reserve(payload.len())? else { return Ok(Push::Full) };
+        torn::store(self.payload(&room), payload);
+        Ok(Push::Written(self.commit(&room)))
+    }
+
+    /// Producer: room for a record of `len` payload bytes, if there is some now. Nothing is
+    /// visible to the consumer until [`commit`](Self::commit); the payload is written
+    /// through [`payload`](Self::payload) meanwhile (only the producer writes there: the
+    /// consumer reads no further than `head`).
+    pub(crate) fn try_reserve(&self, len: usize) -> Result<Option<Room>, Corrupt> {
         let (head, tail) = self.positions()?;
         let capacity = self.capacity();
         let free = capacity - (head - tail);
         let pos = head % capacity;
-        let need = record_size(payload.len());
+        let need = record_size(len);
         let to_end = capacity - pos;
         let (skip, total) = if need <= to_end { (0, need) } else { (to_end, to_end + need) };
         if total > free {
-            return Ok(Push::Full);
-        }
-        if skip > 0 {
-            self.data[(pos / 8) as usize].store(u64::from(WRAP), Ordering::Relaxed);
+            return Ok(None);
         }
         let start = ((head + skip) % capacity / 8) as usize;
-        self.data[start].store(payload.len() as u64, Ordering::Relaxed);
-        torn::store(&self.data[start + 1..], payload);
+        Ok(Some(Room { head, skip, total, start, len }))
+    }
+
+    /// Producer: publishes the record in `room` (its payload written); returns whether a
+    /// consumer may be asleep and must be woken.
+    pub(crate) fn commit(&self, room: &Room) -> bool {
+        let capacity = self.capacity();
+        if room.skip > 0 {
+            self.data[(room.head % capacity / 8) as usize]
+                .store(u64::from(WRAP), Ordering::Relaxed);
+        }
+        self.data[room.start].store(room.len as u64, Ordering::Relaxed);
         let h = self.header;
         h.written.store(h.written.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        h.bytes_written.store(
-            h.bytes_written.load(Ordering::Relaxed) + payload.len() as u64,
-            Ordering::Relaxed,
-        );
+        h.bytes_written
+            .store(h.bytes_written.load(Ordering::Relaxed) + room.len as u64, Ordering::Relaxed);
         // Publishes the record: pairs with the Acquire load of `head` in `positions`.
-        h.head.store(head + total, Ordering::Release);
+        h.head.store(room.head + room.total, Ordering::Release);
         // Store-load barrier against a consumer registering to sleep: pairs with the SeqCst
         // fence in `wait_for_data`.
         fence(Ordering::SeqCst);
-        Ok(Push::Written(h.data_waiters.load(Ordering::Relaxed) != 0))
+        h.data_waiters.load(Ordering::Relaxed) != 0
     }
 
     /// Consumer: the next record, if any (skipping wrap markers, which it consumes).
@@ -181,20 +228,45 @@ impl QueueView<'_> {
 
     /// Consumer: sleeps until the queue may hold a record, a wake-up, or `timeout`.
     pub(crate) fn wait_for_data(&self, timeout: Option<Duration>) {
+        if let Some(ticket) = self.register_for_data() {
+            futex::wait(&self.header.data_futex, ticket, timeout);
+            self.deregister_for_data();
+        }
+    }
+
+    /// Consumer: registers to be woken by the producer's next record, and returns the value of
+    /// `data_futex` to wait on; `None` (nothing registered) if a record is there already.
+    pub(crate) fn register_for_data(&self) -> Option<u32> {
         let h = self.header;
         let ticket = h.data_futex.load(Ordering::Acquire);
         h.data_waiters.fetch_add(1, Ordering::Relaxed);
         // Pairs with the SeqCst fence in `try_push`.
         fence(Ordering::SeqCst);
         if h.head.load(Ordering::Acquire) == h.tail.load(Ordering::Relaxed) {
-            futex::wait(&h.data_futex, ticket, timeout);
+            return Some(ticket);
         }
-        h.data_waiters.fetch_sub(1, Ordering::Relaxed);
+        self.deregister_for_data();
+        None
+    }
+
+    /// Withdraws a consumer's registration (see [`register_for_data`](Self::register_for_data)).
+    pub(crate) fn deregister_for_data(&self) {
+        self.header.data_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Producer: sleeps until `need` bytes (plus a possible wrap) may be free, a wake-up, or
     /// `timeout`.
     pub(crate) fn wait_for_space(&self, need: u64, timeout: Option<Duration>) {
+        if let Some(ticket) = self.register_for_space(need) {
+            futex::wait(&self.header.space_futex, ticket, timeout);
+            self.deregister_for_space();
+        }
+    }
+
+    /// Producer: registers to be woken when the consumer frees space, and returns the value of
+    /// `space_futex` to wait on; `None` (nothing registered) if `need` bytes (plus a possible
+    /// wrap) may be free already.
+    pub(crate) fn register_for_space(&self, need: u64) -> Option<u32> {
         let h = self.header;
         let ticket = h.space_futex.load(Ordering::Acquire);
         h.space_waiters.fetch_add(1, Ordering::Relaxed);
@@ -202,9 +274,15 @@ impl QueueView<'_> {
         fence(Ordering::SeqCst);
         let used = h.head.load(Ordering::Relaxed).wrapping_sub(h.tail.load(Ordering::Acquire));
         if self.capacity().saturating_sub(used) < need * 2 {
-            futex::wait(&h.space_futex, ticket, timeout);
+            return Some(ticket);
         }
-        h.space_waiters.fetch_sub(1, Ordering::Relaxed);
+        self.deregister_for_space();
+        None
+    }
+
+    /// Withdraws a producer's registration (see [`register_for_space`](Self::register_for_space)).
+    pub(crate) fn deregister_for_space(&self) {
+        self.header.space_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Records and payload bytes written, read.

@@ -1,11 +1,13 @@
 //! How blocking calls wait: the [`WaitStrategy`] users choose, the one spin loop behind it,
-//! and the one piece of deadline arithmetic every blocking call uses.
+//! and the one piece of deadline arithmetic every blocking call uses; and, for callers that
+//! wait for many things at once (an event loop), [`Wakeup`] registrations and [`wait_any`].
 //!
 //! A blocking call first looks (a few loads from shared memory), then spins for a while
 //! (catching a reply that comes back within microseconds without a system call), then parks
 //! on a futex until the writer wakes it or its time slice ends. The protocols (`ring`,
 //! `queue`) own the parking, since the registration handshake is part of each protocol.
 
+use crate::sync::{AtomicU32, Ordering, futex};
 use std::time::{Duration, Instant};
 
 /// How a blocking call waits for its message (or, for a channel writer, for room).
@@ -151,4 +153,108 @@ mod tests {
         assert_eq!(WaitStrategy::SpinThenPark(d).spin_end(now, Some(now)), Some(now));
         assert_eq!(WaitStrategy::SpinThenPark(d).spin_end(now, None), Some(now + d));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for many things at once.
+
+/// Something registered with a writer so that the writer wakes a futex word when it commits
+/// (a subscriber of a topic, one end of a channel); the registration is withdrawn on drop.
+pub(crate) trait Registered: Send + Sync {
+    /// The futex word the writer wakes.
+    fn word(&self) -> &AtomicU32;
+}
+
+/// A pending receive's request to be woken when its message may have arrived (or a write's,
+/// when room may have appeared), for callers that wait for many things at once, such as an
+/// event loop: it is registered with the writer, which wakes its futex word on its next
+/// commit. Wait for it (and others) with [`wait_any`] for at most
+/// [`MAX_WAKEUP_WAIT`]; then drop it and try the operation again (its message may be there,
+/// or the topic or channel may have moved on meanwhile). Dropping it withdraws the
+/// registration: a cancelled wait leaves nothing behind.
+pub struct Wakeup {
+    /// `None` while there is nothing to register with (a topic that does not exist yet): the
+    /// wait is a poll, after [`POLL_INTERVAL`].
+    registered: Option<Box<dyn Registered>>,
+    expected: u32,
+}
+
+impl std::fmt::Debug for Wakeup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wakeup").field("polling", &self.registered.is_none()).finish()
+    }
+}
+
+/// The longest a [`Wakeup`] should be waited for before the operation is tried again: writers
+/// that close, are replaced or die wake nobody.
+pub const MAX_WAKEUP_WAIT: Duration = Duration::from_millis(200);
+/// How long a polling [`Wakeup`] (nothing to register with yet) waits before a new look.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+impl Wakeup {
+    pub(crate) fn registered(registered: Box<dyn Registered>, expected: u32) -> Wakeup {
+        Wakeup { registered: Some(registered), expected }
+    }
+
+    /// A wake-up with nothing to register with: try again after [`POLL_INTERVAL`].
+    pub(crate) fn poll() -> Wakeup {
+        Wakeup { registered: None, expected: 0 }
+    }
+
+    /// Whether this is only a poll (see [`POLL_INTERVAL`]).
+    pub fn is_poll(&self) -> bool {
+        self.registered.is_none()
+    }
+
+    /// Whether the writer has (probably) committed since the registration: its word changed.
+    /// A poll is never signalled; it times out.
+    pub fn is_signalled(&self) -> bool {
+        self.registered.as_ref().is_some_and(|r| r.word().load(Ordering::Acquire) != self.expected)
+    }
+}
+
+/// Wakes a [`wait_any`] early: another thread rings it to make the waiter look at a new set of
+/// wake-ups (an event loop's waiter thread, when a task starts waiting).
+#[derive(Debug, Default)]
+pub struct Doorbell(AtomicU32);
+
+impl Doorbell {
+    /// A doorbell.
+    pub fn new() -> Doorbell {
+        Doorbell(AtomicU32::new(0))
+    }
+
+    /// The value to pass to [`wait_any`]: take it before looking at what to wait for, so that
+    /// a ring in between is not missed.
+    pub fn ticket(&self) -> u32 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Wakes the thread in [`wait_any`] on this doorbell (or makes its next wait return at once,
+    /// if its ticket is older).
+    pub fn ring(&self) {
+        futex::bump_and_wake(&self.0);
+    }
+}
+
+/// Sleeps until one of `wakeups` is signalled (or was already), `doorbell` rings after
+/// `ticket` was taken, or `timeout` passes (a poll among `wakeups` shortens it to
+/// [`POLL_INTERVAL`]). Returns without saying which: callers look with
+/// [`Wakeup::is_signalled`]. At most 127 registered wake-ups at once.
+///
+/// # Panics
+///
+/// With more than 127 registered wake-ups.
+pub fn wait_any(wakeups: &[&Wakeup], doorbell: &Doorbell, ticket: u32, timeout: Duration) {
+    let registered = wakeups.iter().filter(|w| !w.is_poll()).count();
+    assert!(registered < futex::MAX_WAIT_ANY, "at most {} wake-ups at once", futex::MAX_WAIT_ANY - 1);
+    let mut words = vec![(&doorbell.0, ticket)];
+    let mut timeout = timeout;
+    for w in wakeups {
+        match &w.registered {
+            Some(r) => words.push((r.word(), w.expected)),
+            None => timeout = timeout.min(POLL_INTERVAL),
+        }
+    }
+    futex::wait_any(&words, timeout);
 }

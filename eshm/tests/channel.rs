@@ -488,20 +488,22 @@ fn channel_builder_options_take_effect() {
     assert!(!file_of(&n).exists(), "auto cleanup by default");
 
     // The stale threshold, and the heartbeat thread: an idle endpoint without one goes stale
-    // after the threshold; one with it stays alive however long it idles.
+    // after the threshold; one with it stays alive however long it idles. (The slave judges
+    // the master with a threshold of a minute, so that a scheduling delay of the master's
+    // heartbeat thread on a loaded machine cannot make it look stale.)
     let n = name("stale");
     let master = Channel::builder(&n)
         .role(Role::Master)
-        .stale_threshold(Duration::from_millis(20))
+        .stale_threshold(Duration::from_millis(200))
         .open()
         .unwrap();
     let idle = Channel::builder(&n)
         .role(Role::Slave)
         .heartbeat_thread(false)
-        .stale_threshold(Duration::from_millis(20))
+        .stale_threshold(Duration::from_secs(60))
         .open()
         .unwrap();
-    assert_eq!(master.stats().stale_threshold, Duration::from_millis(20));
+    assert_eq!(master.stats().stale_threshold, Duration::from_millis(200));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while master.is_remote_alive() {
         assert!(std::time::Instant::now() < deadline, "an idle slave never went stale");
@@ -514,4 +516,85 @@ fn channel_builder_options_take_effect() {
         Channel::builder(&n).stale_threshold(Duration::ZERO).open(),
         Err(Error::ZeroDuration { what: "stale threshold" })
     ));
+}
+
+#[test]
+fn channel_read_ref_holds_its_message_while_the_writer_fills_the_queue() {
+    let (master, slave) = pair("read-ref", 256, 1024);
+    master.write(&payload(1, 200)).unwrap();
+    let held = slave.try_read_ref().unwrap().expect("a message");
+    assert_eq!(&*held, payload(1, 200).as_slice());
+    // The writer fills what is left, then finds no room: the held message is not overwritten.
+    let mut written = 0;
+    loop {
+        match master.try_write(&payload(100 + written, 200)) {
+            Ok(()) => written += 1,
+            Err(WriteError::Full) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(written >= 2, "{written}");
+    assert!(matches!(
+        master.write_timeout(&payload(0, 200), Duration::from_millis(20)),
+        Err(WriteError::Timeout)
+    ));
+    assert!(matches!(master.try_loan(200), Err(WriteError::Full)));
+    assert_eq!(&*held, payload(1, 200).as_slice(), "the held message is intact");
+    held.release().unwrap();
+    // Its space is free again, and the rest follows in order.
+    master.try_write(&payload(99, 200)).unwrap();
+    for i in 0..written {
+        assert_eq!(slave.read_ref().unwrap().to_vec(), payload(100 + i, 200));
+    }
+    assert_eq!(slave.read().unwrap(), payload(99, 200));
+    assert!(slave.try_read_ref().unwrap().is_none());
+}
+
+#[test]
+fn channel_loans_are_sent_on_commit_only() {
+    let (master, slave) = pair("loan", 4096, 16 * 1024);
+    let mut dropped = master.loan(100).unwrap();
+    dropped.fill(9);
+    drop(dropped);
+    assert_eq!(slave.try_read().unwrap(), None, "a dropped loan sends nothing");
+    for (i, len) in [0usize, 1, 4095, 4096, 7].into_iter().enumerate() {
+        let mut room = master.loan(len).unwrap();
+        assert_eq!(room.len(), len);
+        room.copy_from_slice(&payload(i as u64, len));
+        room.commit().unwrap();
+    }
+    for (i, len) in [0usize, 1, 4095, 4096, 7].into_iter().enumerate() {
+        assert_eq!(slave.read_ref().unwrap().to_vec(), payload(i as u64, len));
+    }
+    assert!(matches!(master.loan(4097), Err(WriteError::TooLarge { size: 4097, max: 4096 })));
+    // Both ways: the slave writes in place too.
+    let mut room = slave.loan(3).unwrap();
+    room.copy_from_slice(b"abc");
+    room.commit().unwrap();
+    assert_eq!(master.read().unwrap(), b"abc");
+    let stats = master.stats();
+    assert_eq!(stats.channel.master_to_slave.written, stats.channel.master_to_slave.read);
+}
+
+#[test]
+fn channel_a_thread_holding_a_message_in_place_gets_an_error_not_a_deadlock() {
+    let (master, slave) = pair("held-here", 64, 1024);
+    master.write(b"one").unwrap();
+    master.write(b"two").unwrap();
+    let first = slave.read_ref().unwrap();
+    assert!(matches!(slave.try_read(), Err(ReadError::RefHeld)));
+    assert!(matches!(slave.read_ref_timeout(Duration::from_secs(60)), Err(ReadError::RefHeld)));
+    assert!(Error::from(ReadError::RefHeld).to_string().contains("drop it before reading again"));
+    let loan = master.loan(3).unwrap();
+    assert!(matches!(master.try_write(b"x"), Err(WriteError::LoanHeld)));
+    drop(loan);
+    // Another thread waits for the guard instead, and reads on once it is dropped.
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| slave.read().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(&*first, b"one");
+        drop(first);
+        assert_eq!(reader.join().unwrap(), b"two");
+    });
+    assert_eq!(slave.try_read().unwrap(), None);
 }

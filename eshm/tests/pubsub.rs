@@ -142,7 +142,7 @@ fn pubsub_loan_writes_in_place_and_an_unpublished_loan_publishes_nothing() {
         let mut slot = publisher.loan();
         *slot = sample(1);
         slot.value = 42.0;
-        slot.publish();
+        slot.publish().unwrap();
     }
     let dropped = publisher.loan();
     drop(dropped);

@@ -1,7 +1,7 @@
 //! Schema fingerprints and encodings: pinned test vectors, sensitivity to every layout detail,
 //! and decoding of untrusted bytes.
 
-use eshm::schema::{Kind, Primitive, SchemaError, fnv1a64};
+use eshm::schema::{Kind, LayoutError, Primitive, SchemaError, fnv1a64};
 use eshm::{Message, Schema};
 use std::path::PathBuf;
 
@@ -63,9 +63,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The schema of `[T]` topics of at most `max_len` elements.
+fn slice_of(element: &Schema, max_len: usize) -> Schema {
+    Schema::slice(element.clone(), max_len).unwrap()
+}
+
 /// Every schema in the vector file, with the Rust type it comes from.
-fn vector_schemas() -> Vec<(&'static str, &'static Schema)> {
-    vec![
+fn vector_schemas() -> Vec<(&'static str, Schema)> {
+    let fixed: Vec<(&str, &Schema)> = vec![
         ("u8", u8::SCHEMA),
         ("u16", u16::SCHEMA),
         ("u32", u32::SCHEMA),
@@ -88,7 +93,17 @@ fn vector_schemas() -> Vec<(&'static str, &'static Schema)> {
         ("msg::Pose", eshm::msg::Pose::SCHEMA),
         ("msg::Twist", eshm::msg::Twist::SCHEMA),
         ("msg::Imu", eshm::msg::Imu::SCHEMA),
-    ]
+    ];
+    let mut all: Vec<(&str, Schema)> = fixed.into_iter().map(|(n, s)| (n, s.clone())).collect();
+    // Slices (encoding version 2): the elements of variable-length topics.
+    all.extend([
+        ("[u8] max 1024", slice_of(u8::SCHEMA, 1024)),
+        ("[f32] max 1", slice_of(f32::SCHEMA, 1)),
+        ("[Vector3] max 100000", slice_of(Vector3::SCHEMA, 100_000)),
+        ("[Imu] max 16", slice_of(Imu::SCHEMA, 16)),
+        ("[[u8; 3]] max 307200", slice_of(<[u8; 3]>::SCHEMA, 640 * 480)),
+    ]);
+    all
 }
 
 fn render_vectors() -> String {
@@ -297,7 +312,30 @@ fn schema_decode_rejects_malformed_input() {
     assert!(matches!(Schema::decode(&trailing), Err(SchemaError::TrailingBytes { .. })));
     let mut version = good.clone();
     version[0] = 9;
-    assert!(matches!(Schema::decode(&version), Err(SchemaError::Version { found: 9, .. })));
+    let err = Schema::decode(&version).unwrap_err();
+    assert!(matches!(err, SchemaError::Version { found: 9, expected: 2 }), "{err}");
+    assert!(err.to_string().contains("created by a newer eshm"), "{err}");
+    // Slices: only as the root of a version-2 encoding, with max_len >= 1.
+    let slice = slice_of(u32::SCHEMA, 7).encode();
+    assert_eq!(slice, [2, 0x13, 7, 0, 0, 0, 0x03]);
+    assert!(Schema::decode(&slice).is_ok());
+    for n in 0..slice.len() {
+        assert!(matches!(Schema::decode(&slice[..n]), Err(SchemaError::Truncated { .. })));
+    }
+    for (case, bytes) in [
+        ("version 1 slice", vec![1, 0x13, 7, 0, 0, 0, 0x03]),
+        ("version 2 non-slice", vec![2, 0x03]),
+        ("zero max_len", vec![2, 0x13, 0, 0, 0, 0, 0x03]),
+        ("slice of slices", vec![2, 0x13, 1, 0, 0, 0, 0x13, 1, 0, 0, 0, 0x03]),
+        ("slice in a struct", {
+            let mut v = vec![1, 0x11, 1, b'S', 4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 1, b'a', 0, 0, 0, 0];
+            v.extend_from_slice(&[0x13, 1, 0, 0, 0, 0x03]);
+            v
+        }),
+        ("oversize", vec![2, 0x13, 0xff, 0xff, 0xff, 0xff, 0x04]),
+    ] {
+        assert!(Schema::decode(&bytes).is_err(), "{case}");
+    }
     assert!(matches!(
         Schema::decode(&[1, 0x7f]),
         Err(SchemaError::UnknownTag { tag: 0x7f, at: 1 })
@@ -400,6 +438,41 @@ fn schema_validate_checks_bools_and_enums() {
 }
 
 #[test]
+fn schema_slices_validate_each_element_and_the_length() {
+    let imus = slice_of(Imu::SCHEMA, 3);
+    assert_eq!(imus.size(), 3 * Imu::SCHEMA.size());
+    assert_eq!(imus.slice_element(), Some(Imu::SCHEMA));
+    let one = eshm::message::as_bytes(&Imu::INIT).to_vec();
+    assert!(imus.validate(&[]).is_ok(), "a message may be empty");
+    assert!(imus.validate(&one).is_ok());
+    assert!(imus.validate(&one.repeat(3)).is_ok());
+    let err = imus.validate(&one.repeat(4)).unwrap_err();
+    assert!(err.to_string().contains("at most 3 elements"), "{err}");
+    assert!(imus.validate(&one[1..]).is_err(), "not a whole number of elements");
+    let mut bad = one.repeat(2);
+    bad[Imu::SCHEMA.size() + 32] = 9;
+    assert_eq!(
+        imus.validate(&bad).unwrap_err().to_string(),
+        "`[1].valid` at byte 72 holds 9, which is not a valid bool"
+    );
+    assert_eq!(imus.init_bytes(), one.repeat(3));
+    // Types and differences.
+    assert_eq!(imus.type_name(), "[Imu]");
+    assert!(imus.definition().contains("[Imu]  // 0 to 3 elements"), "{}", imus.definition());
+    assert_eq!(
+        imus.first_difference(&slice_of(Vector3::SCHEMA, 3)).unwrap(),
+        "element type: `Imu` here, `Vector3` there"
+    );
+    assert_eq!(
+        imus.first_difference(&slice_of(Imu::SCHEMA, 4)).unwrap(),
+        "max length: 3 here, 4 there"
+    );
+    assert_ne!(imus.fingerprint(), slice_of(Imu::SCHEMA, 4).fingerprint());
+    assert!(Schema::slice(u8::SCHEMA.clone(), 0).is_err());
+    assert!(Schema::slice(imus.clone(), 2).is_err(), "no slices of slices");
+}
+
+#[test]
 fn schema_init_matches_message_init() {
     assert_eq!(Imu::SCHEMA.init_bytes(), eshm::message::as_bytes(&Imu::INIT));
     assert_eq!(Cloud::SCHEMA.init_bytes(), eshm::message::as_bytes(&Cloud::INIT));
@@ -409,4 +482,63 @@ fn schema_init_matches_message_init() {
     assert_eq!(Signed::SCHEMA.init_bytes(), (-1i32).to_le_bytes());
     let Kind::Enum { variants, .. } = Wide::SCHEMA.kind() else { panic!() };
     assert_eq!(variants[1].value() as u64, u64::MAX);
+}
+
+/// A type declared at run time from a derived schema's parts: the same fields, in order.
+fn redeclare(schema: &Schema) -> Schema {
+    match schema.kind() {
+        Kind::Primitive(_) => schema.clone(),
+        Kind::Array { element, len } => {
+            Schema::array_of(redeclare(element), *len as usize).unwrap()
+        }
+        Kind::Struct { name, fields } => Schema::struct_of(
+            name,
+            fields.iter().map(|f| (f.name().to_owned(), redeclare(f.schema()))).collect(),
+        )
+        .unwrap(),
+        Kind::Enum { name, repr, variants } => Schema::enum_of(
+            name,
+            *repr,
+            variants.iter().map(|v| (v.name().to_owned(), v.value())).collect(),
+        )
+        .unwrap(),
+        Kind::Slice { element, max_len } => {
+            Schema::slice(redeclare(element), *max_len as usize).unwrap()
+        }
+        _ => unreachable!("a kind this test does not know"),
+    }
+}
+
+#[test]
+fn schema_declared_at_run_time_matches_the_derive() {
+    for (name, schema) in vector_schemas() {
+        let declared = redeclare(&schema);
+        assert_eq!(declared, schema, "{name}");
+        assert_eq!(declared.fingerprint(), schema.fingerprint(), "{name}");
+    }
+}
+
+#[test]
+fn schema_declared_at_run_time_is_refused_where_the_derive_refuses() {
+    let f = |name: &str, s: &Schema| (name.to_owned(), s.clone());
+    let err = Schema::struct_of("Sample", vec![f("valid", bool::SCHEMA), f("value", f64::SCHEMA)])
+        .unwrap_err();
+    assert!(matches!(&err, LayoutError::Padding { field, bytes: 7, .. } if field == "valid"));
+    assert!(err.to_string().contains("`_pad: [u8; 7]`"), "{err}");
+    // Padding at the end counts too.
+    let err =
+        Schema::struct_of("Tail", vec![f("x", f64::SCHEMA), f("flag", u8::SCHEMA)]).unwrap_err();
+    assert!(matches!(&err, LayoutError::Padding { field, bytes: 7, .. } if field == "flag"));
+    assert!(matches!(
+        Schema::struct_of("Twice", vec![f("a", u8::SCHEMA), f("a", u8::SCHEMA)]),
+        Err(LayoutError::Duplicate { .. })
+    ));
+    assert!(matches!(Schema::struct_of("None", vec![]), Err(LayoutError::Empty { .. })));
+    assert!(Schema::struct_of("Bad\u{7}", vec![f("a", u8::SCHEMA)]).is_err());
+    assert!(Schema::array_of(u8::SCHEMA.clone(), 0).is_err());
+    assert!(Schema::enum_of("E", Primitive::U8, vec![("A".into(), 256)]).is_err());
+    assert!(Schema::enum_of("E", Primitive::U8, vec![("A".into(), 1), ("B".into(), 1)]).is_err());
+    assert!(Schema::enum_of("E", Primitive::F32, vec![("A".into(), 1)]).is_err());
+    let slice = Schema::slice(u8::SCHEMA.clone(), 4).unwrap();
+    assert!(Schema::struct_of("S", vec![f("data", &slice)]).is_err(), "no slice fields");
 }

@@ -5,6 +5,7 @@
 //! cargo run --release --example bench                  # everything (about a minute)
 //! cargo run --release --example bench -- --quick       # 10x fewer iterations
 //! cargo run --release --example bench -- --only pingpong,throughput
+//! cargo run --release --example bench -- --only large         # 1, 4, 16 MiB in place
 //! ```
 //!
 //! - **floor**: one `AtomicU64` in a mapped `/dev/shm` file, bounced between the two processes
@@ -16,12 +17,17 @@
 //!   then sleep on a futex) and `park` (sleep at once: every message costs a wake-up).
 //! - **throughput**: A publishes 8 B or 64 B messages as fast as it can, B receives them
 //!   (busy-polling); messages/s received, and how many B lost because it fell behind.
+//! - **large**: 1, 4 and 16 MiB frames written in place (loans) and read in place (samples),
+//!   every byte, against the touch floor of the same run (see `large.rs`); the byte channel's
+//!   1 MiB round trip in place.
 //!
 //! Each latency row is paired with a floor measured just before it, and printed as a multiple
 //! of that floor too: the core-to-core latency of these machines changes by 3x from minute to
 //! minute, so only ratios taken in one run mean anything. Every figure is also printed as a
 //! machine-readable line, e.g. `RESULT impl=eshm bench=pingpong payload=8 mode=spin ...`.
 #![allow(clippy::disallowed_types)] // the floor uses a plain std atomic in a mapping
+
+mod large;
 
 use eshm::channel::{Channel, Role};
 use eshm::pubsub::{PublisherOptions, SubscriberOptions};
@@ -77,6 +83,22 @@ fn spawn(role: &str, args: &[String]) -> Child {
 fn wait_ok(mut child: Child) {
     let status = child.wait().expect("wait for child");
     assert!(status.success(), "benchmark child failed: {status}");
+}
+
+/// Runs `round(i)` for `i` in `1..=warmup + iters` and returns how long each of the last
+/// `iters` rounds took, in ns.
+fn time_rounds(warmup: usize, iters: usize, mut round: impl FnMut(u64)) -> Vec<u64> {
+    let mut stamps = Vec::with_capacity(iters + 1);
+    for i in 1..=(warmup + iters) as u64 {
+        if i as usize == warmup + 1 {
+            stamps.push(Instant::now());
+        }
+        round(i);
+        if i as usize > warmup {
+            stamps.push(Instant::now());
+        }
+    }
+    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
 }
 
 fn topic(what: &str) -> String {
@@ -162,20 +184,13 @@ fn floor(iters: usize, lines: &str) -> Stats {
     while answer.load(Ordering::Acquire) != 1 {
         std::thread::yield_now();
     }
-    let mut stamps = Vec::with_capacity(iters + 1);
-    for i in 1..=(warmup + iters) as u64 {
-        if i as usize == warmup + 1 {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |i| {
         ask.store(2 * i, Ordering::Release);
         while answer.load(Ordering::Acquire) != 2 * i + 1 {}
-        if i as usize > warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     wait_ok(child);
     let _ = std::fs::remove_file(&word.path);
-    Stats::one_way(stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect())
+    Stats::one_way(rounds)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,20 +277,13 @@ fn pingpong<T: Payload>(mode: &str, iters: usize) -> Vec<u64> {
         .open()
         .expect("pong subscriber");
     wait_for_reader(&ping);
-    let mut stamps = Vec::with_capacity(iters + 1);
-    for i in 1..=total as u64 {
-        if i as usize == warmup + 1 {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |i| {
         publisher.publish(&T::with(i)).expect("publish ping");
         let back = sub.recv().expect("receive pong");
         assert_eq!(back.id(), i, "pong carries the ping's number");
-        if i as usize > warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     wait_ok(child);
-    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+    rounds
 }
 
 /// 1 MiB: untyped publisher and a heap buffer on the receive side (the message would be a
@@ -318,23 +326,16 @@ fn pingpong_large(mode: &str, iters: usize) -> Vec<u64> {
     wait_for_reader(&ping);
     let mut out = vec![0x5au8; size];
     let mut back = vec![0u8; size];
-    let mut stamps = Vec::with_capacity(iters + 1);
-    for i in 1..=total as u64 {
-        if i as usize == warmup + 1 {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |i| {
         out[..8].copy_from_slice(&i.to_ne_bytes());
         publisher.publish_bytes(&out).expect("publish ping");
         sub.recv_into_deadline(&mut back, None).expect("receive pong");
         // SAFETY: a successful receive initialised `back`; only its first word is read.
         let id = unsafe { std::ptr::read_unaligned(back.as_ptr().cast::<u64>()) };
         assert_eq!(id, i);
-        if i as usize > warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     wait_ok(child);
-    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+    rounds
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,20 +428,13 @@ fn channel_round_trip(mode: &str, size: usize, iters: usize) -> Vec<u64> {
     pin(CPU_A);
     let msg = vec![0x5a; size];
     let mut back = vec![0u8; size];
-    let mut stamps = Vec::with_capacity(iters + 1);
-    for i in 0..total {
-        if i == warmup {
-            stamps.push(Instant::now());
-        }
+    let rounds = time_rounds(warmup, iters, |_| {
         ch.write(&msg).expect("write");
         let n = ch.read_into(&mut back).expect("read echo");
         assert_eq!(n, size);
-        if i >= warmup {
-            stamps.push(Instant::now());
-        }
-    }
+    });
     wait_ok(child);
-    stamps.windows(2).map(|p| (p[1] - p[0]).as_nanos() as u64).collect()
+    rounds
 }
 
 /// Master writes `total` messages as fast as the slave reads them (back-pressure, no loss).
@@ -491,6 +485,7 @@ fn child_main(role: &str) {
                 _ => throughput_child::<[u64; 8]>(name, total),
             }
         }
+        other if large::child(other, &args) => {}
         other => panic!("unknown role {other}"),
     }
 }
@@ -658,6 +653,10 @@ fn main() {
                 rate * size as f64 / 1e9
             );
         }
+    }
+
+    if want("large") {
+        large::run(quick);
     }
 
     let last = floor(scale(200_000), "1");

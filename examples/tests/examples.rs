@@ -160,3 +160,43 @@ fn example_service_server_and_client_talk() {
     assert!(server_out.contains("client 0 call 1: 1 + 10 = 11"), "{server_out}");
     assert!(server_out.contains("served 207 calls"), "{server_out}");
 }
+
+#[test]
+fn example_frames_checks_every_frame_in_place() {
+    let out = stdout_of(&example("frames").arg("20").output().unwrap());
+    let line = out.lines().find(|l| l.contains("checked")).expect("a summary line");
+    assert!(line.contains("checked 20 frames") || line.contains("lost)"), "{out}");
+    let checked: u64 =
+        line.split("checked ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let lost: u64 =
+        line.split(", ").find_map(|p| p.strip_suffix(" lost)")).unwrap().parse().unwrap();
+    assert_eq!(checked + lost, 20, "{out}");
+    let in_place: u64 = line.split('(').nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(in_place, checked, "every frame read in place: {out}");
+}
+
+#[test]
+fn example_record_bench_prints_well_formed_results() {
+    // It runs the `eshm` command, which `cargo test --workspace` builds next to the examples.
+    let mut dir: PathBuf = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    if !dir.join("eshm").exists() {
+        eprintln!("skipped: build eshm-cli first (cargo build -p eshm-cli)");
+        return;
+    }
+    let out = stdout_of(&example("record_bench").arg("--quick").output().unwrap());
+    let results: Vec<&str> =
+        out.lines().filter(|l| l.starts_with("RESULT bench=record ")).collect();
+    assert_eq!(results.len(), 4, "{out}");
+    for r in results {
+        let value = |key: &str| -> f64 {
+            let v = r.split(&format!(" {key}=")).nth(1).unwrap_or_else(|| panic!("{key} in {r}"));
+            v.split(' ').next().unwrap().parse().unwrap()
+        };
+        // Everything published was recorded or counted lost: never more than published.
+        assert!(value("lost") <= value("published"), "{r}");
+        assert!(value("record_msgs_per_s") > 0.0 && value("publish_msgs_per_s") > 0.0, "{r}");
+    }
+}

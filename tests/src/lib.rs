@@ -105,6 +105,32 @@ pub fn wait_for_parent() {
     while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
 }
 
+/// For child roles that work until the parent closes their stdin: calls `step` over and over
+/// until then.
+pub fn repeat_until_released(mut step: impl FnMut()) {
+    let (released, done) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        wait_for_parent();
+        let _ = released.send(());
+    });
+    while matches!(done.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+        step();
+    }
+}
+
+/// Prints the first error it is given as `error: ...` (for the parent to read), and no more.
+#[derive(Debug, Default)]
+pub struct FirstError(bool);
+
+impl FirstError {
+    /// Reports `e` if it is the first.
+    pub fn report(&mut self, e: &dyn std::fmt::Display) {
+        if !std::mem::replace(&mut self.0, true) {
+            println!("error: {e}");
+        }
+    }
+}
+
 /// How long any single wait on a child may take before the test fails (instead of hanging).
 pub const CHILD_PATIENCE: Duration = Duration::from_secs(120);
 

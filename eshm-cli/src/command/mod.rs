@@ -7,7 +7,9 @@ pub(crate) mod echo;
 pub(crate) mod hz;
 pub(crate) mod info;
 pub(crate) mod list;
+pub(crate) mod play;
 pub(crate) mod publish;
+pub(crate) mod record;
 
 use crate::{Exit, Failure, suggest};
 use eshm::RawSubscriber;

@@ -115,6 +115,15 @@ def list() -> _builtins.list[dict[str, Any]]:  # noqa: A001 (eshm.list, like `es
     return result
 
 
+def _unpickle_message(module: str, name: str, data: bytes) -> Any:
+    """Unpickling of message objects (see their ``__reduce__``): the class ``name`` of
+    ``module``, from the message's bytes (checked)."""
+    import importlib
+
+    cls = getattr(importlib.import_module(module), name)
+    return cls.from_bytes(data)
+
+
 # `TimeoutError`, `list` and `clean` stay out of `__all__`: `from eshm import *` must not
 # shadow the built-ins `TimeoutError` and `list` (eshm.TimeoutError is one anyway).
 __all__ = [

@@ -56,11 +56,14 @@
 //! and the next slave takes the role over, receiving what was queued for the role.
 
 mod builder;
+mod in_place;
 mod link;
 mod liveness;
 mod stats;
+mod wakeups;
 
 pub use builder::{ChannelBuilder, DisconnectBehavior, Role};
+pub use in_place::{ReadRef, WriteLoan};
 pub use link::MAX_CAPACITY;
 pub(crate) use link::{Link, wake_segment};
 pub use stats::{ChannelDetails, EndpointInfo, QueueInfo, Stats};
@@ -91,9 +94,9 @@ pub struct Channel {
     /// Bumped when `links` changes, so that each direction notices without locking.
     link_generation: AtomicU64,
     /// The reading direction: one reader at a time, with the link it reads from.
-    reader: Mutex<Side>,
+    reader: Direction,
     /// The writing direction, likewise.
-    writer: Mutex<Side>,
+    writer: Direction,
     live: Mutex<Liveness>,
     beat: Arc<Beat>,
     thread: Option<JoinHandle<()>>,
@@ -102,8 +105,29 @@ pub struct Channel {
     creator: u32,
 }
 
+/// One direction of the channel: its lock, and which thread holds it for a message in place
+/// (a `ReadRef` or a `WriteLoan`; 0 when none), so that the same thread asking again gets an
+/// error instead of waiting for itself forever.
+pub(super) struct Direction {
+    side: Mutex<Side>,
+    pub(super) in_place_by: AtomicU64,
+}
+
+/// This thread's number, for [`Direction::in_place_by`] (never 0).
+pub(super) fn thread_number() -> u64 {
+    thread_local!(static NUMBER: u64 = {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    });
+    NUMBER.with(|n| *n)
+}
+
+/// The calling thread holds a message of this direction in place.
+#[derive(Debug)]
+pub(super) struct HeldHere;
+
 /// One direction's view of the channel.
-struct Side {
+pub(super) struct Side {
     link: Arc<Link>,
     generation: u64,
 }
@@ -156,7 +180,10 @@ impl Channel {
         });
         let thread =
             cfg.heartbeat_thread.then(|| spawn_heartbeat(beat.clone(), role, cfg.stale_threshold));
-        let side = || Mutex::new(Side { link: link.clone(), generation: 0 });
+        let side = || Direction {
+            side: Mutex::new(Side { link: link.clone(), generation: 0 }),
+            in_place_by: AtomicU64::new(0),
+        };
         Ok(Channel {
             name: cfg.name.as_str().into(),
             reader: side(),
@@ -199,11 +226,21 @@ impl Channel {
         self.links.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// A direction, locked, looking at the segment in use now.
-    fn side<'a>(&self, side: &'a Mutex<Side>) -> MutexGuard<'a, Side> {
-        let mut side = side.lock().unwrap_or_else(|p| p.into_inner());
+    /// A direction, locked, looking at the segment in use now. Waits while another thread
+    /// uses it; [`HeldHere`] if this thread holds it for a message in place.
+    pub(super) fn side<'a>(&self, dir: &'a Direction) -> Result<MutexGuard<'a, Side>, HeldHere> {
+        let mut side = match dir.side.try_lock() {
+            Ok(side) => side,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                if dir.in_place_by.load(Ordering::Relaxed) == thread_number() {
+                    return Err(HeldHere);
+                }
+                dir.side.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        };
         self.refresh(&mut side);
-        side
+        Ok(side)
     }
 
     /// Moves `side` to the segment in use, if a re-attachment changed it.
@@ -215,7 +252,7 @@ impl Channel {
         }
     }
 
-    fn corrupt(link: &Link, c: Corrupt) -> Box<Error> {
+    pub(super) fn corrupt(link: &Link, c: Corrupt) -> Box<Error> {
         Box::new(Error::corrupt(link.seg.path(), c.0))
     }
 
@@ -264,10 +301,25 @@ impl Channel {
         deadline: Instant,
         slice_end: Option<Instant>,
     ) -> Result<Option<()>, WriteError> {
-        let mut side = self.side(&self.writer);
+        let mut side = self.side(&self.writer).map_err(|HeldHere| WriteError::LoanHeld)?;
+        self.write_loop(&mut side, data.len(), deadline, slice_end, |link| {
+            Ok(Self::push(link, self.role, data)?.then_some(()))
+        })
+    }
+
+    /// The writing loop: checks the size, then calls `attempt` until it returns something,
+    /// waiting in between for room (or, for a slave, for its master) as `write_until` says.
+    pub(super) fn write_loop<R>(
+        &self,
+        side: &mut Side,
+        len: usize,
+        deadline: Instant,
+        slice_end: Option<Instant>,
+        mut attempt: impl FnMut(&Link) -> Result<Option<R>, WriteError>,
+    ) -> Result<Option<R>, WriteError> {
         let max = side.link.max_message;
-        if data.len() > max {
-            return Err(WriteError::TooLarge { size: data.len(), max });
+        if len > max {
+            return Err(WriteError::TooLarge { size: len, max });
         }
         side.link.beat(self.role);
         let patient = Instant::now() < deadline;
@@ -280,15 +332,15 @@ impl Channel {
             if needs_remote {
                 match self.check_remote() {
                     Err(gone) => return Err(gone.into_write(&self.name)),
-                    Ok(Remote::Present) => self.refresh(&mut side),
+                    Ok(Remote::Present) => self.refresh(side),
                     Ok(Remote::Missing(at)) => {
                         missing = self.role == Role::Slave;
                         next_attempt = at;
                     }
                 }
             }
-            if !missing && Self::push(&side.link, self.role, data)? {
-                return Ok(Some(()));
+            if !missing && let Some(done) = attempt(&side.link)? {
+                return Ok(Some(done));
             }
             let now = Instant::now();
             let until = match wait::check(now, Some(deadline), slice_end) {
@@ -302,7 +354,7 @@ impl Channel {
             if missing {
                 std::thread::sleep(nap);
             } else {
-                side.link.outgoing(self.role).wait_for_space(record_size(data.len()), Some(nap));
+                side.link.outgoing(self.role).wait_for_space(record_size(len), Some(nap));
             }
             side.link.beat(self.role);
         }
@@ -406,12 +458,24 @@ impl Channel {
         sink: impl Into<Sink<'s>>,
     ) -> Result<Option<usize>, ReadError> {
         let mut sink = sink.into();
-        let mut side = self.side(&self.reader);
+        let mut side = self.side(&self.reader).map_err(|HeldHere| ReadError::RefHeld)?;
+        self.read_loop(&mut side, deadline, slice_end, |link| Self::pop(link, self.role, &mut sink))
+    }
+
+    /// The reading loop: calls `attempt` until it returns something, waiting in between for a
+    /// message (and watching the remote) as `read_until` says.
+    pub(super) fn read_loop<R>(
+        &self,
+        side: &mut Side,
+        deadline: Instant,
+        slice_end: Option<Instant>,
+        mut attempt: impl FnMut(&Link) -> Result<Option<R>, ReadError>,
+    ) -> Result<Option<R>, ReadError> {
         side.link.beat(self.role);
         let mut polls = 0u32;
         loop {
-            if let Some(n) = Self::pop(&side.link, self.role, &mut sink)? {
-                return Ok(Some(n));
+            if let Some(got) = attempt(&side.link)? {
+                return Ok(Some(got));
             }
             // Nothing queued: where is the remote? (Every 64 empty polls, and after a sleep.)
             polls = polls.wrapping_add(1);
@@ -423,9 +487,9 @@ impl Channel {
                     Ok(Remote::Missing(at)) => next_attempt = at,
                 }
                 // A slave may have moved to a new master: look there.
-                self.refresh(&mut side);
-                if let Some(n) = Self::pop(&side.link, self.role, &mut sink)? {
-                    return Ok(Some(n));
+                self.refresh(side);
+                if let Some(got) = attempt(&side.link)? {
+                    return Ok(Some(got));
                 }
             }
             let now = Instant::now();

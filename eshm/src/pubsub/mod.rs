@@ -17,7 +17,7 @@
 //!
 //! let mut slot = publisher.loan();                            // write in place, zero-copy
 //! slot.x = 3.0;
-//! slot.publish();
+//! slot.publish()?;
 //!
 //! assert_eq!(subscriber.recv_timeout(Duration::from_secs(5))?.x, 1.0);
 //! assert_eq!(subscriber.try_recv()?.map(|p| p.x), Some(3.0));
@@ -40,16 +40,25 @@
 //!   messages flow. Blocking calls spin briefly, then sleep on a futex that the publisher wakes
 //!   only when someone sleeps (see [`WaitStrategy`]).
 
+mod blocking;
 mod options;
+mod payload;
 mod publisher;
+mod raw_publisher;
 mod raw_subscriber;
+mod sample;
 mod subscriber;
 
-pub use crate::ring::mapped::MAX_CAPACITY;
+pub use crate::ring::geometry::{
+    DEFAULT_HELD_SAMPLES, MAX_CAPACITY, MAX_HELD_SAMPLES, POOLED_MIN,
+};
 pub use crate::wait::WaitStrategy;
-pub use options::{PublisherOptions, SubscriberOptions};
-pub use publisher::{Loan, Publisher, PublisherBuilder, RawLoan, RawPublisher};
+pub use options::{DEFAULT_MAX_HELD, PublisherOptions, SubscriberOptions};
+pub use payload::Payload;
+pub use publisher::{Loan, Publisher, PublisherBuilder};
+pub use raw_publisher::{RawLoan, RawPublisher};
 pub use raw_subscriber::RawSubscriber;
+pub use sample::{RawSample, Sample};
 pub use subscriber::{Subscriber, SubscriberBuilder};
 
 #[cfg(doc)]

@@ -12,11 +12,12 @@ pub struct PublisherOptions {
     pub(crate) capacity: Option<usize>,
     pub(crate) mode: u32,
     pub(crate) unlink_on_drop: bool,
+    pub(crate) held_samples: Option<usize>,
 }
 
 impl Default for PublisherOptions {
     fn default() -> Self {
-        PublisherOptions { capacity: None, mode: 0o600, unlink_on_drop: true }
+        PublisherOptions { capacity: None, mode: 0o600, unlink_on_drop: true, held_samples: None }
     }
 }
 
@@ -41,16 +42,43 @@ impl PublisherOptions {
         self.unlink_on_drop = unlink;
         self
     }
+
+    /// How many messages subscribers may hold in place (as [`Sample`](super::Sample)s) at
+    /// once, all together, on a topic whose messages live in a pool (of
+    /// [`POOLED_MIN`](super::POOLED_MIN) bytes or more). The pool has `capacity + samples + 1`
+    /// blocks, so each costs one message of shared memory. Default
+    /// [`DEFAULT_HELD_SAMPLES`](super::DEFAULT_HELD_SAMPLES); 1 to
+    /// [`MAX_HELD_SAMPLES`](super::MAX_HELD_SAMPLES). Topics of smaller messages ignore it:
+    /// their samples are copies.
+    pub fn held_samples(mut self, samples: usize) -> Self {
+        self.held_samples = Some(samples);
+        self
+    }
 }
 
 /// Options for opening a subscriber; see [`Subscriber::builder`](super::Subscriber::builder)
 /// and [`RawSubscriber::open`](super::RawSubscriber::open).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct SubscriberOptions {
     pub(crate) wait: WaitStrategy,
     pub(crate) trust: Trust,
     pub(crate) history: u64,
+    pub(crate) max_held: usize,
 }
+
+impl Default for SubscriberOptions {
+    fn default() -> Self {
+        SubscriberOptions {
+            wait: WaitStrategy::default(),
+            trust: Trust::default(),
+            history: 0,
+            max_held: DEFAULT_MAX_HELD,
+        }
+    }
+}
+
+/// How many [`Sample`](super::Sample)s a subscriber may hold at once by default.
+pub const DEFAULT_MAX_HELD: usize = 2;
 
 impl SubscriberOptions {
     /// How blocking receives wait (default: spin 20 µs, then sleep).
@@ -70,6 +98,14 @@ impl SubscriberOptions {
     /// (those still in the ring). Default 0; 1 gives a late subscriber the current value.
     pub fn history(mut self, messages: u64) -> Self {
         self.history = messages;
+        self
+    }
+
+    /// How many [`Sample`](super::Sample)s (messages read in place with `recv_ref`) this
+    /// subscriber may hold at once (default [`DEFAULT_MAX_HELD`]). One more is
+    /// [`RecvError::HeldLimit`](crate::RecvError::HeldLimit), and leaves the message unread.
+    pub fn max_held(mut self, samples: usize) -> Self {
+        self.max_held = samples;
         self
     }
 }

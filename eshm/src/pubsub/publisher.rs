@@ -1,35 +1,33 @@
-//! Publishing: the untyped [`RawPublisher`] (bytes of a [`Schema`]), the typed [`Publisher`]
-//! over it, and loans that write a message in place.
+//! The typed [`Publisher`] of `T` or `[T]`, its builder, and typed loans that write a message
+//! in place.
 
 use super::options::{PublisherOptions, delegate_options};
-use crate::error::{Error, PublishError, Result};
-use crate::layout::{STATE_LIVE, STATE_SUPERSEDED};
+use super::payload::{Payload, topic_schema};
+use super::raw_publisher::{RawLoan, RawPublisher};
+use crate::error::{PublishError, Result};
 use crate::message::{self, Message};
-use crate::os::{self, Dir};
-use crate::ring::mapped::{Geometry, MappedRing};
-use crate::schema::Schema;
-use crate::segment::{self, Created, NewSegment, SegmentKind};
-use crate::sync::{Ordering, torn};
+use crate::sync::torn;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
-use std::sync::Arc;
 
-/// Builds a [`Publisher`]: `Publisher::<T>::builder(name).capacity(64).create()`.
+/// Builds a [`Publisher`]: `Publisher::<T>::builder(name).capacity(64).create()`, or for a
+/// variable-length topic `Publisher::<[T]>::builder(name).max_len(n).create()`.
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `create` is called"]
-pub struct PublisherBuilder<T> {
+pub struct PublisherBuilder<T: ?Sized> {
     name: String,
     options: PublisherOptions,
-    _type: PhantomData<fn() -> T>,
+    max_len: Option<usize>,
+    _type: PhantomData<fn() -> Box<T>>,
 }
 
-impl<T: Message> PublisherBuilder<T> {
+impl<T: ?Sized + Payload> PublisherBuilder<T> {
     delegate_options! {
         /// Number of messages the ring keeps (rounded up to a power of two). A subscriber that
         /// falls further behind loses messages. Default: as many as fit in 16 MiB, from 4 to
-        /// 1024.
+        /// 1024 (from 2, for messages in a pool).
         fn capacity(messages: usize);
         /// Permission bits of the segment file (default `0o600`, owner only). Subscribers
         /// refuse segments of other users, or writable by them, unless they allow it
@@ -38,6 +36,10 @@ impl<T: Message> PublisherBuilder<T> {
         /// Whether dropping the publisher removes the topic's name (default `true`). Either
         /// way the segment is marked closed, and subscribers keep what they received.
         fn unlink_on_drop(unlink: bool);
+        /// How many messages subscribers may read in place ([`Sample`](super::Sample)s) at
+        /// once, all together, on a topic whose messages live in a pool (see
+        /// [`PublisherOptions::held_samples`]). Default 4.
+        fn held_samples(samples: usize);
     }
 
     /// Creates the topic (see [`Publisher::create`]).
@@ -46,269 +48,49 @@ impl<T: Message> PublisherBuilder<T> {
     ///
     /// As [`Publisher::create`].
     pub fn create(self) -> Result<Publisher<T>> {
-        let raw = RawPublisher::create_with(&self.name, T::SCHEMA, &self.options)?;
+        let schema = topic_schema::<T>(self.max_len)?;
+        let raw = RawPublisher::create_with(&self.name, &schema, &self.options)?;
         Ok(Publisher { raw, _type: PhantomData })
     }
 }
 
-/// The untyped publisher: messages are bytes laid out as its [`Schema`] says.
-#[derive(Debug)]
-pub struct RawPublisher {
-    ring: MappedRing,
-    dir: Dir,
-    topic: Arc<str>,
-    schema: Schema,
-    next: u64,
-    unlink_on_drop: bool,
-    validate: bool,
-}
-
-impl RawPublisher {
-    /// Creates the topic `name` carrying messages of `schema`, with default options.
-    ///
-    /// # Errors
-    ///
-    /// As [`Publisher::create`].
-    pub fn create(name: &str, schema: &Schema) -> Result<RawPublisher> {
-        RawPublisher::create_with(name, schema, &PublisherOptions::default())
-    }
-
-    /// Creates the topic with explicit options.
-    ///
-    /// # Errors
-    ///
-    /// As [`Publisher::create`].
-    pub fn create_with(
-        name: &str,
-        schema: &Schema,
-        options: &PublisherOptions,
-    ) -> Result<RawPublisher> {
-        let dir = Dir::open()?;
-        let geo = Geometry::for_schema(schema, options.capacity)?;
-        let encoded = schema.encode();
-        let spec = NewSegment {
-            kind: SegmentKind::Topic,
-            name,
-            schema: &encoded,
-            fingerprint: schema.fingerprint(),
-            body_len: geo.body_len(),
-            body_align: schema.align().max(64),
-            mode: options.mode,
-        };
-        // Slots must always hold a valid message, for loans: zero bytes are one for most
-        // types; others (an enum without a zero variant) get their initial value.
-        let init = schema.init_bytes();
-        let created = segment::create(
-            &dir,
-            &spec,
-            |seg, body| geo.init(seg, body, &init),
-            MappedRing::inherit,
-            MappedRing::wake_segment,
-        )?;
-        let (seg, info) = match created {
-            Created::New(seg, info) => (seg, info),
-            Created::Owned { pid } => {
-                return Err(Error::PublisherExists { name: name.to_owned(), pid });
-            }
-        };
-        let ring = MappedRing::new(seg, info, schema.size())?;
-        Ok(RawPublisher {
-            ring,
-            dir,
-            topic: name.into(),
-            schema: schema.clone(),
-            next: 1,
-            unlink_on_drop: options.unlink_on_drop,
-            validate: schema.has_invalid_bit_patterns(),
-        })
-    }
-
-    /// The topic's name.
-    pub fn name(&self) -> &str {
-        &self.topic
-    }
-
-    /// The message type.
-    pub fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    /// Number of messages the ring keeps.
-    pub fn capacity(&self) -> usize {
-        self.ring.geo.slot_count
-    }
-
-    /// Number of messages published so far.
-    pub fn published(&self) -> u64 {
-        self.next - 1
-    }
-
-    /// The file that holds the topic.
-    pub fn path(&self) -> &std::path::Path {
-        self.ring.seg.path()
-    }
-
-    /// Fails if another process took the topic over (which happens only if this process looked
-    /// dead to it, e.g. from another pid namespace): messages would go nowhere.
-    #[inline(always)]
-    fn check_owner(&self) -> Result<(), PublishError> {
-        if self.ring.seg.state() == STATE_SUPERSEDED {
-            return Err(PublishError::TakenOver { topic: self.topic.clone() });
-        }
-        Ok(())
-    }
-
-    /// Ends the publish of message `n` (committed; `sleepers`: a reader may be asleep).
-    #[inline(always)]
-    fn commit(&mut self, n: u64, sleepers: bool) {
-        let ring = self.ring.view();
-        if sleepers && ring.wake() == 0 {
-            // Registered sleepers, but nobody woke: one may have died asleep.
-            self.ring.reap_dead_waiters();
-        }
-        ring.writer.last_publish_ns.store(os::coarse_ns(), Ordering::Relaxed);
-        self.next = n + 1;
-        ring.prefetch(n + 1);
-    }
-
-    /// Publishes one message given as bytes.
-    ///
-    /// # Errors
-    ///
-    /// [`PublishError::WrongSize`] if `bytes` is not the schema's size,
-    /// [`PublishError::InvalidMessage`] if it is not a valid value of the schema (a `bool` or
-    /// enum field out of range), [`PublishError::TakenOver`] if another process took the topic
-    /// over.
-    pub fn publish_bytes(&mut self, bytes: &[u8]) -> Result<(), PublishError> {
-        if bytes.len() != self.schema.size() {
-            return Err(PublishError::WrongSize {
-                topic: self.topic.clone(),
-                size: self.schema.size(),
-                given: bytes.len(),
-            });
-        }
-        if self.validate {
-            self.schema.validate(bytes).map_err(|source| PublishError::InvalidMessage {
-                topic: self.topic.clone(),
-                source,
-            })?;
-        }
-        self.publish_unchecked(bytes)
-    }
-
-    /// Publishes bytes already known to be a valid message of the right size.
-    #[inline(always)]
-    fn publish_unchecked(&mut self, bytes: &[u8]) -> Result<(), PublishError> {
-        self.check_owner()?;
-        let n = self.next;
-        let sleepers = self.ring.view().write(n, bytes);
-        self.commit(n, sleepers);
-        // Checked after the write: a truncation during it is caught too.
-        if self.ring.seg.is_broken() {
-            return Err(PublishError::Segment(Box::new(self.ring.seg.broken_error())));
-        }
-        Ok(())
-    }
-
-    /// Lends the next slot for writing in place: the slot is marked as being written (readers
-    /// that look at it skip it) and holds the message it held a lap ago, or the type's initial
-    /// value. Write it through [`RawLoan::as_mut_ptr`] or [`RawLoan::write`], then
-    /// [`RawLoan::publish`].
-    pub fn loan(&mut self) -> RawLoan<'_> {
-        let n = self.next;
-        let ring = self.ring.view();
-        ring.begin_write(n);
-        let payload = ring.payload(n);
-        // The payload words hold at least the message's bytes (checked by `MappedRing::new`),
-        // and are atomics, whose bytes may be written through a pointer derived from them.
-        debug_assert!(payload.len() * 8 >= self.schema.size());
-        let ptr = NonNull::from(payload).cast::<u8>();
-        RawLoan { publisher: self, n, ptr }
+impl<T: Message> PublisherBuilder<[T]> {
+    /// The most elements a message of this variable-length topic holds (required). Messages
+    /// of up to [`POOLED_MIN`](super::POOLED_MIN) bytes live in the ring's slots; longer ones
+    /// in a pool, where they are written and read in place.
+    pub fn max_len(mut self, elements: usize) -> Self {
+        self.max_len = Some(elements);
+        self
     }
 }
 
-impl Drop for RawPublisher {
-    fn drop(&mut self) {
-        // Unlink first, while the segment is still live: nobody can take the name over from a
-        // live owner, so the name still refers to our file.
-        if self.unlink_on_drop && self.ring.seg.is_current(&self.dir) {
-            let _ = self.dir.unlink(self.ring.seg.file_name());
-        }
-        if self.ring.seg.state() == STATE_LIVE {
-            segment::close(&self.ring.seg, MappedRing::wake_segment);
-        }
-    }
-}
-
-/// A slot lent by [`RawPublisher::loan`]: the message's bytes, written in place.
-///
-/// Dropping it without [`publish`](RawLoan::publish) publishes nothing: the slot stays marked
-/// as being written, and the next publish fills it.
-#[derive(Debug)]
-#[must_use = "a loan publishes nothing unless `publish` is called"]
-pub struct RawLoan<'a> {
-    publisher: &'a mut RawPublisher,
-    n: u64,
-    ptr: NonNull<u8>,
-}
-
-impl RawLoan<'_> {
-    /// The message's bytes, in shared memory: [`len`](Self::len) bytes, aligned for the
-    /// message type, valid for writes while the loan lives. Readers never see them until
-    /// [`publish`](Self::publish): they skip a slot that is being written.
-    pub fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr.as_ptr()
-    }
-
-    /// The message size in bytes.
-    pub fn len(&self) -> usize {
-        self.publisher.schema.size()
-    }
-
-    /// Whether the message has no bytes (never: every message type has a size).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Copies `bytes` into the slot (their length must be the message size).
-    ///
-    /// # Panics
-    ///
-    /// If `bytes` is not [`len`](Self::len) long.
-    pub fn write(&mut self, bytes: &[u8]) {
-        assert_eq!(bytes.len(), self.len(), "a loan holds exactly one message");
-        let ring = self.publisher.ring.view();
-        torn::store(ring.payload(self.n), bytes);
-    }
-
-    /// Publishes the message as it stands, without validating it: the caller wrote a valid
-    /// message of the topic's type (typed loans guarantee it; untyped writers validate first).
-    pub fn publish(self) {
-        let sleepers = self.publisher.ring.view().end_write(self.n);
-        self.publisher.commit(self.n, sleepers);
-    }
-}
-
-/// Publishes messages of type `T` on a topic.
+/// Publishes messages of type `T` on a topic, or variable-length messages `[T]`.
 ///
 /// Created with [`create`](Publisher::create) or [`builder`](Publisher::builder); see the
 /// [module docs](super) for the semantics. Dropping it marks the topic closed and (by default)
 /// removes its name.
 #[derive(Debug)]
-pub struct Publisher<T: Message> {
+pub struct Publisher<T: ?Sized + Payload> {
     raw: RawPublisher,
-    _type: PhantomData<fn(T)>,
+    _type: PhantomData<fn(&T)>,
 }
 
-impl<T: Message> Publisher<T> {
-    /// Creates the topic `name` with default options.
+impl<T: ?Sized + Payload> Publisher<T> {
+    /// Creates the topic `name` with default options (a slice topic needs its maximum length:
+    /// use [`builder`](Self::builder) and `max_len`).
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidName`] if `name` is empty, contains NUL, or is too long;
-    /// - [`Error::PublisherExists`] if a live process already publishes on it;
-    /// - [`Error::Permission`] if a file of that name belongs to another user;
-    /// - [`Error::Io`] if the segment cannot be created (e.g. `/dev/shm` is full).
+    /// - [`Error::InvalidName`](crate::Error::InvalidName) if `name` is empty, contains NUL, or
+    ///   is too long;
+    /// - [`Error::PublisherExists`](crate::Error::PublisherExists) if a live process already
+    ///   publishes on it;
+    /// - [`Error::Permission`](crate::Error::Permission) if a file of that name belongs to
+    ///   another user;
+    /// - [`Error::InvalidCapacity`](crate::Error::InvalidCapacity) for a slice topic without
+    ///   `max_len`, or sizes that do not fit;
+    /// - [`Error::Io`](crate::Error::Io) if the segment cannot be created (e.g. `/dev/shm` is
+    ///   full).
     pub fn create(name: &str) -> Result<Publisher<T>> {
         Publisher::builder(name).create()
     }
@@ -318,46 +100,26 @@ impl<T: Message> Publisher<T> {
         PublisherBuilder {
             name: name.to_owned(),
             options: PublisherOptions::default(),
+            max_len: None,
             _type: PhantomData,
         }
     }
 
-    /// Publishes `value`: copies it into the next slot and wakes sleeping subscribers. Never
-    /// waits for subscribers.
+    /// Publishes `value`: copies it into the next slot (or pool block) and wakes sleeping
+    /// subscribers. Never waits for subscribers.
     ///
     /// # Errors
     ///
+    /// [`PublishError::MessageTooLarge`] if a slice is longer than the topic's `max_len`,
     /// [`PublishError::TakenOver`] if another process took the topic over,
     /// [`PublishError::Segment`] if another process truncated the topic's file.
     #[inline]
     pub fn publish(&mut self, value: &T) -> Result<(), PublishError> {
-        self.raw.publish_unchecked(message::as_bytes(value))
-    }
-
-    /// Lends the next slot for writing in place (zero-copy): fill it through the returned
-    /// guard and call [`Loan::publish`]. The slot holds an older message (or the type's
-    /// [`INIT`](Message::INIT) value) until you overwrite it; dropping the guard without
-    /// publishing publishes nothing.
-    pub fn loan(&mut self) -> Loan<'_, T> {
-        let mut raw = self.raw.loan();
-        if Validate::<T>::NEEDED {
-            // Only this publisher writes its slots, always with valid messages; check anyway,
-            // so that a process scribbling on the segment cannot make the `&mut T` invalid.
-            let ring = raw.publisher.ring.view();
-            let mut current = MaybeUninit::<T>::uninit();
-            torn::load(ring.payload(raw.n), bytes_of_uninit(&mut current));
-            // SAFETY: `torn::load` initialised all `size_of::<T>()` bytes; they are read as
-            // bytes only.
-            let bytes = unsafe {
-                std::slice::from_raw_parts(current.as_ptr().cast::<u8>(), size_of::<T>())
-            };
-            if T::SCHEMA.validate(bytes).is_err() {
-                raw.write(message::as_bytes(&T::INIT));
-            }
+        if T::IS_SLICE {
+            self.raw.publish_checked_len(value.payload_bytes())
+        } else {
+            self.raw.publish_unchecked(value.payload_bytes())
         }
-        let ptr = NonNull::new(raw.as_mut_ptr().cast::<T>()).expect("mapping pointers are non-null");
-        debug_assert!(ptr.as_ptr().is_aligned());
-        Loan { raw, ptr, _type: PhantomData }
     }
 
     /// The topic's name.
@@ -375,63 +137,114 @@ impl<T: Message> Publisher<T> {
         self.raw.published()
     }
 
+    /// Whether messages live in a pool, where subscribers read them in place and loans write
+    /// them in place (messages of [`POOLED_MIN`](super::POOLED_MIN) bytes or more).
+    pub fn is_pooled(&self) -> bool {
+        self.raw.is_pooled()
+    }
+
     /// The untyped publisher underneath.
     pub fn as_raw(&self) -> &RawPublisher {
         &self.raw
     }
 }
 
-/// A slot lent by [`Publisher::loan`], written in place. Dereferences to the message.
+impl<T: Message> Publisher<T> {
+    /// Lends room for the next message, to write it in place (zero-copy): fill it through the
+    /// returned guard and call [`Loan::publish`]. It holds an older message (or the type's
+    /// [`INIT`](Message::INIT) value) until you overwrite it; dropping the guard without
+    /// publishing publishes nothing.
+    pub fn loan(&mut self) -> Loan<'_, T> {
+        let raw = self.raw.loan(size_of::<T>()).expect("a message of the topic's size");
+        Loan::new(raw, 1)
+    }
+}
+
+impl<T: Message> Publisher<[T]> {
+    /// The most elements a message holds.
+    pub fn max_len(&self) -> usize {
+        self.raw.max_len().expect("a slice topic")
+    }
+
+    /// Lends room for a message of `len` elements, to write it in place (zero-copy): fill the
+    /// slice the guard dereferences to and call [`Loan::publish`]. The elements hold older
+    /// values (or [`INIT`](Message::INIT)) until you overwrite them.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::MessageTooLarge`] if `len` is over the topic's `max_len`.
+    pub fn loan_slice(&mut self, len: usize) -> Result<Loan<'_, [T]>, PublishError> {
+        let raw = self.raw.loan(len * size_of::<T>())?;
+        Ok(Loan::new(raw, len))
+    }
+}
+
+/// Room lent by [`Publisher::loan`] or [`Publisher::loan_slice`], written in place.
+/// Dereferences to the message (`T`, or `[T]`).
 ///
-/// Dropping it without [`publish`](Loan::publish) publishes nothing: the slot stays marked as
-/// being written, and the next publish fills it.
+/// Dropping it without [`publish`](Loan::publish) publishes nothing.
 #[derive(Debug)]
 #[must_use = "a loan publishes nothing unless `publish` is called"]
-pub struct Loan<'a, T: Message> {
+pub struct Loan<'a, T: ?Sized + Payload> {
     raw: RawLoan<'a>,
-    ptr: NonNull<T>,
+    ptr: NonNull<T::Element>,
+    len: usize,
     _type: PhantomData<&'a mut T>,
 }
 
-impl<T: Message> Loan<'_, T> {
+impl<'a, T: ?Sized + Payload> Loan<'a, T> {
+    /// Wraps `raw`, making sure it holds `len` valid elements.
+    fn new(mut raw: RawLoan<'a>, len: usize) -> Loan<'a, T> {
+        if T::Element::SCHEMA.has_invalid_bit_patterns() {
+            // Only this publisher writes its slots and blocks, always with valid messages (or
+            // zeros, for a fresh block); check anyway, so that a process scribbling on the
+            // segment cannot make the `&mut T` invalid.
+            let mut current = vec![MaybeUninit::<u8>::uninit(); raw.len()];
+            torn::load(raw.words(), &mut current);
+            // SAFETY: `torn::load` initialised every byte.
+            let bytes = unsafe { torn::assume_init_vec(current) };
+            let schema = T::Element::SCHEMA;
+            let n = schema.size();
+            if bytes.chunks_exact(n).any(|item| schema.validate(item).is_err()) {
+                let init = message::as_bytes(&T::Element::INIT).repeat(len);
+                raw.write(&init);
+            }
+        }
+        let ptr = NonNull::new(raw.as_mut_ptr().cast::<T::Element>()).expect("non-null");
+        debug_assert!(ptr.as_ptr().is_aligned());
+        Loan { raw, ptr, len, _type: PhantomData }
+    }
+
     /// Publishes the message as it stands.
-    pub fn publish(self) {
-        self.raw.publish();
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Segment`] if another process truncated the topic's file.
+    pub fn publish(self) -> Result<(), PublishError> {
+        self.raw.publish()
     }
 }
 
-impl<T: Message> Deref for Loan<'_, T> {
+impl<T: ?Sized + Payload> Deref for Loan<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // `ptr` is a slot's payload in the publisher's mapping, kept alive by the `&mut
-        // Publisher` this loan holds; only this publisher writes slots, readers only read them.
-        // SAFETY: aligned for `T` (payloads start at a multiple of its alignment) and a valid
-        // `T` (slots start valid, and `loan` re-checked types with invalid bit patterns).
-        unsafe { self.ptr.as_ref() }
+        // `ptr` is the lent room in the publisher's mapping, kept alive by the `&mut
+        // Publisher` this loan holds; only this publisher writes it.
+        // SAFETY: aligned for the element (slot payloads and blocks start at a multiple of
+        // its alignment), `len` valid elements (checked or written by `new`), and nothing but
+        // this loan writes them while it lives.
+        unsafe { T::from_raw(self.ptr.as_ptr().cast::<u8>(), self.len * size_of::<T::Element>()) }
     }
 }
 
-impl<T: Message> DerefMut for Loan<'_, T> {
+impl<T: ?Sized + Payload> DerefMut for Loan<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`; the slot is marked as being written, so readers that copy it
-        // concurrently discard their copy, and this loan is the only writer (it borrows the
-        // publisher mutably). Readers' concurrent reads are atomic loads in their own process.
-        unsafe { self.ptr.as_mut() }
-    }
-}
-
-/// Whether received or lent `T`s must be validated, computed at compile time.
-pub(super) struct Validate<T>(PhantomData<T>);
-
-impl<T: Message> Validate<T> {
-    pub(super) const NEEDED: bool = T::SCHEMA.has_invalid_bit_patterns();
-}
-
-/// The bytes of a `MaybeUninit<T>`, for copying a message into it.
-pub(super) fn bytes_of_uninit<T>(value: &mut MaybeUninit<T>) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: a `MaybeUninit<T>` is `size_of::<T>()` bytes, any of which may be uninitialised,
-    // which `[MaybeUninit<u8>]` allows; the slice borrows `value` mutably.
-    unsafe {
-        std::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<MaybeUninit<u8>>(), size_of::<T>())
+        // SAFETY: as in `deref`; and the room is this loan's alone: inline, the slot is marked
+        // as being written, so readers that copy it concurrently (with `torn` loads, outside
+        // this process's memory model) discard their copy; pooled, the block is neither in the
+        // ring nor held, so no reader keeps it. The loan borrows the publisher mutably.
+        unsafe {
+            T::from_raw_mut(self.ptr.as_ptr().cast::<u8>(), self.len * size_of::<T::Element>())
+        }
     }
 }

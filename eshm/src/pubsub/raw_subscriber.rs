@@ -10,40 +10,57 @@ use crate::layout::{STATE_LIVE, STATE_SUPERSEDED};
 use crate::os::{self, Dir, FileId};
 use crate::ring::Read;
 use crate::ring::mapped::MappedRing;
+use crate::ring::messages::{Copy, Hold, Sink};
+use crate::ring::pool::Desc;
 use crate::schema::Schema;
 use crate::segment::{self, SegmentKind};
-use crate::sync::{Ordering, torn};
-use crate::wait::{self, Stand, WaitStrategy};
+use crate::sync::torn;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// How many slots ahead of the one just read a subscriber prefetches.
 const READ_AHEAD: u64 = 4;
 /// How often an idle subscriber checks that its segment is still the one under its name.
 const IDLE_CHECK_NS: u64 = 200_000_000;
-/// Longest sleep of a blocked subscriber between checks of its segment.
-const PARK_SLICE: Duration = Duration::from_millis(200);
 /// Losses in a row after which one receive call gives up (an honest writer cannot lap a
 /// reader this often within one call; a corrupt ring could make it loop forever).
 const MAX_LOSSES_PER_CALL: u32 = 64;
 
-struct Attached {
-    ring: MappedRing,
+pub(super) struct Attached {
+    /// Shared with the samples held from it, which keep the mapping alive.
+    pub(super) ring: Arc<MappedRing>,
     /// The schema in the segment (decoded once).
     schema: Schema,
     /// Our registration in the ring's reader table.
-    reader_slot: Option<usize>,
+    pub(super) reader_slot: Option<usize>,
+    /// Messages of a fixed size in the ring's slots: the fast path applies.
+    inline_fixed: bool,
+}
+
+/// What a receive wants of the next message: a copy into a sink, or a hold in place.
+pub(super) enum Want<'s> {
+    Copy(&'s mut dyn Sink),
+    Hold,
+}
+
+/// What a receive got: a copy of this many bytes, or a held message.
+pub(super) enum Got {
+    Copied(usize),
+    Held { hold: usize, desc: Desc },
 }
 
 /// The untyped subscriber: receives messages as bytes, with the topic's [`Schema`].
 pub struct RawSubscriber {
     pub(super) topic: Arc<str>,
-    /// The type this subscriber accepts (`None`: any, e.g. for tools that decode by schema).
+    /// The type this subscriber accepts (`None`: any, e.g. for tools that decode by schema; a
+    /// slice schema accepts slices of its element type of any maximum length).
     expected: Option<Schema>,
-    options: SubscriberOptions,
+    pub(super) options: SubscriberOptions,
     dir: Dir,
-    attached: Option<Attached>,
+    pub(super) attached: Option<Attached>,
+    /// Cloned into every sample this subscriber hands out: its strong count, less one, is the
+    /// number of samples held.
+    pub(super) held_token: Arc<()>,
     /// The segment last detached from (closed or superseded, and read to the end): never
     /// attached again, which would deliver its messages twice.
     drained: Option<FileId>,
@@ -52,7 +69,7 @@ pub struct RawSubscriber {
     /// `RingHeader::published_before`): what a later publisher published before that this
     /// subscriber never saw is lost.
     accounted: Option<u64>,
-    next: u64,
+    pub(super) next: u64,
     lost: u64,
     created_ns: u64,
     /// Pending polls since the last look at the segment's state.
@@ -91,6 +108,7 @@ impl RawSubscriber {
             options,
             dir: Dir::open()?,
             attached: None,
+            held_token: Arc::new(()),
             drained: None,
             accounted: None,
             next: 1,
@@ -146,7 +164,7 @@ impl RawSubscriber {
         let found = Schema::decode(&info.schema)
             .map_err(|e| Error::corrupt(seg.path(), format!("its schema does not decode: {e}")))?;
         if let Some(expected) = &self.expected
-            && expected.fingerprint() != info.fingerprint
+            && !accepts(expected, &found, info.fingerprint)
         {
             return Err(Error::TypeMismatch {
                 name: self.topic.to_string(),
@@ -159,7 +177,7 @@ impl RawSubscriber {
                     .unwrap_or_else(|| "none found".into()),
             });
         }
-        let ring = MappedRing::new(seg, info, found.size())?;
+        let ring = Arc::new(MappedRing::new(seg, info, &found)?);
         // A segment created after this subscriber holds only messages published after it was
         // created: take them all. An older one: start with the next message, or `history`
         // messages back (as far as the ring still holds them).
@@ -179,14 +197,17 @@ impl RawSubscriber {
             self.lost = self.lost.saturating_add(ring.published_before().saturating_sub(accounted));
         }
         let reader_slot = ring.register_reader();
-        self.attached = Some(Attached { ring, schema: found, reader_slot });
+        // Holds of readers that died (a new reader is the natural time to look).
+        ring.reclaim_dead_holds();
+        let inline_fixed = ring.geo.pool.is_none() && !ring.geo.slice;
+        self.attached = Some(Attached { ring, schema: found, reader_slot, inline_fixed });
         self.idle_polls = 0;
         Ok(true)
     }
 
     /// If another process truncated the segment under this subscriber: leaves it for good
     /// (the next receive looks for the topic's next segment) and reports it.
-    fn check_broken(&mut self) -> Result<(), RecvError> {
+    pub(super) fn check_broken(&mut self) -> Result<(), RecvError> {
         match &self.attached {
             Some(att) if att.ring.seg.is_broken() => {
                 let e = att.ring.seg.broken_error();
@@ -212,7 +233,7 @@ impl RawSubscriber {
     /// caller has drained it) and attaches to a new one. While attached, whether the name
     /// still refers to our segment (a system call) is checked at most every 200 ms unless
     /// `force`d.
-    fn refresh(&mut self, force: bool) -> Result<(), RecvError> {
+    pub(super) fn refresh(&mut self, force: bool) -> Result<(), RecvError> {
         self.refresh_inner(force).map_err(|e| RecvError::Attach(Box::new(e)))
     }
 
@@ -237,8 +258,9 @@ impl RawSubscriber {
         Ok(())
     }
 
-    /// Receives the next message into `dst` (exactly the schema's size) without blocking.
-    /// `Ok(true)` if one was copied.
+    /// Receives the next message into `dst` without blocking. `Ok(true)` if one was copied.
+    /// For a fixed-size type `dst` must be exactly the schema's size; for a slice topic, use
+    /// [`try_recv_slice_into`](Self::try_recv_slice_into).
     ///
     /// The copy is not validated: callers check `bool` and enum fields (see
     /// [`Schema::validate`]) before trusting the bytes as a value.
@@ -253,18 +275,31 @@ impl RawSubscriber {
         self.try_recv_raw(as_uninit(dst))
     }
 
+    /// Receives the next message into the start of `dst` without blocking, and returns its
+    /// length in bytes (`None` if nothing arrived). `dst` may be longer than the message; a
+    /// message longer than `dst` is left unread ([`RecvError::WrongSize`] gives its size).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_recv_into`](Self::try_recv_into).
+    pub fn try_recv_slice_into(&mut self, dst: &mut [u8]) -> Result<Option<usize>, RecvError> {
+        self.try_recv_sink(SliceSink(as_uninit(dst)))
+    }
+
     /// [`try_recv_into`](Self::try_recv_into) into uninitialised memory: when it returns
     /// `Ok(true)`, every byte of `dst` is initialised.
     #[inline]
     pub(super) fn try_recv_raw(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool, RecvError> {
-        // Fast path, inlined into typed callers: attached, and the next message is there (or
-        // nothing is, on a live segment). Everything else goes to `try_recv_slow`.
+        // Fast path, inlined into typed callers: attached to a ring of fixed-size messages in
+        // its slots, and the next message is there (or nothing is, on a live segment).
+        // Everything else goes to `try_recv_slow`.
         if let Some(att) = &self.attached
+            && att.inline_fixed
             && dst.len() == att.ring.geo.payload_size
         {
             let ring = att.ring.view();
             match ring.read(self.next, dst) {
-                Read::Done => {
+                Read::Done(()) => {
                     self.next += 1;
                     // A reader that is behind reads slot after slot, each a cache miss:
                     // fetching a few ahead lets those misses overlap.
@@ -282,55 +317,124 @@ impl RawSubscriber {
                 _ => {}
             }
         }
-        self.try_recv_slow(dst)
+        Ok(self.try_recv_sink(SliceSink(dst))?.is_some())
     }
 
-    /// Everything but the common cases: losses, closed or replaced segments, attaching, and
-    /// (every 1024 empty polls) a look at whether the name still refers to our segment.
+    /// The next message copied into `sink`, if there is one: its length.
+    pub(super) fn try_recv_sink(
+        &mut self,
+        mut sink: impl Sink,
+    ) -> Result<Option<usize>, RecvError> {
+        match self.try_recv_slow(&mut Want::Copy(&mut sink))? {
+            Some(Got::Copied(len)) => Ok(Some(len)),
+            Some(Got::Held { .. }) => unreachable!("a copy was asked for"),
+            None => Ok(None),
+        }
+    }
+
+    /// Everything but the common cases: other message forms, losses, closed or replaced
+    /// segments, attaching, and (every 1024 empty polls) a look at whether the name still
+    /// refers to our segment.
     #[inline(never)]
-    fn try_recv_slow(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool, RecvError> {
+    pub(super) fn try_recv_slow(&mut self, want: &mut Want<'_>) -> Result<Option<Got>, RecvError> {
         let mut refreshed = false;
         let mut losses = 0u32;
+        let mut reclaimed = false;
         loop {
             self.check_broken()?;
             let Some(att) = &self.attached else {
                 if refreshed {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 self.refresh(false)?;
                 refreshed = true;
                 continue;
             };
-            if dst.len() != att.ring.geo.payload_size {
-                return Err(RecvError::WrongSize {
-                    topic: self.topic.clone(),
-                    size: att.ring.geo.payload_size,
-                    buffer: dst.len(),
-                });
-            }
-            let ring = att.ring.view();
-            match ring.read(self.next, dst) {
-                Read::Done => {
-                    self.next += 1;
-                    return Ok(true);
+            let geo = &att.ring.geo;
+            let msgs = att.ring.messages();
+            let n = self.next;
+            let read = match want {
+                Want::Copy(sink) => {
+                    if let Some(cap) = sink.capacity()
+                        && !geo.slice
+                        && cap != geo.payload_size
+                    {
+                        return Err(RecvError::WrongSize {
+                            topic: self.topic.clone(),
+                            size: geo.payload_size,
+                            buffer: cap,
+                        });
+                    }
+                    match msgs.copy(n, &mut **sink) {
+                        Read::Done(Copy::Len(len)) => Read::Done(Ok(Got::Copied(len))),
+                        Read::Done(Copy::TooLong(len)) => {
+                            return Err(RecvError::WrongSize {
+                                topic: self.topic.clone(),
+                                size: len,
+                                buffer: sink.capacity().unwrap_or(0),
+                            });
+                        }
+                        Read::Done(Copy::Corrupt) => Read::Done(Err(())),
+                        Read::Pending => Read::Pending,
+                        Read::Lost => Read::Lost,
+                    }
+                }
+                Want::Hold => {
+                    let pool = msgs.pool.expect("holds are only asked of pooled rings");
+                    match msgs.hold(&pool, n, MappedRing::me()) {
+                        Read::Done(Hold::Held { hold, desc }) => {
+                            Read::Done(Ok(Got::Held { hold, desc }))
+                        }
+                        Read::Done(Hold::NoSlot) if !reclaimed => {
+                            // Holders that died keep hold slots: give them back, try again.
+                            reclaimed = true;
+                            att.ring.reclaim_dead_holds();
+                            continue;
+                        }
+                        Read::Done(Hold::NoSlot) => {
+                            return Err(RecvError::HoldSlotsFull {
+                                topic: self.topic.clone(),
+                                slots: pool.holds.len(),
+                                held: self.held(),
+                            });
+                        }
+                        Read::Done(Hold::Corrupt) => Read::Done(Err(())),
+                        Read::Pending => Read::Pending,
+                        Read::Lost => Read::Lost,
+                    }
+                }
+            };
+            match read {
+                Read::Done(Ok(got)) => {
+                    self.next = n + 1;
+                    return Ok(Some(got));
+                }
+                Read::Done(Err(())) => {
+                    // A descriptor or length that no eshm publisher writes: skip the message.
+                    self.next = n + 1;
+                    let e = Error::corrupt(
+                        att.ring.seg.path(),
+                        format!("message {n} names a block or length outside its ring"),
+                    );
+                    return Err(RecvError::Attach(Box::new(e)));
                 }
                 Read::Lost => {
-                    let resume = ring.resume_after_loss(self.next);
-                    self.lost = self.lost.saturating_add(resume - self.next);
+                    let resume = msgs.ring.resume_after_loss(n);
+                    self.lost = self.lost.saturating_add(resume - n);
                     self.next = resume;
                     losses += 1;
                     if losses == MAX_LOSSES_PER_CALL {
-                        return Ok(false);
+                        return Ok(None);
                     }
                 }
                 Read::Pending => {
                     let live = att.ring.seg.state() == STATE_LIVE;
-                    if !live && !ring.is_pending(self.next) {
+                    if !live && !msgs.ring.is_pending(n) {
                         // A message committed just before the close: read it first.
                         continue;
                     }
                     if refreshed {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     self.refresh(false)?;
                     refreshed = true;
@@ -347,12 +451,12 @@ impl RawSubscriber {
     ///
     /// As [`try_recv_into`](Self::try_recv_into).
     pub fn latest_into(&mut self, dst: &mut [u8]) -> Result<bool, RecvError> {
-        self.latest_raw(as_uninit(dst))
+        self.skip_to_newest()?;
+        self.try_recv_raw(as_uninit(dst))
     }
 
-    /// [`latest_into`](Self::latest_into) into uninitialised memory (see
-    /// [`try_recv_raw`](Self::try_recv_raw)).
-    pub(super) fn latest_raw(&mut self, dst: &mut [MaybeUninit<u8>]) -> Result<bool, RecvError> {
+    /// Moves to the newest message, skipping older unread ones (not counted as lost).
+    pub(super) fn skip_to_newest(&mut self) -> Result<(), RecvError> {
         if self.attached.is_none() {
             self.refresh(false)?;
         }
@@ -363,7 +467,7 @@ impl RawSubscriber {
                 self.next = newest;
             }
         }
-        self.try_recv_raw(dst)
+        Ok(())
     }
 
     /// The next message as bytes, if one has arrived (allocates; for tools that receive any
@@ -373,194 +477,14 @@ impl RawSubscriber {
     ///
     /// As [`Subscriber::try_recv`].
     pub fn try_recv_bytes(&mut self) -> Result<Option<Vec<u8>>, RecvError> {
-        if self.attached.is_none() {
-            self.refresh(false)?;
-        }
-        let Some(att) = &self.attached else { return Ok(None) };
-        let mut buf = vec![MaybeUninit::<u8>::uninit(); att.ring.geo.payload_size];
-        if self.try_recv_raw(&mut buf)? {
-            // SAFETY: a successful receive initialised every byte of `buf`.
-            Ok(Some(unsafe { torn::assume_init_vec(buf) }))
-        } else {
-            Ok(None)
-        }
+        let mut buf = Vec::new();
+        Ok(self.try_recv_sink(&mut buf)?.map(|len| {
+            buf.truncate(len);
+            // SAFETY: a copy of `len` bytes initialised the first `len` bytes of `buf`.
+            unsafe { torn::assume_init_vec(buf) }
+        }))
     }
 
-    /// The next message as bytes, waiting until `deadline` (forever if `None`).
-    ///
-    /// # Errors
-    ///
-    /// [`RecvError::Timeout`], or as [`Subscriber::try_recv`].
-    pub fn recv_bytes_deadline(
-        &mut self,
-        deadline: Option<Instant>,
-    ) -> Result<Vec<u8>, RecvError> {
-        let mut backoff = Duration::ZERO;
-        loop {
-            if self.attached.is_none() {
-                self.refresh(false)?;
-            }
-            // Until the topic exists, its message size is unknown: wait for it first.
-            let Some(att) = &self.attached else {
-                self.wait_for_topic(deadline, &mut backoff)?;
-                continue;
-            };
-            let mut buf = vec![MaybeUninit::<u8>::uninit(); att.ring.geo.payload_size];
-            match self.recv_raw_deadline(&mut buf, deadline) {
-                // SAFETY: a successful receive initialised every byte of `buf`.
-                Ok(()) => return Ok(unsafe { torn::assume_init_vec(buf) }),
-                // The topic was re-created with another size while we waited: go round again.
-                Err(RecvError::WrongSize { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// While the topic does not exist: sleeps a little (`backoff`, doubling from 1 to 10 ms,
-    /// never past `deadline`) and looks for it again. [`RecvError::Timeout`] once `deadline`
-    /// has passed.
-    fn wait_for_topic(
-        &mut self,
-        deadline: Option<Instant>,
-        backoff: &mut Duration,
-    ) -> Result<(), RecvError> {
-        let remaining = time_left(deadline)?;
-        *backoff = (*backoff * 2).clamp(Duration::from_millis(1), Duration::from_millis(10));
-        std::thread::sleep(remaining.map_or(*backoff, |r| r.min(*backoff)));
-        self.refresh(true)
-    }
-
-    /// Blocks until the next message is copied into `dst`, or the deadline passes.
-    ///
-    /// # Errors
-    ///
-    /// [`RecvError::Timeout`] when `deadline` passes first, otherwise as
-    /// [`try_recv_into`](Self::try_recv_into).
-    pub fn recv_into_deadline(
-        &mut self,
-        dst: &mut [u8],
-        deadline: Option<Instant>,
-    ) -> Result<(), RecvError> {
-        self.recv_raw_deadline(as_uninit(dst), deadline)
-    }
-
-    /// [`recv_into_deadline`](Self::recv_into_deadline) into uninitialised memory: when it
-    /// returns `Ok(())`, every byte of `dst` is initialised.
-    pub(super) fn recv_raw_deadline(
-        &mut self,
-        dst: &mut [MaybeUninit<u8>],
-        deadline: Option<Instant>,
-    ) -> Result<(), RecvError> {
-        self.block(Some(dst), deadline)
-    }
-
-    /// Blocks until a message this subscriber has not received is there (without receiving
-    /// it), or the deadline passes.
-    ///
-    /// # Errors
-    ///
-    /// [`RecvError::Timeout`] when `deadline` passes first, or [`RecvError::Attach`].
-    pub fn wait_unread(&mut self, deadline: Option<Instant>) -> Result<(), RecvError> {
-        self.block(None, deadline)
-    }
-
-    /// Whether a message this subscriber has not received is there (never blocks; attaches to
-    /// the topic if it appeared).
-    ///
-    /// # Errors
-    ///
-    /// [`RecvError::Attach`] if attaching to a re-created topic fails.
-    pub fn has_unread(&mut self) -> Result<bool, RecvError> {
-        for _ in 0..2 {
-            if let Some(att) = &self.attached
-                && !att.ring.view().is_pending(self.next)
-            {
-                return Ok(true);
-            }
-            // Nothing new here: attach, or move on from a closed or replaced segment.
-            self.refresh(false)?;
-        }
-        Ok(false)
-    }
-
-    /// Time since the newest publish on the topic (`None` before the first, or while not
-    /// attached). Its resolution is that of `CLOCK_MONOTONIC_COARSE`, a few ms.
-    pub fn last_publish_age(&self) -> Option<Duration> {
-        let view = self.attached.as_ref()?.ring.view();
-        if view.newest() == 0 {
-            return None;
-        }
-        let at = view.writer.last_publish_ns.load(Ordering::Acquire);
-        Some(Duration::from_nanos(os::coarse_ns().saturating_sub(at)))
-    }
-
-    /// Blocks until the next message is copied into `dst` (when `Some`), or until it is there
-    /// (`None`), or `deadline` passes.
-    fn block(
-        &mut self,
-        mut dst: Option<&mut [MaybeUninit<u8>]>,
-        deadline: Option<Instant>,
-    ) -> Result<(), RecvError> {
-        let mut backoff = Duration::ZERO;
-        loop {
-            let ready = match dst.as_deref_mut() {
-                Some(dst) => self.try_recv_raw(dst)?,
-                None => self.has_unread()?,
-            };
-            if ready {
-                return Ok(());
-            }
-            let Some(att) = &self.attached else {
-                // Not attached: the topic does not exist yet.
-                self.wait_for_topic(deadline, &mut backoff)?;
-                continue;
-            };
-            backoff = Duration::ZERO;
-            let remaining = time_left(deadline)?;
-            let ring = att.ring.view();
-            let n = self.next;
-            let wait = self.options.wait;
-            let busy = wait.is_spin();
-            let spun = match wait {
-                // No spinning: the look above just looked.
-                WaitStrategy::Park => None,
-                _ => {
-                    let until = wait.spin_end(Instant::now(), deadline);
-                    wait::spin(until, busy, || match dst.as_deref_mut() {
-                        Some(dst) => match ring.read(n, dst) {
-                            Read::Pending => None,
-                            done_or_lost => Some(done_or_lost),
-                        },
-                        // There: the next look finds it.
-                        None => (!ring.is_pending(n)).then_some(Read::Lost),
-                    })
-                }
-            };
-            match spun {
-                Some(Read::Done) => {
-                    self.next = n + 1;
-                    return Ok(());
-                }
-                // A loss, or (busy mode) a while without news: the slow path deals with it.
-                Some(_) => continue,
-                None if busy => {
-                    self.refresh(false)?;
-                    continue;
-                }
-                None => {}
-            }
-            let slice = remaining.map_or(PARK_SLICE, |r| r.min(PARK_SLICE));
-            if att.ring.seg.is_broken() {
-                continue; // `try_recv_raw` reports it
-            }
-            if att.ring.seg.state() == STATE_LIVE {
-                ring.park(n, Some(slice), att.reader_slot.map(|i| (att.ring.reader(i), i)));
-            }
-            if ring.is_pending(n) {
-                self.refresh(false)?;
-            }
-        }
-    }
 }
 
 impl Drop for RawSubscriber {
@@ -570,17 +494,32 @@ impl Drop for RawSubscriber {
 }
 
 
-/// Time left until `deadline` (`None`: forever); [`RecvError::Timeout`] once it has passed.
-fn time_left(deadline: Option<Instant>) -> Result<Option<Duration>, RecvError> {
-    let now = Instant::now();
-    match wait::check(now, deadline, None) {
-        Stand::Expired => Err(RecvError::Timeout),
-        stand => Ok(stand.sleep_from(now)),
+
+/// Whether a subscriber expecting `expected` accepts a topic of `found` (whose fingerprint is
+/// `fingerprint`): the same type, or for a slice, slices of the same element type.
+fn accepts(expected: &Schema, found: &Schema, fingerprint: u64) -> bool {
+    match (expected.slice_element(), found.slice_element()) {
+        (Some(want), Some(have)) => want.fingerprint() == have.fingerprint(),
+        _ => expected.fingerprint() == fingerprint,
+    }
+}
+
+/// A receive into a fixed buffer.
+struct SliceSink<'a>(&'a mut [MaybeUninit<u8>]);
+
+impl Sink for SliceSink<'_> {
+    #[inline(always)]
+    fn buffer(&mut self, len: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        self.0.get_mut(..len)
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(self.0.len())
     }
 }
 
 /// An initialised buffer as one a receive may fill.
-fn as_uninit(dst: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+pub(super) fn as_uninit(dst: &mut [u8]) -> &mut [MaybeUninit<u8>] {
     // SAFETY: `u8` and `MaybeUninit<u8>` have the same layout; receives only ever write
     // initialised bytes into the slice (`torn::load` copies whole bytes), so it stays
     // initialised, as its owner assumes.

@@ -107,13 +107,13 @@ fn repr_into(schema: &Schema, bytes: &[u8], out: &mut String) {
                 p => write!(out, "{}", le(p.size())),
             };
         }
-        Kind::Array { element, len } => {
+        Kind::Array { element, .. } | Kind::Slice { element, .. } => {
             out.push('[');
-            for i in 0..*len as usize {
+            for (i, item) in bytes.chunks_exact(element.size()).enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                repr_into(element, &bytes[i * element.size()..(i + 1) * element.size()], out);
+                repr_into(element, item, out);
             }
             out.push(']');
         }
@@ -183,17 +183,23 @@ pub fn schema_bytes(py: Python<'_>, schema: &Schema) -> Py<PyBytes> {
     PyBytes::new(py, &schema.encode()).unbind()
 }
 
-/// `__reduce__` of a message object: `(class, (), bytes)`.
+/// `__reduce__` of a message object: `(eshm._unpickle_message, (module, name, bytes))`. The
+/// class is found again by its module and name when unpickling, not by identity: a standard
+/// type nested in a user's message comes from the user module's own copy of eshm, a class
+/// object distinct from (but equal in layout to) `eshm.msg`'s, and unpickles as the latter.
 pub fn reduce<'py>(object: &Bound<'py, PyAny>, storage: &Storage) -> PyResult<Bound<'py, PyTuple>> {
     let py = object.py();
-    PyTuple::new(
+    let unpickle = py.import("eshm")?.getattr("_unpickle_message")?;
+    let class = object.get_type();
+    let args = PyTuple::new(
         py,
         [
-            object.get_type().into_any(),
-            PyTuple::empty(py).into_any(),
+            class.getattr("__module__")?,
+            class.getattr("__qualname__")?,
             to_bytes(py, storage).into_any(),
         ],
-    )
+    )?;
+    PyTuple::new(py, [unpickle, args.into_any()])
 }
 
 /// `__setstate__` of a message object: its bytes, checked.

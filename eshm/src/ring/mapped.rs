@@ -3,90 +3,16 @@
 //! superseded ring, and the reader registry (who is subscribed, for `eshm list`).
 
 use super::RingView;
-use crate::error::{Error, Result};
-use crate::layout::{MAX_READERS, ReaderSlot, RingHeader, WriterLine};
+use super::geometry::Geometry;
+use super::messages::Messages;
+use super::pool::{Holder, PoolView};
+use crate::error::Result;
+use crate::layout::{HoldSlot, MAX_READERS, ReaderSlot, RingHeader, WriterLine};
 use crate::os;
 use crate::schema::Schema;
 use crate::segment::{HeaderInfo, Segment, SegmentKind};
-use crate::sync::{AtomicU64, Ordering, torn};
+use crate::sync::{AtomicU64, Ordering};
 use std::ptr::NonNull;
-
-/// Default number of slots: as many as fit in 16 MiB, between 4 and 1024, a power of two.
-const DEFAULT_RING_BYTES: usize = 16 << 20;
-/// Largest ring accepted, in slots.
-pub const MAX_CAPACITY: usize = 1 << 24;
-
-/// Ring geometry, as stored in the `RingHeader`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Geometry {
-    pub(crate) slot_count: usize,
-    pub(crate) slot_size: usize,
-    pub(crate) payload_offset: usize,
-    pub(crate) payload_size: usize,
-    pub(crate) slots_offset: usize,
-}
-
-impl Geometry {
-    /// The geometry of a ring of `capacity` messages of `schema` (the default capacity if
-    /// `None`; rounded up to a power of two).
-    pub(crate) fn for_schema(schema: &Schema, capacity: Option<usize>) -> Result<Geometry> {
-        let align = schema.align().max(8);
-        let payload_offset = align;
-        let payload_size = schema.size();
-        let slot_size =
-            (payload_offset + payload_size.next_multiple_of(8)).next_multiple_of(align.max(64));
-        let slot_count = match capacity {
-            Some(n) if n == 0 || n > MAX_CAPACITY => {
-                return Err(Error::InvalidCapacity {
-                    what: "a topic's capacity (messages)",
-                    requested: n as u64,
-                    min: 1,
-                    max: MAX_CAPACITY as u64,
-                });
-            }
-            Some(n) => n.next_power_of_two(),
-            None => {
-                let fit = (DEFAULT_RING_BYTES / slot_size).clamp(4, 1024);
-                1 << fit.ilog2()
-            }
-        };
-        let header = size_of::<RingHeader>().next_multiple_of(align.max(64));
-        let geo =
-            Geometry { slot_count, slot_size, payload_offset, payload_size, slots_offset: header };
-        slot_count.checked_mul(slot_size).and_then(|b| b.checked_add(header)).ok_or(
-            Error::InvalidCapacity {
-                what: "a topic's capacity (messages), at this message size",
-                requested: slot_count as u64,
-                min: 1,
-                max: (usize::MAX / slot_size) as u64,
-            },
-        )?;
-        Ok(geo)
-    }
-
-    /// Bytes of segment body the ring needs.
-    pub(crate) fn body_len(&self) -> usize {
-        self.slots_offset + self.slot_count * self.slot_size
-    }
-
-    /// Writes the ring header at `body` of a segment being created, and fills every slot with
-    /// `init` (a valid message, for loans) unless it is all zero (as the file is).
-    pub(crate) fn init(&self, seg: &Segment, body: usize, init: &[u8]) {
-        let h: &RingHeader = seg.at(body);
-        let w = |a: &AtomicU64, v: usize| a.store(v as u64, Ordering::Relaxed);
-        w(&h.slot_count, self.slot_count);
-        w(&h.slot_size, self.slot_size);
-        w(&h.payload_offset, self.payload_offset);
-        w(&h.payload_size, self.payload_size);
-        w(&h.slots_offset, self.slots_offset);
-        if init.iter().any(|&b| b != 0) {
-            for i in 0..self.slot_count {
-                let at = body + self.slots_offset + i * self.slot_size + self.payload_offset;
-                torn::store(seg.words(at, torn::words_for(init.len())), init);
-            }
-        }
-    }
-}
 
 /// A topic segment, mapped, with pointers to its validated ring.
 pub(crate) struct MappedRing {
@@ -97,6 +23,8 @@ pub(crate) struct MappedRing {
     header: NonNull<RingHeader>,
     slots: NonNull<AtomicU64>,
     slots_len: usize,
+    /// Pooled topics: the hold slots and the blocks (as words).
+    pool: Option<(NonNull<HoldSlot>, usize, NonNull<AtomicU64>, usize)>,
 }
 
 // SAFETY: the pointers point into `seg`'s mapping, which moves with the struct (the mapping's
@@ -118,58 +46,27 @@ impl std::fmt::Debug for MappedRing {
 impl MappedRing {
     /// Checks the ring header of a freshly opened (or created) topic segment against the file
     /// and the schema, and keeps pointers to it.
-    pub(crate) fn new(seg: Segment, info: HeaderInfo, schema_size: usize) -> Result<MappedRing> {
-        let bad = |reason: String| Error::corrupt(seg.path(), reason);
+    pub(crate) fn new(seg: Segment, info: HeaderInfo, schema: &Schema) -> Result<MappedRing> {
         let body = info.body_offset;
-        if body.checked_add(size_of::<RingHeader>()).is_none_or(|end| end > seg.len()) {
-            return Err(bad("the ring header runs past the end of the file".into()));
-        }
+        let geo = Geometry::read(&seg, body, schema)?;
         let header: &RingHeader = seg.at(body);
-        let rd = |a: &AtomicU64| usize::try_from(a.load(Ordering::Acquire)).unwrap_or(usize::MAX);
-        let geo = Geometry {
-            slot_count: rd(&header.slot_count),
-            slot_size: rd(&header.slot_size),
-            payload_offset: rd(&header.payload_offset),
-            payload_size: rd(&header.payload_size),
-            slots_offset: rd(&header.slots_offset),
-        };
-        if !geo.slot_count.is_power_of_two() || geo.slot_count > MAX_CAPACITY {
-            return Err(bad(format!(
-                "slot count {} is not a power of two up to {MAX_CAPACITY}",
-                geo.slot_count
-            )));
-        }
-        if geo.payload_size != schema_size {
-            return Err(bad(format!(
-                "message size {} differs from the schema's {schema_size}",
-                geo.payload_size
-            )));
-        }
-        if geo.payload_offset < 8 || !geo.payload_offset.is_multiple_of(8) {
-            return Err(bad(format!("bad payload offset {}", geo.payload_offset)));
-        }
-        let needed = geo.payload_offset.checked_add(geo.payload_size.next_multiple_of(8));
-        if !geo.slot_size.is_multiple_of(64) || needed.is_none_or(|n| n > geo.slot_size) {
-            return Err(bad(format!("slot size {} cannot hold its message", geo.slot_size)));
-        }
-        let slots_start = body.checked_add(geo.slots_offset);
-        let slots_end = geo
-            .slot_count
-            .checked_mul(geo.slot_size)
-            .zip(slots_start)
-            .and_then(|(n, s)| s.checked_add(n));
-        if geo.slots_offset < size_of::<RingHeader>()
-            || !geo.slots_offset.is_multiple_of(64)
-            || slots_end.is_none_or(|end| end > seg.len())
-        {
-            return Err(bad("the slots run past the end of the file".into()));
-        }
         let slots_start = body + geo.slots_offset;
         let slots_len = geo.slot_count * geo.slot_size / 8;
         let slots = NonNull::from(seg.words(slots_start, slots_len)).cast::<AtomicU64>();
+        let pool = geo.pool.map(|p| {
+            // Checked by `Geometry::read` (and asserted by `words`): the hold slots fit in the
+            // file; a hold slot is four words.
+            let hold_words = p.hold_count * size_of::<HoldSlot>() / 8;
+            let holds =
+                NonNull::from(seg.words(body + p.holds_offset, hold_words)).cast::<HoldSlot>();
+            let words = p.block_count * p.block_size / 8;
+            let blocks =
+                NonNull::from(seg.words(body + p.blocks_offset, words)).cast::<AtomicU64>();
+            (holds, p.hold_count, blocks, words)
+        });
         let writer = NonNull::from(&header.writer);
         let header = NonNull::from(header);
-        Ok(MappedRing { seg, info, geo, writer, header, slots, slots_len })
+        Ok(MappedRing { seg, info, geo, writer, header, slots, slots_len, pool })
     }
 
     #[inline(always)]
@@ -188,6 +85,46 @@ impl MappedRing {
             payload_word: self.geo.payload_offset / 8,
             mask: self.geo.slot_count as u64 - 1,
         }
+    }
+
+    /// The ring's messages, whatever their form.
+    #[inline(always)]
+    pub(crate) fn messages(&self) -> Messages<'_> {
+        Messages {
+            ring: self.view(),
+            pool: self.pool(),
+            max: self.geo.payload_size,
+            slice: self.geo.slice,
+        }
+    }
+
+    /// The pool of a pooled topic.
+    #[inline(always)]
+    pub(crate) fn pool(&self) -> Option<PoolView<'_>> {
+        let (holds, hold_count, blocks, words) = self.pool?;
+        // SAFETY: `holds` comes from a checked slice of `hold_count * 4` words of the mapping
+        // `self.seg` keeps alive, 8-aligned; `HoldSlot` is four `AtomicU64` in `repr(C)` (size
+        // 32, align 8), all atomics (any bits valid, only atomic access); borrows `self`.
+        let holds = unsafe { std::slice::from_raw_parts(holds.as_ptr(), hold_count) };
+        // SAFETY: as for `slots` in `view`: a checked slice of the same mapping.
+        let blocks = unsafe { std::slice::from_raw_parts(blocks.as_ptr(), words) };
+        let block_words = self.geo.pool.map_or(1, |p| p.block_size / 8);
+        Some(PoolView { holds, blocks, block_words })
+    }
+
+    /// Gives back the hold slots of holders that died (see `ring::pool`).
+    pub(crate) fn reclaim_dead_holds(&self) -> usize {
+        self.pool().map_or(0, |pool| {
+            pool.reclaim_dead(|pid, start| match start {
+                Some(start) => os::is_alive(pid, start),
+                None => os::start_time(pid).is_some(),
+            })
+        })
+    }
+
+    /// This process as a holder of samples.
+    pub(crate) fn me() -> Holder {
+        Holder { pid: os::pid(), start_time: os::self_start_time() }
     }
 
     pub(crate) fn header(&self) -> &RingHeader {

@@ -27,7 +27,11 @@
 //! impossible for both to miss each other (the store-load pattern of Dekker's algorithm).
 
 #[cfg(not(loom))]
+pub(crate) mod geometry;
+#[cfg(not(loom))]
 pub(crate) mod mapped;
+pub(crate) mod messages;
+pub(crate) mod pool;
 
 use crate::layout::{ReaderSlot, WriterLine};
 use crate::sync::{AtomicU64, Ordering, fence, futex, torn};
@@ -61,11 +65,11 @@ pub(crate) struct RingView<'a> {
     pub(crate) mask: u64,
 }
 
-/// What [`RingView::read`] found for the message asked for.
+/// What [`RingView::read`] (or [`RingView::read_with`]) found for the message asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Read {
-    /// The message was copied out, consistent.
-    Done,
+pub(crate) enum Read<T = ()> {
+    /// The message was copied out (or looked at), consistent; with what the look returned.
+    Done(T),
     /// The message has not been (completely) written yet.
     Pending,
     /// The message was overwritten before (or while) it was read.
@@ -93,6 +97,19 @@ impl<'a> RingView<'a> {
     pub(crate) fn payload(&self, n: u64) -> &'a [AtomicU64] {
         let base = self.base(n);
         &self.slots[base + self.payload_word..base + self.slot_words]
+    }
+
+    /// All words of message `n`'s slot, its sequence word first.
+    #[inline(always)]
+    pub(crate) fn slot(&self, n: u64) -> &'a [AtomicU64] {
+        let base = self.base(n);
+        &self.slots[base..base + self.slot_words]
+    }
+
+    /// The slot index of message `n`.
+    #[inline(always)]
+    pub(crate) fn slot_index(&self, n: u64) -> usize {
+        (n & self.mask) as usize
     }
 
     /// Writer, step 1: marks message `n`'s slot as being written. Readers that copy the old
@@ -158,17 +175,34 @@ impl<'a> RingView<'a> {
     /// `dst` is fully initialised when this returns [`Read::Done`].
     #[inline(always)]
     pub(crate) fn read(&self, n: u64, dst: &mut [MaybeUninit<u8>]) -> Read {
+        self.read_with(n, |slot| torn::load(&slot[self.payload_word..], dst))
+    }
+
+    /// The seqlock read of message `n` with a custom look at its slot (all its words, the
+    /// sequence word first): `look` runs if the message is there and may see a torn mix of
+    /// writes (it must only load, with relaxed atomics or `torn`); its result is returned only
+    /// if the slot stayed consistent meanwhile.
+    #[inline(always)]
+    pub(crate) fn read_with<T>(&self, n: u64, look: impl FnOnce(&'a [AtomicU64]) -> T) -> Read<T> {
         let seq = self.seq(n);
         // Pairs with the Release store in `end_write`: seeing 2n means seeing its payload.
         let before = seq.load(Ordering::Acquire);
         if before != committed(n) {
             return if before < committed(n) { Read::Pending } else { Read::Lost };
         }
-        torn::load(self.payload(n), dst);
-        // Pairs with the Release fence in `begin_write`: if the copy saw any byte of a later
+        let seen = look(self.slot(n));
+        // Pairs with the Release fence in `begin_write`: if the look saw any byte of a later
         // write, the load below sees that write's odd (or a larger) sequence.
         fence(Ordering::Acquire);
-        if seq.load(Ordering::Relaxed) == committed(n) { Read::Done } else { Read::Lost }
+        if seq.load(Ordering::Relaxed) == committed(n) { Read::Done(seen) } else { Read::Lost }
+    }
+
+    /// Whether message `n` is still the one in its slot (not yet being overwritten). What the
+    /// caller did before must be ordered before this load by the caller's own fence (see
+    /// `pool`).
+    #[inline(always)]
+    pub(crate) fn still_committed(&self, n: u64) -> bool {
+        self.seq(n).load(Ordering::Relaxed) == committed(n)
     }
 
     /// Whether message `n` is not written yet, or being written (cheap: one load). `false`
@@ -203,6 +237,17 @@ impl<'a> RingView<'a> {
         timeout: Option<Duration>,
         slot: Option<(&ReaderSlot, usize)>,
     ) {
+        if let Some(ticket) = self.register(n, slot) {
+            futex::wait(&self.writer.notify, ticket, timeout);
+            self.deregister(slot);
+        }
+    }
+
+    /// Registers a reader that waits for message `n` to be woken by the writer's next commit
+    /// (see [`park`](Self::park) for `slot`), and returns the value of the futex word to wait
+    /// on; `None` (and nothing registered) if message `n` is there already (or no longer
+    /// pending). A registration must be withdrawn with [`deregister`](Self::deregister).
+    pub(crate) fn register(&self, n: u64, slot: Option<(&ReaderSlot, usize)>) -> Option<u32> {
         let w = self.writer;
         let ticket = w.notify.load(Ordering::Acquire);
         match slot {
@@ -217,8 +262,15 @@ impl<'a> RingView<'a> {
         // Pairs with the SeqCst fence in `end_write` (see there).
         fence(Ordering::SeqCst);
         if self.is_pending(n) {
-            futex::wait(&w.notify, ticket, timeout);
+            return Some(ticket);
         }
+        self.deregister(slot);
+        None
+    }
+
+    /// Withdraws a reader's registration (see [`register`](Self::register)).
+    pub(crate) fn deregister(&self, slot: Option<(&ReaderSlot, usize)>) {
+        let w = self.writer;
         match slot {
             Some((entry, i)) => {
                 w.waiting_mask.fetch_and(!(1 << i), Ordering::Relaxed);
@@ -275,7 +327,7 @@ mod tests {
     fn read_u64(ring: &RingView<'_>, n: u64) -> (Read, u64) {
         let mut buf = [MaybeUninit::<u8>::uninit(); 8];
         let r = ring.read(n, &mut buf);
-        if r == Read::Done {
+        if r == Read::Done(()) {
             // SAFETY: `Done` means `read` initialised all 8 bytes.
             let bytes: [u8; 8] = unsafe { std::mem::transmute(buf) };
             (r, u64::from_ne_bytes(bytes))
@@ -292,8 +344,8 @@ mod tests {
         for n in 1..=3u64 {
             ring.write(n, &(n * 10).to_ne_bytes());
         }
-        assert_eq!(read_u64(&ring, 1), (Read::Done, 10));
-        assert_eq!(read_u64(&ring, 3), (Read::Done, 30));
+        assert_eq!(read_u64(&ring, 1), (Read::Done(()), 10));
+        assert_eq!(read_u64(&ring, 3), (Read::Done(()), 30));
         assert_eq!(read_u64(&ring, 4).0, Read::Pending);
         for n in 4..=9u64 {
             ring.write(n, &(n * 10).to_ne_bytes());
@@ -301,7 +353,7 @@ mod tests {
         // Slots hold 6..=9 now.
         assert_eq!(read_u64(&ring, 5).0, Read::Lost);
         assert_eq!(ring.resume_after_loss(5), 6);
-        assert_eq!(read_u64(&ring, 6), (Read::Done, 60));
+        assert_eq!(read_u64(&ring, 6), (Read::Done(()), 60));
         assert_eq!(ring.newest(), 9);
         // A write in progress is pending for its message and lost for the one it replaces.
         ring.begin_write(10);
@@ -309,7 +361,7 @@ mod tests {
         assert_eq!(read_u64(&ring, 6).0, Read::Lost);
         torn::store(ring.payload(10), &100u64.to_ne_bytes());
         assert!(!ring.end_write(10), "nobody is waiting");
-        assert_eq!(read_u64(&ring, 10), (Read::Done, 100));
+        assert_eq!(read_u64(&ring, 10), (Read::Done(()), 100));
     }
 
     #[test]
@@ -342,6 +394,6 @@ mod tests {
         if ring.write(1, &7u64.to_ne_bytes()) {
             ring.wake();
         }
-        assert_eq!(reader.join().unwrap(), (Read::Done, 7));
+        assert_eq!(reader.join().unwrap(), (Read::Done(()), 7));
     }
 }

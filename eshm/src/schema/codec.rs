@@ -3,8 +3,8 @@
 //! treats its input as untrusted.
 
 use super::{
-    ENCODING_VERSION, Field, Kind, MAX_ALIGN, MAX_DEPTH, MAX_ENCODED_LEN, Primitive, Schema,
-    SchemaRef, Variant, cow_slice, cow_str,
+    ENCODING_VERSION, Field, Kind, MAX_ALIGN, MAX_DEPTH, MAX_ENCODED_LEN, Primitive,
+    SLICE_ENCODING_VERSION, Schema, SchemaRef, Variant, cow_slice, cow_str,
 };
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -15,6 +15,7 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 const TAG_ARRAY: u8 = 0x10;
 const TAG_STRUCT: u8 = 0x11;
 const TAG_ENUM: u8 = 0x12;
+const TAG_SLICE: u8 = 0x13;
 
 /// The 64-bit FNV-1a hash of `bytes`: the fingerprint of an encoded schema.
 ///
@@ -39,16 +40,14 @@ impl Schema {
     /// allocating, in a `const` context if wanted.
     pub const fn fingerprint(&self) -> u64 {
         let mut sink = Sink { hash: FNV_OFFSET, len: 0, out: None };
-        sink.byte(ENCODING_VERSION);
-        walk(self, &mut sink);
+        self.walk_root(&mut sink);
         sink.hash
     }
 
     /// Length of [`encode`](Self::encode)'s output, in bytes.
     pub const fn encoded_len(&self) -> usize {
         let mut sink = Sink { hash: FNV_OFFSET, len: 0, out: None };
-        sink.byte(ENCODING_VERSION);
-        walk(self, &mut sink);
+        self.walk_root(&mut sink);
         sink.len
     }
 
@@ -56,10 +55,19 @@ impl Schema {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.encoded_len()];
         let mut sink = Sink { hash: FNV_OFFSET, len: 0, out: Some(out.as_mut_slice()) };
-        sink.byte(ENCODING_VERSION);
-        walk(self, &mut sink);
+        self.walk_root(&mut sink);
         debug_assert_eq!(sink.len, self.encoded_len());
         out
+    }
+
+    /// The version byte, then the root node.
+    const fn walk_root(&self, sink: &mut Sink<'_>) {
+        let version = match &self.kind {
+            Kind::Slice { .. } => SLICE_ENCODING_VERSION,
+            _ => ENCODING_VERSION,
+        };
+        sink.byte(version);
+        walk(self, sink);
     }
 
     /// Decodes (and fully validates) an encoding written by [`encode`](Self::encode), possibly
@@ -74,11 +82,13 @@ impl Schema {
             return Err(SchemaError::TooLong { len: bytes.len(), max: MAX_ENCODED_LEN });
         }
         let mut r = Reader { bytes, pos: 0 };
-        let version = r.u8()?;
-        if version != ENCODING_VERSION {
-            return Err(SchemaError::Version { found: version, expected: ENCODING_VERSION });
-        }
-        let schema = r.node(0)?;
+        let schema = match r.u8()? {
+            ENCODING_VERSION => r.node(0)?,
+            SLICE_ENCODING_VERSION => r.slice()?,
+            found => {
+                return Err(SchemaError::Version { found, expected: SLICE_ENCODING_VERSION });
+            }
+        };
         if r.pos != bytes.len() {
             return Err(SchemaError::TrailingBytes { at: r.pos, len: bytes.len() });
         }
@@ -161,6 +171,11 @@ const fn walk(s: &Schema, sink: &mut Sink<'_>) {
                 i += 1;
             }
         }
+        Kind::Slice { element, max_len } => {
+            sink.byte(TAG_SLICE);
+            sink.bytes(&max_len.to_le_bytes());
+            walk(element.get(), sink);
+        }
     }
 }
 
@@ -187,12 +202,13 @@ pub enum SchemaError {
     },
     /// The encoding version is not one this build understands.
     #[error(
-        "schema encoding version {found} is not supported (this build reads version {expected})"
+        "schema encoding version {found} is not supported (this build reads versions 1 to \
+         {expected}): the topic was created by a newer eshm"
     )]
     Version {
         /// The version byte found.
         found: u8,
-        /// The version this build writes and reads.
+        /// The newest version this build reads.
         expected: u8,
     },
     /// A node tag is unknown.
@@ -227,6 +243,13 @@ pub enum SchemaError {
         /// What is wrong.
         reason: String,
     },
+}
+
+fn invalid_reason(e: SchemaError) -> String {
+    match e {
+        SchemaError::Invalid { reason, .. } => reason,
+        e => e.to_string(),
+    }
 }
 
 struct Reader<'a> {
@@ -278,6 +301,22 @@ impl Reader<'_> {
             return Err(SchemaError::Invalid { at, reason: "name has a control character".into() });
         }
         Ok(s.to_owned())
+    }
+
+    /// A version-2 root: a slice node whose element is a version-1 node.
+    fn slice(&mut self) -> Result<Schema, SchemaError> {
+        let at = self.pos;
+        let tag = self.u8()?;
+        if tag != TAG_SLICE {
+            return Err(SchemaError::Invalid {
+                at,
+                reason: format!("version 2 encodes a slice, not tag {tag:#04x}"),
+            });
+        }
+        let max_len = self.u32()?;
+        let element = self.node(1)?;
+        Schema::slice(element, max_len as usize)
+            .map_err(|e| SchemaError::Invalid { at, reason: invalid_reason(e) })
     }
 
     fn node(&mut self, depth: usize) -> Result<Schema, SchemaError> {

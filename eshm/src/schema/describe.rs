@@ -22,6 +22,16 @@ impl Schema {
         match &self.kind {
             Kind::Primitive(_) => {}
             Kind::Array { element, .. } => element.define(out, seen),
+            Kind::Slice { element, max_len } => {
+                element.define(out, seen);
+                let _ = writeln!(
+                    out,
+                    "[{}]  // 0 to {max_len} elements of {} bytes, align {}",
+                    element.type_name(),
+                    element.size,
+                    element.align
+                );
+            }
             Kind::Struct { name, fields } => {
                 if !seen.insert(name.to_string()) {
                     return;
@@ -143,6 +153,21 @@ impl Schema {
                 }
                 if va != vb {
                     return Some(here(&format!("enum `{a}` has different variants")));
+                }
+            }
+            (Kind::Slice { element: a, max_len: la }, Kind::Slice { element: b, max_len: lb }) => {
+                if a.type_name() != b.type_name() {
+                    return Some(format!(
+                        "element type: `{}` here, `{}` there",
+                        a.type_name(),
+                        b.type_name()
+                    ));
+                }
+                if let Some(d) = a.diff(b, "element") {
+                    return Some(d);
+                }
+                if la != lb {
+                    return Some(format!("max length: {la} here, {lb} there"));
                 }
             }
             (Kind::Primitive(a), Kind::Primitive(b)) if a == b => {}

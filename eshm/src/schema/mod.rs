@@ -2,19 +2,22 @@
 //!
 //! A [`Schema`] describes one [`Message`](crate::Message) type: its size, its alignment and its
 //! kind (a [`Primitive`], a fixed-length array, a struct with named fields at fixed offsets, or
-//! a fieldless enum with an integer representation). The derive builds it in a `const`, every
+//! a fieldless enum with an integer representation), or the messages of a variable-length
+//! topic: a [slice](Schema::slice) of up to `max_len` elements of a message type. The derive builds it in a `const`, every
 //! segment header stores it in [encoded](Schema::encode) form, and any process (Rust, Python,
 //! the `eshm` command-line tool) can [decode](Schema::decode) it to learn the layout of a topic
 //! without knowing its type.
 //!
-//! # Encoding (version 1)
+//! # Encoding (versions 1 and 2)
 //!
 //! All integers are little-endian. A name is a length byte `n` (1 to 255) followed by `n` bytes
-//! of UTF-8 without control characters. The encoding of a schema is the version byte `0x01`
-//! followed by the encoding of its root node:
+//! of UTF-8 without control characters. The encoding of a message type is the version byte
+//! `0x01` followed by the encoding of its root node; the encoding of a slice (the messages of
+//! a variable-length topic) is the version byte `0x02` followed by a slice node, whose element
+//! is a version-1 node:
 //!
 //! ```text
-//! schema    = 0x01 node
+//! schema    = 0x01 node | 0x02 slice
 //! node      = primitive | array | struct | enum
 //! primitive = tag                                   one byte, see below
 //! array     = 0x10 len:u32 node                     len >= 1; node is the element
@@ -22,14 +25,20 @@
 //! field     = name offset:u32 node
 //! enum      = 0x12 name repr:u8 count:u16 variant*count
 //! variant   = name value:i64                        repr is an integer primitive tag
+//! slice     = 0x13 max_len:u32 node                 max_len >= 1; node is the element
 //! ```
+//!
+//! Version 2 only adds the slice, and only at the root: every schema without one encodes (and
+//! fingerprints) exactly as in version 1, and a reader that knows only version 1 refuses a
+//! slice topic with a version error instead of misreading it.
 //!
 //! Primitive tags: `0x01 u8`, `0x02 u16`, `0x03 u32`, `0x04 u64`, `0x05 i8`, `0x06 i16`,
 //! `0x07 i32`, `0x08 i64`, `0x09 f32`, `0x0A f64`, `0x0B bool`. Sizes are 1, 2, 4, 8, 1, 2, 4,
 //! 8, 4, 8 and 1 bytes, and each primitive is aligned to its size.
 //!
-//! An array's size is `len` times its element's size and its alignment is the element's. An
-//! enum's size and alignment are those of its `repr`. Struct fields appear in ascending offset
+//! An array's size is `len` times its element's size and its alignment is the element's; so
+//! are a slice's, with `max_len` (its size is the largest message; a message holds from 0 to
+//! `max_len` elements). An enum's size and alignment are those of its `repr`. Struct fields appear in ascending offset
 //! order. Names are the type's own identifier (`Imu`, not `my_crate::sensors::Imu`) and the
 //! field's identifier; arrays have no name of their own.
 //!
@@ -40,9 +49,9 @@
 //! characters, zero-length arrays, sizes that overflow `u32`, alignments that are not powers
 //! of two (or exceed [`MAX_ALIGN`]), structs
 //! with no fields, with fields out of order, misaligned, overlapping or outside the struct,
-//! with padding (the fields must tile the struct exactly) or with two fields of one name, and
+//! with padding (the fields must tile the struct exactly) or with two fields of one name,
 //! enums with no variants, a non-integer repr, a value outside the repr's range, or a repeated
-//! name or value.
+//! name or value, and slices of `max_len` 0, in version 1, or anywhere but at the root.
 //!
 //! # Fingerprint
 //!
@@ -67,6 +76,7 @@
 //! Test vectors (encodings and fingerprints) are in `tests/data/schema_vectors.json` in the
 //! repository.
 
+mod build;
 mod codec;
 mod describe;
 mod primitive;
@@ -76,6 +86,7 @@ pub(crate) mod testing;
 mod tests;
 mod validity;
 
+pub use build::LayoutError;
 pub use codec::{SchemaError, fnv1a64};
 pub use primitive::{Primitive, Scalar, ScalarError};
 pub use validity::ValidityError;
@@ -83,8 +94,10 @@ pub use validity::ValidityError;
 use std::borrow::Cow;
 use std::fmt;
 
-/// The version byte that starts every encoding.
+/// The version byte that starts the encoding of every message type (see the module docs).
 pub const ENCODING_VERSION: u8 = 1;
+/// The version byte that starts the encoding of a [slice](Schema::slice).
+pub const SLICE_ENCODING_VERSION: u8 = 2;
 /// The longest encoding [`Schema::decode`] accepts, in bytes.
 pub const MAX_ENCODED_LEN: usize = 64 * 1024;
 /// The deepest nesting of arrays and structs [`Schema::decode`] accepts.
@@ -230,6 +243,14 @@ pub enum Kind {
         /// The variants in declaration order.
         variants: Cow<'static, [Variant]>,
     },
+    /// `[element]` with 0 to `max_len` elements: the messages of a variable-length topic
+    /// (only ever the root of a schema).
+    Slice {
+        /// The element type.
+        element: SchemaRef,
+        /// The most elements a message holds (at least 1).
+        max_len: u32,
+    },
 }
 
 /// The layout of a message type. See the [module docs](self) for the encoding and the
@@ -346,7 +367,51 @@ impl Schema {
         }
     }
 
-    /// Size in bytes.
+    /// The schema of the messages of a variable-length topic: 0 to `max_len` elements of type
+    /// `element`.
+    ///
+    /// # Errors
+    ///
+    /// [`SchemaError::Invalid`] when `max_len` is 0, `element` is itself a slice, or the
+    /// largest message would exceed `u32::MAX` bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eshm::{Message, Schema};
+    /// let points = Schema::slice(<[f32; 3]>::SCHEMA.clone(), 1 << 16)?;
+    /// assert_eq!(points.type_name(), "[[f32; 3]]");
+    /// assert_eq!(points.size(), 12 << 16); // the largest message
+    /// assert_eq!(points.slice_element().map(|e| e.size()), Some(12));
+    /// # Ok::<(), eshm::schema::SchemaError>(())
+    /// ```
+    pub fn slice(element: Schema, max_len: usize) -> Result<Schema, SchemaError> {
+        let bad = |reason: &str| SchemaError::Invalid { at: 0, reason: reason.to_owned() };
+        if matches!(element.kind, Kind::Slice { .. }) {
+            return Err(bad("a slice's element cannot be a slice"));
+        }
+        let max_len = u32::try_from(max_len)
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| bad("a slice's max_len must be 1 to u32::MAX"))?;
+        let size = u32::try_from(u64::from(element.size) * u64::from(max_len))
+            .map_err(|_| bad("a slice's largest message must fit in u32::MAX bytes"))?;
+        Ok(Schema {
+            size,
+            align: element.align,
+            kind: Kind::Slice { element: SchemaRef::owned(element), max_len },
+        })
+    }
+
+    /// The element type, if this is a [slice](Self::slice).
+    pub fn slice_element(&self) -> Option<&Schema> {
+        match &self.kind {
+            Kind::Slice { element, .. } => Some(element),
+            _ => None,
+        }
+    }
+
+    /// Size in bytes (of the largest message, for a slice).
     pub const fn size(&self) -> usize {
         self.size as usize
     }
@@ -367,6 +432,7 @@ impl Schema {
             Kind::Primitive(p) => p.name().to_owned(),
             Kind::Array { element, len } => format!("[{}; {len}]", element.type_name()),
             Kind::Struct { name, .. } | Kind::Enum { name, .. } => name.to_string(),
+            Kind::Slice { element, .. } => format!("[{}]", element.type_name()),
         }
     }
 }

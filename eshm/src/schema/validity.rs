@@ -21,6 +21,7 @@ impl Schema {
                 false
             }
             Kind::Enum { .. } => true,
+            Kind::Slice { element, .. } => element.get().has_invalid_bit_patterns(),
         }
     }
 
@@ -41,6 +42,22 @@ impl Schema {
     /// assert_eq!(err.to_string(), "`[1]` at byte 1 holds 7, which is not a valid bool");
     /// ```
     pub fn validate(&self, bytes: &[u8]) -> Result<(), ValidityError> {
+        if let Kind::Slice { element, max_len } = &self.kind {
+            let n = element.size();
+            if bytes.len() > self.size() || !bytes.len().is_multiple_of(n) {
+                return Err(ValidityError::SliceLength {
+                    element: n,
+                    max_len: *max_len as usize,
+                    found: bytes.len(),
+                });
+            }
+            if element.has_invalid_bit_patterns() {
+                for i in 0..bytes.len() / n {
+                    element.validate_at(bytes, i * n).map_err(|e| within(e, &format!("[{i}]")))?;
+                }
+            }
+            return Ok(());
+        }
         if bytes.len() != self.size() {
             return Err(ValidityError::Length { expected: self.size(), found: bytes.len() });
         }
@@ -90,12 +107,15 @@ impl Schema {
                     return Err(bit_pattern(offset, value, format!("`{name}` variant")));
                 }
             }
+            // Only ever a root, validated by `validate`.
+            Kind::Slice { .. } => {}
         }
         Ok(())
     }
 
     /// The bytes of this type's initial value: every number zero, every `bool` false and every
-    /// enum its first variant (what [`Message::INIT`](crate::Message::INIT) holds).
+    /// enum its first variant (what [`Message::INIT`](crate::Message::INIT) holds); for a
+    /// slice, `max_len` initial elements.
     pub fn init_bytes(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.size()];
         self.write_init(&mut out);
@@ -121,6 +141,11 @@ impl Schema {
                 let n = repr.size();
                 out[..n].copy_from_slice(&variants[0].value.to_le_bytes()[..n]);
             }
+            Kind::Slice { element, .. } => {
+                for item in out.chunks_exact_mut(element.size()) {
+                    element.write_init(item);
+                }
+            }
         }
     }
 }
@@ -137,6 +162,19 @@ pub enum ValidityError {
     Length {
         /// The type's size.
         expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// The byte count is not a whole number of a slice's elements, or more than `max_len` of
+    /// them.
+    #[error(
+        "expected a multiple of {element} bytes, at most {max_len} elements, found {found} bytes"
+    )]
+    SliceLength {
+        /// The element size.
+        element: usize,
+        /// The most elements a message holds.
+        max_len: usize,
         /// The length given.
         found: usize,
     },

@@ -322,6 +322,10 @@ unsafe impl Shared for crate::layout::RingHeader {}
 // SAFETY: as above.
 unsafe impl Shared for crate::layout::WriterLine {}
 // SAFETY: as above.
+unsafe impl Shared for crate::layout::PoolHeader {}
+// SAFETY: as above.
+unsafe impl Shared for crate::layout::HoldSlot {}
+// SAFETY: as above.
 unsafe impl Shared for crate::layout::ChannelHeader {}
 // SAFETY: as above.
 unsafe impl Shared for crate::layout::QueueHeader {}

@@ -58,15 +58,18 @@ pub(crate) fn open_for_inspection(
         let reason = format!("it is {what}, not a regular file");
         return Err(Error::Permission { path, reason });
     }
-    let len = usize::try_from(stat.len)
-        .map_err(|_| Error::corrupt(&path, "the file is too large to map"))?;
-    if len < HEADER_LEN {
-        return Err(Error::corrupt(
-            &path,
-            format!("the file is {len} bytes, shorter than a header"),
-        ));
-    }
+    let len = mappable_len(&path, &stat)?;
     Ok(Some((Segment::new(file, stat, len, false, path, file_name.to_owned())?, stat)))
+}
+
+/// The length of a segment file, if it can be mapped and holds at least a header.
+fn mappable_len(path: &Path, stat: &FileStat) -> Result<usize> {
+    let len = usize::try_from(stat.len)
+        .map_err(|_| Error::corrupt(path, "the file is too large to map"))?;
+    if len < HEADER_LEN {
+        return Err(Error::corrupt(path, format!("the file is {len} bytes, shorter than a header")));
+    }
+    Ok(len)
 }
 
 /// Opens and checks the segment `name`; `Ok(None)` if it does not exist.
@@ -81,14 +84,7 @@ pub(crate) fn open(
     let Some(file) = dir.open_file(&fname, true)? else { return Ok(None) };
     let stat = os::fstat(&file, &path)?;
     check_trust(&path, &stat, trust)?;
-    let len = usize::try_from(stat.len)
-        .map_err(|_| Error::corrupt(&path, "the file is too large to map"))?;
-    if len < HEADER_LEN {
-        return Err(Error::corrupt(
-            &path,
-            format!("the file is {len} bytes, shorter than a header"),
-        ));
-    }
+    let len = mappable_len(&path, &stat)?;
     let seg = Segment::new(file, stat, len, true, path, fname)?;
     let info = seg.read_header(kind)?;
     if info.name != name {

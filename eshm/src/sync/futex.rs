@@ -31,6 +31,48 @@ pub(crate) fn wake_all(word: &AtomicU32) -> u32 {
     futex::wake(word.as_std(), futex::Flags::empty(), i32::MAX as u32).map_or(0, |n| n as u32)
 }
 
+/// Most words [`wait_any`] takes (the kernel's limit for `futex_waitv`).
+pub(crate) const MAX_WAIT_ANY: usize = 128;
+
+/// Sleeps while every `word` holds its expected value, for at most `timeout`: returns on a
+/// wake-up of any of them, a timeout, a signal, or at once if one already differs (callers
+/// re-check). Needs Linux 5.16 (`futex_waitv`); on an older kernel it sleeps for the timeout
+/// (or 1 ms, whichever is shorter), so callers that re-check still work, only later.
+///
+/// # Panics
+///
+/// With more than [`MAX_WAIT_ANY`] words.
+#[cfg(not(loom))]
+pub(crate) fn wait_any(words: &[(&AtomicU32, u32)], timeout: Duration) {
+    use rustix::thread::futex;
+    assert!(words.len() <= MAX_WAIT_ANY, "futex_waitv takes at most {MAX_WAIT_ANY} words");
+    let waiters: Vec<futex::Wait> = words
+        .iter()
+        .map(|(word, expected)| {
+            let mut w = futex::Wait::new();
+            w.val = u64::from(*expected);
+            w.uaddr = futex::WaitPtr::new(word.as_std().as_ptr().cast());
+            w.flags = futex::WaitFlags::SIZE_U32;
+            w
+        })
+        .collect();
+    // futex_waitv takes an absolute CLOCK_MONOTONIC deadline.
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let end = Duration::new(now.tv_sec as u64, now.tv_nsec as u32).saturating_add(timeout);
+    let end = rustix::time::Timespec {
+        tv_sec: end.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(end.subsec_nanos()),
+    };
+    let clock = rustix::time::ClockId::Monotonic;
+    if let Err(e) = futex::waitv(&waiters, futex::WaitvFlags::empty(), Some(&end), clock) {
+        // EAGAIN (a word changed), ETIMEDOUT and EINTR mean "look again"; ENOSYS (an old
+        // kernel) means nothing waited: wait a little, to not spin.
+        if e == rustix::io::Errno::NOSYS {
+            std::thread::sleep(timeout.min(Duration::from_millis(1)));
+        }
+    }
+}
+
 #[cfg(loom)]
 pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     use super::Ordering;

@@ -62,7 +62,7 @@ fn read_some(ring: RingView<'_>, last: u64, attempts: Option<u32>) -> (u64, u64,
         left = left.map(|l| l - 1);
         let mut buf = [MaybeUninit::<u8>::uninit(); 16];
         match ring.read(next, &mut buf) {
-            Read::Done => {
+            Read::Done(()) => {
                 let (a, b) = decode(&buf);
                 assert_eq!(a, next, "message {next} carried the payload of {a}");
                 assert_eq!(b, !a, "torn message {next}");
