@@ -29,13 +29,14 @@ pub enum Exit {
     Failure = 1,
     /// Bad usage: an unknown option, an invalid name, value or JSON.
     Usage = 2,
-    /// No such topic or channel.
+    /// No such topic, channel, service or action (or no live server).
     NotFound = 3,
     /// A corrupt or incompatible segment.
     Corrupt = 4,
     /// Permission denied (another user's segment, or one writable by others).
     Permission = 5,
-    /// Busy: a live process already publishes on the topic.
+    /// Busy: a live process already publishes on the topic (or serves the service), or
+    /// every client slot is taken.
     Busy = 6,
     /// Timed out (`--timeout`).
     Timeout = 7,
@@ -59,12 +60,14 @@ impl Exit {
             Exit::Success => "success",
             Exit::Failure => "failure not listed below (including I/O errors)",
             Exit::Usage => "bad usage: unknown option, invalid name, value or JSON",
-            Exit::NotFound => "no such topic or channel",
+            Exit::NotFound => "no such topic, channel, service or action (or no live server)",
             Exit::Corrupt => "a corrupt or incompatible segment",
             Exit::Permission => {
                 "permission denied (another user's segment, or one writable by others)"
             }
-            Exit::Busy => "busy: a live process already publishes on the topic",
+            Exit::Busy => {
+                "busy: a live process already publishes on the topic or serves the service"
+            }
             Exit::Timeout => "timed out (--timeout)",
         }
     }
@@ -84,7 +87,8 @@ impl Exit {
     }
 }
 
-/// Inspect and use eshm topics and channels in shared memory; record and replay topics.
+/// Inspect and use eshm topics, channels, services and actions in shared memory; record and
+/// replay topics.
 #[derive(Debug, Parser)]
 #[command(name = "eshm", version, after_help = Exit::help())]
 struct Cli {
@@ -94,12 +98,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List every topic and channel on this machine.
+    /// List every topic, channel, service and action on this machine.
     List(ListArgs),
-    /// Show a topic's or channel's header in full, or what a recording (`run.mcap`) holds.
+    /// Show a segment's header in full, or what a recording (`run.mcap`) holds.
     ///
-    /// For a topic or channel: owner, state, schema, counters. For a recording: its topics,
-    /// types, message counts, duration and losses, and whether it was finished.
+    /// For a topic, channel, service or action: owner, state, schemas, counters, clients. For
+    /// a recording: its topics, types, message counts, duration and losses, and whether it was
+    /// finished.
     Info(InfoArgs),
     /// Print a topic's messages, decoded through the schema in its header.
     Echo(EchoArgs),
@@ -115,6 +120,8 @@ enum Command {
     Play(PlayArgs),
     /// Remove segments whose owner process is dead (never one whose owner is alive).
     Clean(CleanArgs),
+    /// Call a service once: the request as JSON (or a primitive value), the response printed.
+    Call(CallArgs),
 }
 
 const RECORD_HELP: &str = "\
@@ -143,13 +150,17 @@ Examples:
   eshm play run.mcap --rate 2 --topics robot/imu
   eshm play run.mcap --start 5 --end 10 --loop";
 
-/// Topic or channel.
+/// Topic, channel, service or action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum KindArg {
     /// A publish/subscribe topic.
     Topic,
     /// A duplex byte channel.
     Channel,
+    /// A request/response service.
+    Service,
+    /// An action (goals with feedback).
+    Action,
 }
 
 impl From<KindArg> for SegmentKind {
@@ -157,6 +168,8 @@ impl From<KindArg> for SegmentKind {
         match k {
             KindArg::Topic => SegmentKind::Topic,
             KindArg::Channel => SegmentKind::Channel,
+            KindArg::Service => SegmentKind::Service,
+            KindArg::Action => SegmentKind::Action,
         }
     }
 }
@@ -166,7 +179,7 @@ pub(crate) struct ListArgs {
     /// Print a JSON array of objects instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Only topics, or only channels.
+    /// Only topics, channels, services or actions.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
 }
@@ -177,7 +190,7 @@ pub(crate) struct InfoArgs {
     /// name ending in `.mcap` (unless --kind is given), or an existing file when no topic or
     /// channel has that name.
     pub(crate) name: String,
-    /// Which one, when a topic and a channel share the name.
+    /// Which one, when segments of several kinds share the name.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
     /// Print a JSON object instead of text.
@@ -250,6 +263,22 @@ pub(crate) struct PubArgs {
     /// Messages the topic's ring keeps, when this creates it.
     #[arg(long, value_name = "N")]
     pub(crate) capacity: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The service.
+    pub(crate) name: String,
+    /// The request, for a primitive request type (`eshm call calc/square 7`).
+    #[arg(allow_hyphen_values = true)]
+    pub(crate) value: Option<String>,
+    /// The request as JSON, encoded through the service's request type (missing fields are
+    /// zero); the response is printed as JSON too.
+    #[arg(long, value_name = "JSON", conflicts_with = "value")]
+    pub(crate) json: Option<String>,
+    /// Give up (exit status 7) after this many seconds without an answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub(crate) timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -333,10 +362,15 @@ impl From<eshm::Error> for Failure {
             | E::WrongSize { .. }
             | E::InvalidMessage { .. }
             | E::MessageTooLarge { .. } => Exit::Usage,
-            E::NotFound { .. } | E::NoMaster { .. } => Exit::NotFound,
+            E::NotFound { .. } | E::NoMaster { .. } | E::NoServer { .. } | E::ServerGone { .. } => {
+                Exit::NotFound
+            }
             E::Corrupt { .. } | E::LayoutVersion { .. } | E::TypeMismatch { .. } => Exit::Corrupt,
             E::Permission { .. } => Exit::Permission,
-            E::PublisherExists { .. } | E::RoleTaken { .. } => Exit::Busy,
+            E::PublisherExists { .. }
+            | E::RoleTaken { .. }
+            | E::ServerExists { .. }
+            | E::TooManyClients { .. } => Exit::Busy,
             E::Timeout => Exit::Timeout,
             _ => Exit::Failure,
         };
@@ -346,6 +380,12 @@ impl From<eshm::Error> for Failure {
 
 impl From<eshm::RecvError> for Failure {
     fn from(e: eshm::RecvError) -> Failure {
+        eshm::Error::from(e).into()
+    }
+}
+
+impl From<eshm::CallError> for Failure {
+    fn from(e: eshm::CallError) -> Failure {
         eshm::Error::from(e).into()
     }
 }
@@ -414,6 +454,7 @@ where
         Command::Record(a) => command::record::run(&a),
         Command::Play(a) => command::play::run(&a),
         Command::Clean(a) => command::clean::run(a.dry_run, a.include_corrupt),
+        Command::Call(a) => command::call::run(&a),
     };
     match result {
         Ok(()) => Exit::Success,

@@ -109,6 +109,22 @@ fn message_class<'py>(value: &Bound<'py, PyAny>) -> Option<Bound<'py, PyType>> {
 }
 
 impl Typed {
+    /// The type of a service's or action's messages: as [`from_default`](Self::from_default),
+    /// and also the built-in types `bool`, `int` (i64) and `float` (f64) themselves.
+    pub(crate) fn from_type(value: &Bound<'_, PyAny>) -> PyResult<Typed> {
+        let py = value.py();
+        if value.is(py.get_type::<PyBool>()) {
+            return Typed::from_default(PyBool::new(py, false).as_any());
+        }
+        if value.is(py.get_type::<PyInt>()) {
+            return Typed::from_default(&0i64.into_pyobject(py)?.into_any());
+        }
+        if value.is(py.get_type::<PyFloat>()) {
+            return Typed::from_default(&PyFloat::new(py, 0.0).into_any());
+        }
+        Typed::from_default(value)
+    }
+
     pub(crate) fn from_default(value: &Bound<'_, PyAny>) -> PyResult<Typed> {
         let py = value.py();
         let scalar = |p: Primitive, default: Bound<'_, PyAny>| Typed {

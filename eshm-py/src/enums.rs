@@ -2,6 +2,7 @@
 //! the Python class and converts between its values and Rust's.
 
 use crate::errors::{invalid_argument, ours};
+use eshm::action::GoalStatus;
 use eshm::channel::{DisconnectBehavior, Role};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -104,9 +105,27 @@ pub(crate) static ERROR_CODES: IntEnum<()> = IntEnum::new(
     ],
 );
 
+/// Where an action's goal stands. The first four have the values of SHM's `ACTION_STATUS`
+/// (`ACTIVE`, `REJECTED`, `SUCCEEDED`, `PREEMPTED`), and `PREEMPTED` is another name of
+/// `CANCELED`; `ACTION_STATUS` is another name of the class.
+pub(crate) static GOAL_STATUS: IntEnum<GoalStatus> = IntEnum::new(
+    "GoalStatus",
+    "Where an action's goal stands (SHM's ACTION_STATUS values, plus PENDING and ABORTED; PREEMPTED is CANCELED).",
+    &[
+        ("ACTIVE", 0, GoalStatus::Active),
+        ("REJECTED", 1, GoalStatus::Rejected),
+        ("SUCCEEDED", 2, GoalStatus::Succeeded),
+        ("CANCELED", 3, GoalStatus::Canceled),
+        ("PREEMPTED", 3, GoalStatus::Canceled),
+        ("PENDING", 4, GoalStatus::Pending),
+        ("ABORTED", 5, GoalStatus::Aborted),
+    ],
+);
+
 /// Adds every enum to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ROLE.register(m, &["Role"])?;
     DISCONNECT_BEHAVIOR.register(m, &[])?;
+    GOAL_STATUS.register(m, &["ACTION_STATUS"])?;
     ERROR_CODES.register(m, &[])
 }

@@ -47,6 +47,13 @@ pub(crate) enum Ex {
     Permission,
     Io,
     Closed,
+    ServerExists,
+    TooManyClients,
+    ServerGone,
+    NoServer,
+    TooManyCalls,
+    CallDropped,
+    UnknownGoal,
 }
 
 /// A base of an exception: a built-in exception, or one of the module's.
@@ -180,6 +187,48 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         &[Own(Ex::Error), Builtin("RuntimeError")],
         "The object was closed, or inherited through fork() (create a new one in the child).",
     ),
+    (
+        Ex::ServerExists,
+        "ServerExistsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A live process already serves the service or action.",
+    ),
+    (
+        Ex::TooManyClients,
+        "TooManyClientsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "Every client slot of the service or action is held by a live client.",
+    ),
+    (
+        Ex::ServerGone,
+        "ServerGoneError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The server died, or closed the service, before answering the call (or ending the goal).",
+    ),
+    (
+        Ex::NoServer,
+        "NoServerError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "No live server serves the service or action (none came in time).",
+    ),
+    (
+        Ex::TooManyCalls,
+        "TooManyCallsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The client already has as many calls (or goals) in flight as the server allows.",
+    ),
+    (
+        Ex::CallDropped,
+        "CallDroppedError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The server dropped the request without answering it (its handler failed, say).",
+    ),
+    (
+        Ex::UnknownGoal,
+        "UnknownGoalError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "The action client has no goal with this id.",
+    ),
 ];
 
 static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
@@ -222,6 +271,11 @@ pub(crate) fn raise(ex: Ex, message: impl Into<String>) -> PyErr {
     })
 }
 
+/// Whether `err` is an `eshm.Error` (any exception of the module).
+pub(crate) fn is_eshm_error(py: Python<'_>, err: &PyErr) -> bool {
+    CLASSES.get(py).is_some_and(|classes| err.is_instance(py, classes[index(Ex::Error)].bind(py)))
+}
+
 /// Which exception an [`eshm::Error`] is. Every variant the core has is named; `Error` is
 /// `#[non_exhaustive]`, so a variant added later reaches the fallback (the base class) until
 /// it is named here.
@@ -251,6 +305,13 @@ fn kind(err: &Error) -> Ex {
         // A thread that holds a channel message in place and reads or writes again: Python
         // holds nothing in place, so this cannot happen; the base class, as for the unknown.
         Error::HeldInPlace { .. } => Ex::Error,
+        Error::ServerExists { .. } => Ex::ServerExists,
+        Error::TooManyClients { .. } => Ex::TooManyClients,
+        Error::ServerGone { .. } => Ex::ServerGone,
+        Error::NoServer { .. } => Ex::NoServer,
+        Error::TooManyInFlight { .. } => Ex::TooManyCalls,
+        Error::CallDropped { .. } => Ex::CallDropped,
+        Error::UnknownGoal { .. } => Ex::UnknownGoal,
         _ => Ex::Error,
     }
 }

@@ -1,9 +1,12 @@
 //! The native part of the `eshm` Python package (imported as `eshm._eshm`; use `eshm`).
 //!
-//! One Rust file per Python class: `publisher`, `subscriber`, `channel`; every exception in
-//! `errors`; arguments in `args`; value conversions in `codec`; the `wait` keyword in `wait`;
-//! waiting without the GIL in `handle`.
+//! One Rust file per Python class: `publisher`, `subscriber`, `channel`, `service_server`,
+//! `service_request`, `service_client`, `action_server`, `server_goal`, `action_client`; every
+//! exception in `errors`; arguments in `args`; value conversions in `codec`; the `wait`
+//! keyword in `wait`; waiting without the GIL in `handle`.
 
+mod action_client;
+mod action_server;
 mod args;
 mod channel;
 mod codec;
@@ -12,6 +15,10 @@ mod enums;
 mod errors;
 mod handle;
 mod publisher;
+mod server_goal;
+mod service_client;
+mod service_request;
+mod service_server;
 mod subscriber;
 mod wait;
 
@@ -135,6 +142,12 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<channel::Eshm>()?;
+    m.add_class::<service_server::ServiceServer>()?;
+    m.add_class::<service_request::ServiceRequest>()?;
+    m.add_class::<service_client::ServiceClient>()?;
+    m.add_class::<action_server::ActionServer>()?;
+    m.add_class::<server_goal::ServerGoal>()?;
+    m.add_class::<action_client::ActionClient>()?;
     m.add_class::<codec::ScalarType>()?;
     for scalar in codec::ScalarType::all() {
         let name = scalar.name_str();

@@ -253,9 +253,11 @@ def shm_dir(tmp_path):
     return d
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def isolated(shm_dir, monkeypatch):
-    """Makes this test process use `shm_dir` too (eshm reads ESHM_SHM_DIR at every open)."""
+    """Makes this test process use `shm_dir` too (eshm reads ESHM_SHM_DIR at every open), and
+    every process it starts with its environment: every test, so that what the tests leave
+    (topics outlive their publishers, as in SHM) stays out of /dev/shm."""
     monkeypatch.setenv("ESHM_SHM_DIR", str(shm_dir))
     return shm_dir
 

@@ -7,6 +7,7 @@ import math
 import os
 import pathlib
 import re
+import threading
 
 import pytest
 
@@ -37,6 +38,13 @@ BASES = {
     "SegmentPermissionError": ("Error", "builtins.RuntimeError"),
     "SegmentIOError": ("Error", "builtins.RuntimeError"),
     "ClosedError": ("Error", "builtins.RuntimeError"),
+    "ServerExistsError": ("Error", "builtins.RuntimeError"),
+    "TooManyClientsError": ("Error", "builtins.RuntimeError"),
+    "ServerGoneError": ("Error", "builtins.RuntimeError"),
+    "NoServerError": ("Error", "builtins.RuntimeError"),
+    "TooManyCallsError": ("Error", "builtins.RuntimeError"),
+    "CallDroppedError": ("Error", "builtins.RuntimeError"),
+    "UnknownGoalError": ("Error", "builtins.ValueError"),
 }
 
 
@@ -191,6 +199,51 @@ def closed(name):
     pub.publish(1)
 
 
+def server_gone(name, child):
+    """A call whose server process is killed while it holds the request."""
+    server = child(
+        """
+        import sys, time, eshm
+        server = eshm.ServiceServer(sys.argv[1], eshm.u8, eshm.u8)
+        print("ready", flush=True)
+        request = server.recv()
+        print("holding", flush=True)
+        time.sleep(3600)
+        """,
+        name,
+    )
+    server.expect("ready")
+    client = eshm.ServiceClient(name, eshm.u8, eshm.u8)
+    threading.Thread(target=lambda: (server.expect("holding"), server.kill()), daemon=True).start()
+    client.call(1, timeout=60.0)
+
+
+def call_dropped(name):
+    server = eshm.ServiceServer(name, eshm.u8, eshm.u8, lambda x: 1 // 0)  # the handler fails
+    try:
+        eshm.ServiceClient(name, eshm.u8, eshm.u8).call(1, timeout=60.0)
+    finally:
+        server.close()
+
+
+def too_many_calls(name):
+    server = eshm.ActionServer(name, eshm.u8, eshm.u8, eshm.u8, max_in_flight=1)
+    client = eshm.ActionClient(name, eshm.u8, eshm.u8, eshm.u8)
+    client.send_goal(1)
+    try:
+        client.send_goal(2)
+    finally:
+        server.close()
+
+
+def unknown_goal(name):
+    server = eshm.ActionServer(name, eshm.u8, eshm.u8, eshm.u8)
+    try:
+        eshm.ActionClient(name, eshm.u8, eshm.u8, eshm.u8).status(12345)
+    finally:
+        server.close()
+
+
 PRODUCERS = {
     "TimeoutError": lambda n: eshm.Subscriber(n, 0).recv(timeout=0.01),
     "NoDataError": lambda n: ESHM(n, role=ESHMRole.MASTER).read(timeout_ms=0),
@@ -211,13 +264,24 @@ PRODUCERS = {
     "SegmentPermissionError": writable_by_others,
     "SegmentIOError": not_a_directory,
     "ClosedError": closed,
+    "ServerExistsError": lambda n: (eshm.ServiceServer(n, eshm.u8, eshm.u8), eshm.ServiceServer(n, eshm.u8, eshm.u8)),
+    "TooManyClientsError": lambda n: (
+        eshm.ServiceServer(n, eshm.u8, eshm.u8, max_clients=1),
+        eshm.ServiceClient(n, eshm.u8, eshm.u8),
+        eshm.ServiceClient(n, eshm.u8, eshm.u8),
+    ),
+    "ServerGoneError": server_gone,
+    "NoServerError": lambda n: eshm.ServiceClient(n, eshm.u8, eshm.u8, wait_for_server=False).call(1, timeout=60.0),
+    "TooManyCallsError": too_many_calls,
+    "CallDroppedError": call_dropped,
+    "UnknownGoalError": unknown_goal,
 }
 
 
 @pytest.mark.parametrize("cls", list(PRODUCERS))
-def test_each_exception_comes_from_real_calls(isolated, name, monkeypatch, tmp_path, cls):
+def test_each_exception_comes_from_real_calls(isolated, name, monkeypatch, tmp_path, child, cls):
     produce = PRODUCERS[cls]
-    extra = {"monkeypatch": monkeypatch, "tmp_path": tmp_path}
+    extra = {"monkeypatch": monkeypatch, "tmp_path": tmp_path, "child": child}
     wanted = produce.__code__.co_varnames[1 : produce.__code__.co_argcount]
     err = raised(lambda: produce(name, **{k: extra[k] for k in wanted}))
     assert type(err) is getattr(eshm, cls), repr(err)

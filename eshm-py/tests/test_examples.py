@@ -173,3 +173,59 @@ def test_peers_adapter_runs_in_the_harness(isolated, tmp_path):
         assert row, (transport, mode, proc.stdout)
         large = [row[2], row[3]] if transport == "eshm-channel" else []
         assert all(re.fullmatch(cell, c) for c in large), row.groups()
+
+
+def test_norm_server_and_client(name):
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "norm_server.py"), "--name", name, "--count", "12"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out = run("norm_client.py", "--name", name, "--calls", 10)
+        server_out, server_err = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode == 0, server_err
+    assert "client: |(3, 4, 0)| = 5.0" in out
+    assert "client: |(1, 2, 2)| = 3.0 (ok=True)" in out
+    assert re.search(r"client: 10 calls, [\d.]+ µs a call", out), out
+    assert "server: answered 12 calls" in server_out
+
+
+def test_rust_server_python_client(name):
+    # The Rust server of the same service (cargo run --example norm_server).
+    exe = ROOT / "target" / "debug" / "examples" / "norm_server"
+    subprocess.run(
+        ["cargo", "build", "--quiet", "-p", "eshm-examples", "--example", "norm_server"],
+        cwd=ROOT,
+        check=True,
+    )
+    server = subprocess.Popen([str(exe), name, "2"], stdout=subprocess.PIPE, text=True)
+    try:
+        out = run("norm_client.py", "--name", name)
+        server_out, _ = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert "client: |(3, 4, 0)| = 5.0" in out and "client: |(1, 2, 2)| = 3.0 (ok=True)" in out
+    assert "served 2 calls" in server_out
+
+
+def test_move_to_action(name):
+    out = run("move_to_action.py", "--name", name)
+    assert "server: ready" in out
+    assert [line for line in out.splitlines() if line.startswith("client: goal 1 at")] == [
+        f"client: goal 1 at x={x:.2f}" for x in (0.25, 0.5, 0.75, 1.0)
+    ]
+    assert "client: goal 1 SUCCEEDED at x=1.00 after 4 steps" in out
+    assert re.search(r"client: goal 2 CANCELED \(PREEMPTED\) at y=\d", out), out
+    assert "client: goal below the floor: REJECTED" in out
+
+
+def test_service_benchmark_prints_results():
+    out = run("service_benchmark.py", "--calls", 400)
+    results = [line for line in out.splitlines() if line.startswith("RESULT ")]
+    assert len(results) == 5, out
+    assert all("impl=eshm-py bench=service_" in r for r in results), out
+    assert re.search(r"wait=default n=400 rtt_p50_us=[\d.]+", out), out

@@ -126,20 +126,23 @@ def recording(tmp_path_factory, eshm_binary):
     base = f"eshm-pytest/mcap/{os.getpid()}"
     topics = {"sample": f"{base}/sample", "grid": f"{base}/grid", "speed": f"{base}/speed"}
     path = tmp_path_factory.mktemp("mcap") / "run.mcap"
-    with (
-        eshm.Publisher(topics["sample"], Sample, buffer_num=64) as samples,
-        eshm.Publisher(topics["grid"], Grid, buffer_num=64) as grids,
-        eshm.Publisher(topics["speed"], 0.0, 64) as speed,
-    ):
-        rec = Recorder(eshm_binary, "-o", path, f"{base}/*")
-        rec.wait_for("3 topic(s) now")
-        for i in range(COUNT):
-            samples.publish(sample(i))
-            grids.publish(grid(i))
-            speed.publish(i * 0.25)
-            time.sleep(0.01)
-        rec.wait_for(f"total {3 * COUNT} msgs")
-        summary = rec.stop()
+    with pytest.MonkeyPatch.context() as mp:
+        # The topics, and the recorder, in a directory of the module's own.
+        mp.setenv("ESHM_SHM_DIR", str(tmp_path_factory.mktemp("shm")))
+        with (
+            eshm.Publisher(topics["sample"], Sample, buffer_num=64) as samples,
+            eshm.Publisher(topics["grid"], Grid, buffer_num=64) as grids,
+            eshm.Publisher(topics["speed"], 0.0, 64) as speed,
+        ):
+            rec = Recorder(eshm_binary, "-o", path, f"{base}/*")
+            rec.wait_for("3 topic(s) now")
+            for i in range(COUNT):
+                samples.publish(sample(i))
+                grids.publish(grid(i))
+                speed.publish(i * 0.25)
+                time.sleep(0.01)
+            rec.wait_for(f"total {3 * COUNT} msgs")
+            summary = rec.stop()
     return path, topics, summary
 
 

@@ -225,5 +225,5 @@ def test_the_console_script_publishes_and_echoes(isolated, name):
 
 def test_the_console_script_exits_with_the_commands_status(isolated, name):
     run = command("info", name)
-    assert run.returncode == 3 and "no topic or channel named" in run.stderr, (run.returncode, run.stderr)
+    assert run.returncode == 3 and "no topic, channel, service or action named" in run.stderr, (run.returncode, run.stderr)
     assert command("list", "--no-such-option").returncode == 2

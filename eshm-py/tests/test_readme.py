@@ -11,11 +11,11 @@ from conftest import ROOT
 PRINTS = re.compile(r"#\s*->\s(.*)$")
 
 
-def test_readme_python_blocks_print_what_they_say(tmp_path):
+def test_readme_python_blocks_print_what_they_say(isolated):
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
     assert blocks, "the README has Python examples"
-    env = dict(os.environ, ESHM_SHM_DIR=str(tmp_path))
+    env = dict(os.environ, ESHM_SHM_DIR=str(isolated))
     claims = 0
     for code in blocks:
         said = [m[1].rstrip() for m in map(PRINTS.search, code.splitlines()) if m]
@@ -27,4 +27,4 @@ def test_readme_python_blocks_print_what_they_say(tmp_path):
     # Topics outlive their publishers (as in SHM); once those processes are gone, `clean`
     # removes everything they left.
     subprocess.run([sys.executable, "-c", "import eshm; eshm.clean()"], env=env, check=True, timeout=60)
-    assert os.listdir(tmp_path) == [], "everything the README's examples leave is reclaimable"
+    assert os.listdir(isolated) == [], "everything the README's examples leave is reclaimable"

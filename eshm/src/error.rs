@@ -5,7 +5,8 @@
 //!   can act on them (the live publisher's pid, both fingerprints, the first field where two
 //!   types differ).
 //! - The hot paths return small per-operation enums: [`RecvError`] (topic receives),
-//!   [`PublishError`], [`WriteError`] and [`ReadError`] (channels). They allocate nothing on
+//!   [`PublishError`], [`WriteError`] and [`ReadError`] (channels), [`CallError`] (service
+//!   calls and action goals, client side) and [`ServeError`] (their server side). They allocate nothing on
 //!   the common failures (a timeout, a full queue), never need matching on a string, and each
 //!   converts into [`Error`] with `?`.
 //!
@@ -271,6 +272,77 @@ pub enum Error {
         size: usize,
         /// The size given.
         given: usize,
+    },
+
+    /// Another live process already serves this service or action.
+    #[error(
+        "{name:?} already has a live server (pid {pid}); a service has one server at a time: \
+         stop that process, or serve another name"
+    )]
+    ServerExists {
+        /// The service or action.
+        name: String,
+        /// The server's process id.
+        pid: u32,
+    },
+
+    /// Every client slot of the service is held by a live client.
+    #[error(
+        "{name:?} already has {max} live clients, as many as its server allows; close a \
+         client, or have the server allow more (`max_clients`)"
+    )]
+    TooManyClients {
+        /// The service or action.
+        name: String,
+        /// Its number of client slots.
+        max: usize,
+    },
+
+    /// The server that was handling a call died or closed the service before answering.
+    #[error(
+        "the server of {name:?} is gone (its process exited, or it closed the service) before \
+         answering; the next call waits for a new server"
+    )]
+    ServerGone {
+        /// The service or action.
+        name: String,
+    },
+
+    /// No live server serves the service (and the call was not to wait for one, or none came
+    /// in time).
+    #[error("{name:?} has no live server: start its server")]
+    NoServer {
+        /// The service or action.
+        name: String,
+    },
+
+    /// A client has as many calls (or goals) in flight as the service allows.
+    #[error(
+        "{name:?}: {max} calls already in flight from this client; wait for their answers (a \
+         call that timed out stays in flight until its answer comes or its server goes)"
+    )]
+    TooManyInFlight {
+        /// The service or action.
+        name: String,
+        /// Calls in flight allowed per client.
+        max: usize,
+    },
+
+    /// The server dropped a request without answering it (its handler failed, say).
+    #[error("the server of {name:?} dropped the request without answering it")]
+    CallDropped {
+        /// The service or action.
+        name: String,
+    },
+
+    /// An action client does not know the goal (it was never sent by this client, or its
+    /// result was taken long ago).
+    #[error("{name:?}: goal {goal} is not a goal of this client")]
+    UnknownGoal {
+        /// The action.
+        name: String,
+        /// The goal's number.
+        goal: u64,
     },
 
     /// A system call on a segment file failed.
@@ -591,5 +663,182 @@ impl RecvError {
     /// Whether this is [`RecvError::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, RecvError::Timeout)
+    }
+}
+
+/// Why a service call (or an action client's operation) failed.
+///
+/// A call that fails with [`Timeout`](CallError::Timeout) stays in flight: its answer, if it
+/// comes, is discarded. Every other error ends the call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// No answer came before the deadline (the server is alive but has not answered).
+    #[error("timed out")]
+    Timeout,
+    /// The server that had the call died, or closed the service, before answering (noticed
+    /// within the client's stale threshold, not at the deadline).
+    #[error(
+        "the server of {service:?} is gone (its process exited, or it closed the service) \
+         before answering"
+    )]
+    ServerGone {
+        /// The service or action.
+        service: Arc<str>,
+    },
+    /// There is no live server (none came before the deadline, or the client does not wait
+    /// for one).
+    #[error("{service:?} has no live server")]
+    NoServer {
+        /// The service or action.
+        service: Arc<str>,
+    },
+    /// The client already has as many calls (or goals) in flight as the service allows.
+    #[error(
+        "{service:?}: {max} calls already in flight from this client (a call that timed out \
+         stays in flight until its answer comes or its server goes)"
+    )]
+    TooManyInFlight {
+        /// The service or action.
+        service: Arc<str>,
+        /// Calls in flight allowed per client.
+        max: usize,
+    },
+    /// The server dropped the request without answering it.
+    #[error("the server of {service:?} dropped the request without answering it")]
+    Dropped {
+        /// The service or action.
+        service: Arc<str>,
+    },
+    /// The response is not a valid value of its type (a `bool` or enum field out of range).
+    #[error("invalid response from {service:?}: {source}")]
+    InvalidResponse {
+        /// The service or action.
+        service: Arc<str>,
+        /// Which field holds what.
+        #[source]
+        source: ValidityError,
+    },
+    /// Bytes given to an untyped call are not the size of the service's requests, or not a
+    /// valid request.
+    #[error("{service:?} takes requests of {size} bytes, not {given}")]
+    WrongSize {
+        /// The service or action.
+        service: Arc<str>,
+        /// Its request size.
+        size: usize,
+        /// The size given.
+        given: usize,
+    },
+    /// The action client has no such goal.
+    #[error("{service:?}: goal {goal} is not a goal of this client")]
+    UnknownGoal {
+        /// The action.
+        service: Arc<str>,
+        /// The goal's number.
+        goal: u64,
+    },
+    /// Attaching to the (new) server failed: another message type ([`Error::TypeMismatch`]),
+    /// no free client slot ([`Error::TooManyClients`]), a corrupt segment, an I/O error.
+    #[error(transparent)]
+    Attach(Box<Error>),
+}
+
+impl CallError {
+    /// Whether this is [`CallError::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, CallError::Timeout)
+    }
+}
+
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Error {
+        match e {
+            CallError::Timeout => Error::Timeout,
+            CallError::ServerGone { service } => Error::ServerGone { name: service.to_string() },
+            CallError::NoServer { service } => Error::NoServer { name: service.to_string() },
+            CallError::TooManyInFlight { service, max } => {
+                Error::TooManyInFlight { name: service.to_string(), max }
+            }
+            CallError::Dropped { service } => Error::CallDropped { name: service.to_string() },
+            CallError::InvalidResponse { service, source } => {
+                Error::InvalidMessage { name: service.to_string(), source }
+            }
+            CallError::WrongSize { service, size, given } => {
+                Error::WrongSize { name: service.to_string(), size, given }
+            }
+            CallError::UnknownGoal { service, goal } => {
+                Error::UnknownGoal { name: service.to_string(), goal }
+            }
+            CallError::Attach(e) => *e,
+        }
+    }
+}
+
+const SERVICE_TAKEN_OVER: &str = "another process took this service over (did it see this \
+                                  process as dead? run servers and clients in one pid namespace)";
+
+/// Why a server's operation (receiving a request or goal, answering it) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// No request came before the deadline.
+    #[error("timed out")]
+    Timeout,
+    /// Another process took the service over (it saw this one as dead, e.g. from another pid
+    /// namespace): clients no longer reach this server.
+    #[error("{service:?}: {SERVICE_TAKEN_OVER}")]
+    TakenOver {
+        /// The service or action.
+        service: Arc<str>,
+    },
+    /// Bytes given to an untyped answer are not the size of the service's responses.
+    #[error("{service:?} sends messages of {size} bytes, not {given}")]
+    WrongSize {
+        /// The service or action.
+        service: Arc<str>,
+        /// Its message size.
+        size: usize,
+        /// The size given.
+        given: usize,
+    },
+    /// Bytes given to an untyped answer are not a valid message (a `bool` or enum field out
+    /// of range).
+    #[error("invalid message for {service:?}: {source}")]
+    InvalidMessage {
+        /// The service or action.
+        service: Arc<str>,
+        /// Which field holds what.
+        #[source]
+        source: ValidityError,
+    },
+    /// Another process truncated the segment file while it was in use.
+    #[error(transparent)]
+    Segment(Box<Error>),
+}
+
+impl ServeError {
+    /// Whether this is [`ServeError::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ServeError::Timeout)
+    }
+}
+
+impl From<ServeError> for Error {
+    fn from(e: ServeError) -> Error {
+        match e {
+            ServeError::Timeout => Error::Timeout,
+            ServeError::TakenOver { service } => Error::Disconnected {
+                name: service.to_string(),
+                reason: SERVICE_TAKEN_OVER.to_owned(),
+            },
+            ServeError::WrongSize { service, size, given } => {
+                Error::WrongSize { name: service.to_string(), size, given }
+            }
+            ServeError::InvalidMessage { service, source } => {
+                Error::InvalidMessage { name: service.to_string(), source }
+            }
+            ServeError::Segment(e) => *e,
+        }
     }
 }

@@ -16,6 +16,13 @@ Message types defined in Rust (``eshm.msg.Pose``, or your own with ``#[eshm(pyth
     pose_pub = eshm.Publisher("robot/pose", eshm.msg.Pose)
     pose_pub.publish(eshm.msg.Pose(position=eshm.msg.Vector3(x=1.0)))
 
+Services (request/response) and actions (goals with feedback), any number of clients::
+
+    server = eshm.ServiceServer("calc/square", eshm.u64, eshm.u64, lambda x: x * x)
+    client = eshm.ServiceClient("calc/square", eshm.u64, eshm.u64)  # in another process
+    assert client.call(7, timeout=1.0) == 49
+    ok, square = client.call(7, 100_000)           # SHM's form: timeout in µs, (ok, response)
+
 The duplex byte channel with the API of the ESHM library's Python wrapper::
 
     from eshm import ESHM, ESHMRole
@@ -83,6 +90,20 @@ ESHM wrapper raised as one)::
                                                         /dev/shm is full)
     ClosedError             RuntimeError                the object was closed, or was inherited
                                                         through fork()
+    ServerExistsError       RuntimeError                a live process already serves the
+                                                        service or action
+    TooManyClientsError     RuntimeError                every client slot of the service or
+                                                        action is held by a live client
+    ServerGoneError         RuntimeError                the server died or closed before
+                                                        answering the call (or ending the goal)
+    NoServerError           RuntimeError                no live server serves the service or
+                                                        action (none came in time)
+    TooManyCallsError       RuntimeError                the client already has max_in_flight
+                                                        calls or goals in flight
+    CallDroppedError        RuntimeError                the server dropped the request without
+                                                        answering it (its handler raised)
+    UnknownGoalError        ValueError                  the action client has no goal with
+                                                        this id
 
 ``eshm.Error`` itself is raised by nothing today (it would be, for an error of the Rust core
 that this version of the module does not name). Python's own ``TypeError`` comes only from a
@@ -100,9 +121,13 @@ from typing import Any
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
 from ._eshm import (
+    ACTION_STATUS,
     ESHM,
     ArgumentTypeError,
+    ActionClient,
+    ActionServer,
     BufferTooSmallError,
+    CallDroppedError,
     Closable,
     ClosedError,
     CorruptSegmentError,
@@ -112,11 +137,13 @@ from ._eshm import (
     ESHMError,
     ESHMRole,
     FullError,
+    GoalStatus,
     InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
     MessageTooLargeError,
     NoDataError,
+    NoServerError,
     NotFoundError,
     OutOfRangeError,
     Publisher,
@@ -126,8 +153,17 @@ from ._eshm import (
     ScalarType,
     SegmentIOError,
     SegmentPermissionError,
+    ServerExistsError,
+    ServerGoal,
+    ServerGoneError,
+    ServiceClient,
+    ServiceRequest,
+    ServiceServer,
     Subscriber,
+    TooManyCallsError,
+    TooManyClientsError,
     TypeMismatchError,
+    UnknownGoalError,
     __version__,
     _list_json,
     f32,
@@ -170,9 +206,13 @@ def _unpickle_message(module: str, name: str, data: bytes) -> Any:
 # `TimeoutError`, `list` and `clean` stay out of `__all__`: `from eshm import *` must not
 # shadow the built-ins `TimeoutError` and `list` (eshm.TimeoutError is one anyway).
 __all__ = [
+    "ACTION_STATUS",
     "ESHM",
     "ArgumentTypeError",
+    "ActionClient",
+    "ActionServer",
     "BufferTooSmallError",
+    "CallDroppedError",
     "Closable",
     "ClosedError",
     "CorruptSegmentError",
@@ -184,11 +224,13 @@ __all__ = [
     "ESHMRole",
     "ESHMStats",
     "FullError",
+    "GoalStatus",
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
     "NoDataError",
+    "NoServerError",
     "NotFoundError",
     "OutOfRangeError",
     "Publisher",
@@ -198,8 +240,17 @@ __all__ = [
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",
+    "ServerExistsError",
+    "ServerGoal",
+    "ServerGoneError",
+    "ServiceClient",
+    "ServiceRequest",
+    "ServiceServer",
     "Subscriber",
+    "TooManyCallsError",
+    "TooManyClientsError",
     "TypeMismatchError",
+    "UnknownGoalError",
     "__version__",
     "bool_",
     "f32",
