@@ -44,7 +44,7 @@
 //! for it) exists. Operations follow the original ESHM: a master writes whether or not a slave
 //! is there; with nothing to read, a read waits for its timeout and `try_read` returns nothing;
 //! a slave waits for a missing master (and looks for a new one) up to the operation's timeout.
-//! [`ReadError::Disconnected`] and [`WriteError::Disconnected`] come only where the
+//! [`ReadError::Disconnected`](crate::ReadError::Disconnected) and [`WriteError::Disconnected`] come only where the
 //! [`DisconnectBehavior`] gives up: `Immediately`, once a remote that was there has gone; for a
 //! slave, once the outage has lasted `reconnect_wait` (`OnTimeout`, the default) or spent the
 //! reconnection budget.
