@@ -67,4 +67,10 @@ step "python: type stubs match the compiled module (mypy.stubtest)"
 step "python: the examples, and what a user's script infers, pass mypy --strict"
 .venv/bin/python -m mypy --strict examples/python/*.py eshm-py/typing/check_inference.py
 
+step "python: the README's Python code passes mypy --strict"
+readme_py=$(mktemp -d)
+python3 .ci/readme_python.py "$readme_py"
+.venv/bin/python -m mypy --strict "$readme_py"/*.py
+rm -rf "$readme_py"
+
 step "done: every check passed"
