@@ -47,7 +47,7 @@ impl ScalarType {
     }
 
     fn __repr__(&self) -> String {
-        format!("eshm.{}", self.attribute_name())
+        self.repr()
     }
 
     /// Pickling: the module attribute it is (`eshm.f32`), so that it unpickles as itself.
@@ -57,6 +57,19 @@ impl ScalarType {
 }
 
 impl ScalarType {
+    pub(crate) fn new(primitive: Primitive) -> ScalarType {
+        ScalarType { primitive }
+    }
+
+    pub(crate) fn primitive(&self) -> Primitive {
+        self.primitive
+    }
+
+    /// `eshm.f32`, as `repr` shows it.
+    pub(crate) fn repr(&self) -> String {
+        format!("eshm.{}", self.attribute_name())
+    }
+
     /// The Rust name, which `_eshm` uses as the attribute name (`f32`, `bool`).
     pub(crate) fn name_str(&self) -> &'static str {
         self.primitive.name()

@@ -8,6 +8,7 @@
 mod action_client;
 mod action_server;
 mod args;
+mod array;
 mod channel;
 mod codec;
 mod data;
@@ -149,6 +150,8 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<server_goal::ServerGoal>()?;
     m.add_class::<action_client::ActionClient>()?;
     m.add_class::<codec::ScalarType>()?;
+    m.add_class::<array::Array>()?;
+    m.add_class::<array::Slice>()?;
     for scalar in codec::ScalarType::all() {
         let name = scalar.name_str();
         m.add(name, Bound::new(py, scalar)?)?;

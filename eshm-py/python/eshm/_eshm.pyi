@@ -12,6 +12,7 @@ __version__: str
 
 __all__ = [
     "ArgumentTypeError",
+    "Array",
     "ACTION_STATUS",
     "ActionClient",
     "ActionServer",
@@ -49,6 +50,7 @@ __all__ = [
     "ServiceClient",
     "ServiceRequest",
     "ServiceServer",
+    "Slice",
     "Subscriber",
     "TimeoutError",
     "TooManyCallsError",
@@ -242,6 +244,58 @@ i64: ScalarType[int]
 f32: ScalarType[float]
 f64: ScalarType[float]
 bool: ScalarType[builtins.bool]
+
+@final
+class Array:
+    """The type of a fixed-shape array: `eshm.Array(eshm.u8, (480, 640, 3))` is the Rust
+    `[[[u8; 3]; 640]; 480]` (same schema and fingerprint)."""
+
+    def __new__(
+        cls,
+        element: ScalarType[Any] | type[_MessageClass] | Array,
+        shape: int | tuple[int, ...] | builtins.list[int],
+    ) -> Self: ...
+    @property
+    def SCHEMA_BYTES(self) -> bytes: ...
+    @property
+    def FINGERPRINT(self) -> int: ...
+    @property
+    def SIZE(self) -> int: ...
+    @property
+    def element(self) -> ScalarType[Any] | type[_MessageClass]: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> Any: ...
+    @property
+    def type_name(self) -> str: ...
+    def __eq__(self, value: object, /) -> builtins.bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Slice:
+    """The type of a slice topic: `eshm.Slice(eshm.f32, max_len=1 << 20)` is the Rust `[f32]`
+    topic of at most `max_len` elements."""
+
+    def __new__(
+        cls, element: ScalarType[Any] | type[_MessageClass] | Array, *, max_len: int
+    ) -> Self: ...
+    @property
+    def SCHEMA_BYTES(self) -> bytes: ...
+    @property
+    def FINGERPRINT(self) -> int: ...
+    @property
+    def element(self) -> ScalarType[Any] | type[_MessageClass]: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def max_len(self) -> int: ...
+    @property
+    def dtype(self) -> Any: ...
+    @property
+    def type_name(self) -> str: ...
+    def __eq__(self, value: object, /) -> builtins.bool: ...
+    def __hash__(self) -> int: ...
 
 class Closable:
     """The base class of `Publisher`, `Subscriber` and `ESHM`: `close()`, `closed`, and the
