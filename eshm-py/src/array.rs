@@ -8,9 +8,6 @@
 //! (anything with `SCHEMA_BYTES`), or an `eshm.Array` (whose shape is appended:
 //! `Array(Array(f32, 3), 2)` is `Array(f32, (2, 3))`).
 
-// Some helpers serve the array topics, which come in the next commit.
-#![allow(dead_code)]
-
 use crate::codec::ScalarType;
 use crate::errors::{argument_type, invalid_argument, ours};
 use eshm::Schema;
@@ -123,7 +120,7 @@ impl Element {
         }
     }
 
-    fn clone_ref(&self, py: Python<'_>) -> Element {
+    pub(crate) fn clone_ref(&self, py: Python<'_>) -> Element {
         match self {
             Element::Scalar(p) => Element::Scalar(*p),
             Element::Message { class, schema } => {
@@ -408,10 +405,4 @@ impl Slice {
         };
         format!("eshm.Slice({element}, max_len={})", self.max_len)
     }
-}
-
-/// Whether `cls` is `eshm.Array` or `eshm.Slice` (for `Typed`).
-#[allow(dead_code)]
-pub(crate) fn is_descriptor(value: &Bound<'_, PyAny>) -> bool {
-    value.cast::<Array>().is_ok() || value.cast::<Slice>().is_ok()
 }

@@ -15,6 +15,8 @@ mod data;
 mod enums;
 mod errors;
 mod handle;
+mod loan;
+mod ndarray;
 mod publisher;
 mod server_goal;
 mod service_client;
@@ -152,6 +154,9 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<codec::ScalarType>()?;
     m.add_class::<array::Array>()?;
     m.add_class::<array::Slice>()?;
+    m.add_class::<loan::Loan>()?;
+    m.add_class::<ndarray::HeldSample>()?;
+    m.add_class::<ndarray::SampleView>()?;
     for scalar in codec::ScalarType::all() {
         let name = scalar.name_str();
         m.add(name, Bound::new(py, scalar)?)?;
