@@ -65,6 +65,24 @@ fn wait_for_reader(name: &str) -> eshm::Result<()> {
     Ok(())
 }
 
+/// `array-sums`: receives `count` frames and clouds in place, printing their sums.
+fn array_sums(name: &str, count: u64) -> eshm::Result<()> {
+    let mut rgb = Subscriber::<Frame>::open(&format!("{name}/rgb"))?;
+    let mut points = Subscriber::<[f32]>::open(&format!("{name}/points"))?;
+    println!("ready");
+    for _ in 0..count {
+        let f = rgb.recv_ref_timeout(Duration::from_secs(30))?;
+        let bytes = f.as_flattened().as_flattened();
+        let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+        println!("rgb {sum} {} {}", bytes[0], bytes[bytes.len() - 1]);
+        drop(f);
+        let p = points.recv_ref_timeout(Duration::from_secs(30))?;
+        let sum: f64 = p.iter().map(|&x| f64::from(x)).sum();
+        println!("points {} {sum}", p.len());
+    }
+    Ok(())
+}
+
 fn main() -> eshm::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, name, count) = match args.as_slice() {
@@ -137,19 +155,14 @@ fn main() -> eshm::Result<()> {
             let _ = std::io::stdin().read_line(&mut String::new());
         }
         "array-sums" => {
-            let mut rgb = Subscriber::<Frame>::open(&format!("{name}/rgb"))?;
-            let mut points = Subscriber::<[f32]>::open(&format!("{name}/points"))?;
-            println!("ready");
-            for _ in 0..count {
-                let f = rgb.recv_ref_timeout(Duration::from_secs(30))?;
-                let bytes = f.as_flattened().as_flattened();
-                let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
-                println!("rgb {sum} {} {}", bytes[0], bytes[bytes.len() - 1]);
-                drop(f);
-                let p = points.recv_ref_timeout(Duration::from_secs(30))?;
-                let sum: f64 = p.iter().map(|&x| f64::from(x)).sum();
-                println!("points {} {sum}", p.len());
-            }
+            // A thread with room on its stack: a debug build of the typed subscriber of a
+            // 900 KiB array may keep more than one on the stack.
+            let worker = std::thread::Builder::new().stack_size(64 << 20);
+            worker
+                .spawn(move || array_sums(&name, count))
+                .expect("a thread")
+                .join()
+                .expect("array-sums")?;
         }
         other => {
             eprintln!("unknown command {other:?}");

@@ -89,8 +89,8 @@ impl ArrayCodec {
 
     /// The array over `owner`, a flat buffer of `len` bytes (format `B`): numpy's
     /// `frombuffer(owner, dtype).reshape(shape)`, or without numpy a `memoryview` cast to the
-    /// element's format and the shape (a message element adds a last dimension of its bytes).
-    /// Writable if `owner` is.
+    /// element's format and the shape (a message element adds a last dimension of its bytes;
+    /// an empty slice message is a flat, empty view). Writable if `owner` is.
     pub(crate) fn wrap<'py>(
         &self,
         owner: &Bound<'py, PyAny>,
@@ -114,6 +114,11 @@ impl ArrayCodec {
                         ("B", s)
                     }
                 };
+                if shape.contains(&0) {
+                    // `memoryview.cast` refuses shapes with a zero: an empty message is a
+                    // flat, empty view.
+                    return view.call_method1(intern!(py, "cast"), (format,));
+                }
                 view.call_method1(intern!(py, "cast"), (format, PyTuple::new(py, &shape)?))
             }
             Err(e) => Err(e),
