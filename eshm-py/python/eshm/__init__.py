@@ -79,7 +79,9 @@ ESHM wrapper raised as one)::
     DisconnectedError       RuntimeError                the other end is gone and the disconnect
                                                         behaviour gave up on it
     FullError               RuntimeError                ESHM.try_write with no room in the queue
-                                                        now
+                                                        now; recv_view past the held-sample
+                                                        limits; publish or loan while a loan
+                                                        is open
     CorruptSegmentError     RuntimeError                a segment file that is not a valid eshm
                                                         segment (or of another layout version)
     SegmentPermissionError  RuntimeError                a segment of another user or writable by
@@ -142,6 +144,7 @@ from ._eshm import (
     InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
+    Loan,
     MessageTooLargeError,
     NoDataError,
     NoServerError,
@@ -151,6 +154,7 @@ from ._eshm import (
     PublisherExistsError,
     Role,
     RoleTakenError,
+    SampleView,
     ScalarType,
     SegmentIOError,
     SegmentPermissionError,
@@ -231,6 +235,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
+    "Loan",
     "MessageTooLargeError",
     "NoDataError",
     "NoServerError",
@@ -240,6 +245,7 @@ __all__ = [
     "PublisherExistsError",
     "Role",
     "RoleTakenError",
+    "SampleView",
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",

@@ -6,6 +6,8 @@ from types import TracebackType
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, final, overload
 
+from numpy.typing import NDArray
+
 from . import msg as msg
 
 __version__: str
@@ -13,6 +15,9 @@ __version__: str
 __all__ = [
     "ArgumentTypeError",
     "Array",
+    "HeldSample",
+    "Loan",
+    "SampleView",
     "ACTION_STATUS",
     "ActionClient",
     "ActionServer",
@@ -297,6 +302,53 @@ class Slice:
     def __eq__(self, value: object, /) -> builtins.bool: ...
     def __hash__(self) -> int: ...
 
+@final
+class Loan:
+    """Room for the next message of an array or slice topic (`Publisher.loan()`), written in
+    place: `with pub.loan() as frame:` publishes at the end of the block."""
+
+    def array(self) -> NDArray[Any]: ...
+    def __enter__(self) -> NDArray[Any]: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> builtins.bool: ...
+    def publish(self) -> None: ...
+    def discard(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
+
+@final
+class SampleView(Generic[_T_co]):
+    """What `Subscriber.recv_view()` returns: `with sub.recv_view() as frame:` gives a
+    read-only array over the held sample (a message topic: the decoded message)."""
+
+    @property
+    def value(self) -> _T_co: ...
+    def __enter__(self) -> _T_co: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> builtins.bool: ...
+    def release(self) -> None: ...
+
+@final
+class HeldSample:
+    """A sample held in place, exported read-only through the buffer protocol."""
+
+    @property
+    def in_place(self) -> builtins.bool: ...
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
+
 class Closable:
     """The base class of `Publisher`, `Subscriber` and `ESHM`: `close()`, `closed`, and the
     context-manager protocol."""
@@ -335,6 +387,10 @@ class Publisher(Closable, Generic[_T]):
     ) -> Publisher[_T]: ...
     @overload
     def __new__(
+        cls, name: str, default_value: Array | Slice, buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[NDArray[Any]]: ...
+    @overload
+    def __new__(
         cls, name: str, default_value: type[_M], buffer_num: int = 3, *, mode: int = 0o600
     ) -> Publisher[_M]: ...
     @overload
@@ -342,6 +398,7 @@ class Publisher(Closable, Generic[_T]):
         cls, name: str, default_value: _M, buffer_num: int = 3, *, mode: int = 0o600
     ) -> Publisher[_M]: ...
     def publish(self, value: _T) -> None: ...
+    def loan(self: Publisher[NDArray[Any]], n: int | None = None) -> Loan: ...
     @property
     def name(self) -> str: ...
     @property
@@ -367,6 +424,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[builtins.bool]: ...
     @overload
     def __new__(
@@ -377,6 +435,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[int]: ...
     @overload
     def __new__(
@@ -387,6 +446,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[float]: ...
     @overload
     def __new__(
@@ -397,7 +457,19 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[_T_co]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: Array | Slice,
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
+    ) -> Subscriber[NDArray[Any]]: ...
     @overload
     def __new__(
         cls,
@@ -407,6 +479,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[_M]: ...
     @overload
     def __new__(
@@ -417,6 +490,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[_M]: ...
     def subscribe(self) -> tuple[_T_co, builtins.bool]: ...
     def set_data_expiry_time_us(self, expiry_us: int) -> None: ...
@@ -428,6 +502,10 @@ class Subscriber(Closable, Generic[_T_co]):
     def recv(self, timeout: float | None = None) -> _T_co: ...
     def try_recv(self) -> _T_co | None: ...
     def latest(self) -> _T_co | None: ...
+    def recv_view(self, timeout: float | None = None) -> SampleView[_T_co]: ...
+    def try_recv_view(self) -> SampleView[_T_co] | None: ...
+    @property
+    def held(self) -> int: ...
     def __iter__(self) -> Self: ...
     def __next__(self) -> _T_co: ...
     @property
