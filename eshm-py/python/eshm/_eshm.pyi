@@ -6,7 +6,7 @@ from types import TracebackType
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, final, overload
 
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from . import msg as msg
 
@@ -397,6 +397,9 @@ class Publisher(Closable, Generic[_T]):
     def __new__(
         cls, name: str, default_value: _M, buffer_num: int = 3, *, mode: int = 0o600
     ) -> Publisher[_M]: ...
+    @overload
+    def publish(self: Publisher[NDArray[Any]], value: ArrayLike) -> None: ...
+    @overload
     def publish(self, value: _T) -> None: ...
     def loan(self: Publisher[NDArray[Any]], n: int | None = None) -> Loan: ...
     @property
