@@ -82,6 +82,20 @@ impl Subscriber {
         }
     }
 
+    /// Receives the newest message into `s.buf`, skipping older unread ones; its length. (A
+    /// slice topic's messages vary in length, which `latest_into` does not take: the unread
+    /// ones are received in turn, and the last kept.)
+    fn latest_buf(&self, s: &mut State) -> PyResult<Option<usize>> {
+        if !self.is_slice() {
+            return Ok(s.raw.latest_into(&mut s.buf).py()?.then_some(s.buf.len()));
+        }
+        let mut newest = None;
+        while let Some(len) = s.raw.try_recv_slice_into(&mut s.buf).py()? {
+            newest = Some(len);
+        }
+        Ok(newest)
+    }
+
     fn recv_blocking(&self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
         let now = self.state(py, |s| match self.try_recv_buf(s)? {
             Some(len) => self.decode(py, &s.buf[..len]).map(Some),
@@ -180,8 +194,8 @@ impl Subscriber {
     /// does).
     fn subscribe(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
         self.state(py, |s| {
-            if s.raw.latest_into(&mut s.buf).py()? {
-                s.last = Some(self.decode(py, &s.buf)?);
+            if let Some(len) = self.latest_buf(s)? {
+                s.last = Some(self.decode(py, &s.buf[..len])?);
                 let age = s.raw.last_publish_age().unwrap_or_default();
                 s.last_at = Some(Instant::now().checked_sub(age).unwrap_or_else(Instant::now));
             }
@@ -319,12 +333,9 @@ impl Subscriber {
 
     /// The newest value if one arrived since the last receive, skipping older ones; else `None`.
     fn latest(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.state(py, |s| {
-            if s.raw.latest_into(&mut s.buf).py()? {
-                self.decode(py, &s.buf).map(Some)
-            } else {
-                Ok(None)
-            }
+        self.state(py, |s| match self.latest_buf(s)? {
+            Some(len) => self.decode(py, &s.buf[..len]).map(Some),
+            None => Ok(None),
         })
     }
 

@@ -131,6 +131,21 @@ def test_numpy_slice_topic_round_trip(name):
         pub.loan()
 
 
+def test_numpy_slice_topic_latest_and_subscribe(name):
+    cloud = eshm.Slice(eshm.f32, max_len=100)
+    sub = eshm.Subscriber(name, cloud, history=0)
+    pub = eshm.Publisher(name, cloud)
+    value, ok = sub.subscribe()
+    assert (value.shape, ok) == ((0,), False)
+    for n in (3, 5):
+        pub.publish(np.full(n, n, np.float32))
+    assert sub.latest().tolist() == [5.0] * 5
+    assert sub.latest() is None
+    pub.publish(np.ones(2, np.float32))
+    value, ok = sub.subscribe()
+    assert (value.tolist(), ok) == ([1.0, 1.0], True)
+
+
 def test_numpy_message_topics_are_unchanged_and_refuse_loans(name):
     sub = eshm.Subscriber(name, eshm.msg.Pose)
     pub = eshm.Publisher(name, eshm.msg.Pose)
