@@ -65,12 +65,20 @@ impl Publisher {
     /// the element type and shape (contiguous or not), copied once, into shared memory.
     fn publish(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.handle.exclusive(py, |s| {
+            // Python runs (`to_bytes`, `numpy.asarray`, and any garbage collection) before the
+            // core is locked: a loan the collector drops locks it too.
+            let direct = match &self.typed.codec {
+                // Types without invalid bit patterns: straight into a loan, unvalidated.
+                Codec::Array(codec) if !self.typed.validate => Some(codec.source(value)?),
+                codec => {
+                    codec.encode(value, &mut s.buf)?;
+                    None
+                }
+            };
             let mut core = lock(&s.core);
             core.check_no_loan()?;
-            let published = match &self.typed.codec {
-                // Types without invalid bit patterns: straight into a loan, unvalidated.
-                Codec::Array(codec) if !self.typed.validate => {
-                    let source = codec.source(value)?;
+            let published = match direct {
+                Some(source) => {
                     let mut loan = core.raw.loan(source.len()).py()?;
                     let ptr = loan.as_mut_ptr();
                     // SAFETY: the loan's room is `source.len()` bytes (the length it was
@@ -81,10 +89,7 @@ impl Publisher {
                     source.copy_into(room);
                     loan.publish().py()
                 }
-                codec => {
-                    codec.encode(value, &mut s.buf)?;
-                    core.raw.publish_bytes(&s.buf).py()
-                }
+                None => core.raw.publish_bytes(&s.buf).py(),
             };
             self.published.set(core.raw.published());
             published
@@ -93,7 +98,8 @@ impl Publisher {
 
     /// Room for the next message of an array topic (`loan()`) or of a slice topic of `n`
     /// elements (`loan(n)`), written in place: `with pub.loan() as frame: frame[...] = x`
-    /// publishes at the end of the block. One loan at a time; `publish` waits for it.
+    /// publishes at the end of the block. One loan at a time: while it is out, `publish` and
+    /// `loan` raise `FullError`.
     #[pyo3(signature = (n = None))]
     fn loan(
         &self,

@@ -3,6 +3,7 @@ written in place, read-only views of held samples and their lifetime, the held-s
 and views given back by a killed process. Rust interop: test_numpy_interop.py; without numpy:
 test_numpy_absent.py."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -232,6 +233,24 @@ def test_numpy_loan_and_view_are_the_shared_memory_itself(name):
     pub.publish(frame(1))
     copy = sub.recv(timeout=BROKEN_WAIT_S)
     assert not np.shares_memory(copy, v)
+
+
+def test_numpy_a_loan_collected_while_publish_converts_its_value(name):
+    """A loan dropped by the garbage collector while `publish` converts a value (here through
+    `__array__`) gives its room back; the publish then goes on (no lock held meanwhile)."""
+    pub = eshm.Publisher(name, eshm.Array(eshm.u8, 4))
+    sub = eshm.Subscriber(name, eshm.Array(eshm.u8, 4), history=0)
+    cycle: list = [pub.loan()]
+    cycle.append(cycle)
+    del cycle
+
+    class Collecting:
+        def __array__(self, dtype=None, copy=None):
+            gc.collect()
+            return np.arange(4, dtype=np.uint8)
+
+    pub.publish(Collecting())
+    assert sub.recv(timeout=BROKEN_WAIT_S).tolist() == [0, 1, 2, 3]
 
 
 def test_numpy_slice_loan(name):
