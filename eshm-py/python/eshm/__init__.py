@@ -79,7 +79,9 @@ ESHM wrapper raised as one)::
     DisconnectedError       RuntimeError                the other end is gone and the disconnect
                                                         behaviour gave up on it
     FullError               RuntimeError                ESHM.try_write with no room in the queue
-                                                        now
+                                                        now; recv_view past the held-sample
+                                                        limits; publish or loan while a loan
+                                                        is open
     CorruptSegmentError     RuntimeError                a segment file that is not a valid eshm
                                                         segment (or of another layout version)
     SegmentPermissionError  RuntimeError                a segment of another user or writable by
@@ -124,6 +126,7 @@ from ._eshm import (
     ACTION_STATUS,
     ESHM,
     ArgumentTypeError,
+    Array,
     ActionClient,
     ActionServer,
     BufferTooSmallError,
@@ -141,6 +144,7 @@ from ._eshm import (
     InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
+    Loan,
     MessageTooLargeError,
     NoDataError,
     NoServerError,
@@ -150,6 +154,7 @@ from ._eshm import (
     PublisherExistsError,
     Role,
     RoleTakenError,
+    SampleView,
     ScalarType,
     SegmentIOError,
     SegmentPermissionError,
@@ -159,6 +164,7 @@ from ._eshm import (
     ServiceClient,
     ServiceRequest,
     ServiceServer,
+    Slice,
     Subscriber,
     TooManyCallsError,
     TooManyClientsError,
@@ -210,6 +216,7 @@ __all__ = [
     "ESHM",
     "ArgumentTypeError",
     "ActionClient",
+    "Array",
     "ActionServer",
     "BufferTooSmallError",
     "CallDroppedError",
@@ -228,6 +235,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
+    "Loan",
     "MessageTooLargeError",
     "NoDataError",
     "NoServerError",
@@ -237,6 +245,7 @@ __all__ = [
     "PublisherExistsError",
     "Role",
     "RoleTakenError",
+    "SampleView",
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",
@@ -246,6 +255,7 @@ __all__ = [
     "ServiceClient",
     "ServiceRequest",
     "ServiceServer",
+    "Slice",
     "Subscriber",
     "TooManyCallsError",
     "TooManyClientsError",
