@@ -25,139 +25,25 @@
 #![allow(clippy::disallowed_types)] // the floor uses a plain std atomic in a mapping
 
 use eshm::service::{Client, Server};
-use eshm::{Publisher, Subscriber, WaitStrategy};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use eshm::{Publisher, Subscriber};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const ROLE_ENV: &str = "ESHM_SERVICE_BENCH_ROLE";
-
-fn pin(cpu: usize) {
-    let mut set = rustix::thread::CpuSet::new();
-    set.set(cpu);
-    if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
-        eprintln!("warning: cannot pin to CPU {cpu}: {e}");
-    }
-}
-
-fn spawn(role: &str, args: &[String]) -> Child {
-    Command::new(std::env::current_exe().expect("current exe"))
-        .args(args)
-        .env(ROLE_ENV, role)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn benchmark child")
-}
-
-fn wait_ok(mut child: Child) {
-    let status = child.wait().expect("wait for child");
-    assert!(status.success(), "benchmark child failed: {status}");
-}
+#[path = "common.rs"]
+mod common;
+use common::{
+    CPU_A, CPU_B, ROLE_ENV, Stats, floor, floor_child, pin, spawn, wait_ok, wait_strategy,
+};
 
 fn name(what: &str) -> String {
     format!("eshm-service-bench/{}/{what}", std::process::id())
-}
-
-fn wait_strategy(mode: &str) -> WaitStrategy {
-    match mode {
-        "spin" => WaitStrategy::Spin,
-        "park" => WaitStrategy::Park,
-        _ => WaitStrategy::default(),
-    }
-}
-
-/// Percentiles of samples in ns, scaled (0.5: round trip to one-way).
-struct Stats {
-    n: usize,
-    p50: f64,
-    p99: f64,
-    p999: f64,
-    mean: f64,
-}
-
-impl Stats {
-    fn of(mut samples: Vec<u64>, scale: f64) -> Stats {
-        samples.sort_unstable();
-        let n = samples.len();
-        let q = |p: f64| samples[((p * n as f64).ceil() as usize).clamp(1, n) - 1] as f64 * scale;
-        let mean = samples.iter().map(|&v| v as f64).sum::<f64>() / n as f64 * scale;
-        Stats { n, p50: q(0.5), p99: q(0.99), p999: q(0.999), mean }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The floor: one atomic word in a mapped file, bounced.
-
-struct Word {
-    map: memmap2::MmapMut,
-    path: String,
-}
-
-impl Word {
-    fn open(path: &str, create: bool) -> Word {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(create)
-            .truncate(false)
-            .open(path)
-            .expect("floor file");
-        if create {
-            file.set_len(4096).expect("size floor file");
-        }
-        // SAFETY: the file is this run's own, and both processes access it only through the
-        // atomic below.
-        let map = unsafe { memmap2::MmapMut::map_mut(&file) }.expect("map floor file");
-        Word { map, path: path.to_owned() }
-    }
-
-    fn get(&self) -> &AtomicU64 {
-        // SAFETY: the mapping is 4096 bytes, page-aligned, lives as long as `self`, and both
-        // processes access its first word only atomically.
-        unsafe { &*self.map.as_ptr().cast::<AtomicU64>() }
-    }
-}
-
-fn floor_child(args: &[String]) {
-    pin(1);
-    let word = Word::open(&args[0], false);
-    let total: u64 = args[1].parse().unwrap();
-    let w = word.get();
-    w.store(1, Ordering::Release);
-    for i in 1..=total {
-        while w.load(Ordering::Acquire) != 2 * i {}
-        w.store(2 * i + 1, Ordering::Release);
-    }
-}
-
-/// One-way latency of one atomic word bounced between the two CPUs.
-fn floor(iters: usize) -> Stats {
-    let path = format!("/dev/shm/eshm-service-bench-floor-{}", std::process::id());
-    let word = Word::open(&path, true);
-    let w = word.get();
-    w.store(0, Ordering::Release);
-    let child = spawn("floor", &[path.clone(), iters.to_string()]);
-    pin(0);
-    while w.load(Ordering::Acquire) != 1 {
-        std::thread::yield_now();
-    }
-    let mut samples = Vec::with_capacity(iters);
-    for i in 1..=iters as u64 {
-        let t = Instant::now();
-        w.store(2 * i, Ordering::Release);
-        while w.load(Ordering::Acquire) != 2 * i + 1 {}
-        samples.push(t.elapsed().as_nanos() as u64);
-    }
-    wait_ok(child);
-    let _ = std::fs::remove_file(&word.path);
-    Stats::of(samples, 0.5)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pub/sub ping-pong over two topics.
 
 fn echo_child(args: &[String]) {
-    pin(1);
+    pin(CPU_B);
     let (ping, pong, mode, total) = (&args[0], &args[1], &args[2], args[3].parse().unwrap());
     let mut sub = Subscriber::<u64>::builder(ping)
         .wait_strategy(wait_strategy(mode))
@@ -176,7 +62,7 @@ fn pingpong(mode: &str, iters: usize) -> Vec<u64> {
     let total = warmup + iters;
     let mut publisher = Publisher::<u64>::create(&ping).expect("ping publisher");
     let child = spawn("echo", &[ping.clone(), pong.clone(), mode.to_owned(), total.to_string()]);
-    pin(0);
+    pin(CPU_A);
     let mut sub =
         Subscriber::<u64>::builder(&pong).wait_strategy(wait_strategy(mode)).open().unwrap();
     while eshm::inspect::info(eshm::segment::SegmentKind::Topic, &ping).map_or(0, |i| i.readers)
@@ -233,7 +119,7 @@ fn service_round_trips(mode: &str, iters: usize) -> Vec<u64> {
     let warmup = iters / 10;
     let total = warmup + iters;
     let server = spawn("server", &[svc.clone(), mode.to_owned(), total.to_string(), "1".into()]);
-    pin(0);
+    pin(CPU_A);
     let client = open_client(&svc, mode);
     let timeout = Duration::from_secs(30);
     let mut samples = Vec::with_capacity(iters);
@@ -252,7 +138,7 @@ fn service_round_trips(mode: &str, iters: usize) -> Vec<u64> {
 
 /// `client NAME CALLS`: makes CALLS calls as fast as it can (pinned to CPU 0).
 fn client_child(args: &[String]) {
-    pin(0);
+    pin(CPU_A);
     let client = open_client(&args[0], "blocking");
     let calls: u64 = args[1].parse().unwrap();
     for i in 0..calls {
@@ -324,7 +210,7 @@ fn main() {
             if case_filter.as_ref().is_some_and(|c| *c != format!("{what}-{mode}")) {
                 continue;
             }
-            let paired = floor(scale(50_000));
+            let paired = floor(scale(50_000), "1");
             let iters = scale(iters);
             let rtt = if what == "pingpong" {
                 pingpong(mode, iters)
