@@ -6,6 +6,7 @@
 //! keyword in `wait`; waiting without the GIL in `handle`.
 
 mod action_client;
+mod aio;
 mod action_server;
 mod args;
 mod channel;
@@ -161,6 +162,7 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(clean, m)?)?;
     m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(schema_definition, m)?)?;
+    aio::register_functions(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
