@@ -3,11 +3,11 @@
 //! One Rust file per Python class: `publisher`, `subscriber`, `channel`, `service_server`,
 //! `service_request`, `service_client`, `action_server`, `server_goal`, `action_client`; every
 //! exception in `errors`; arguments in `args`; value conversions in `codec`; the `wait`
-//! keyword in `wait`; waiting without the GIL in `handle`.
+//! keyword in `wait`; waiting without the GIL in `handle`; asyncio waits in `aio`.
 
 mod action_client;
-mod aio;
 mod action_server;
+mod aio;
 mod args;
 mod channel;
 mod codec;

@@ -304,9 +304,9 @@ fn resolve(fired: Vec<Waiter>) {
         return;
     }
     Python::attach(|py| {
-        let Ok(wake) = WAKE.get_or_try_init(py, || {
-            py.import("eshm._aio")?.getattr("_wake").map(Bound::unbind)
-        }) else {
+        let Ok(wake) = WAKE
+            .get_or_try_init(py, || py.import("eshm._aio")?.getattr("_wake").map(Bound::unbind))
+        else {
             return;
         };
         let mut groups: Vec<(Py<PyAny>, Vec<Py<PyAny>>)> = Vec::new();

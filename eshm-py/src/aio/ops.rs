@@ -107,7 +107,9 @@ fn _aio_read(
         if let Some(v) = read(None)? {
             return Ok(Step::Done(v));
         }
-        ch.with_channel(py, |c| Ok(register(py, key, owner, future, || c.read_wakeup()).py()??.into()))
+        ch.with_channel(py, |c| {
+            Ok(register(py, key, owner, future, || c.read_wakeup()).py()??.into())
+        })
     })
 }
 
@@ -125,7 +127,9 @@ fn _aio_write(
         if ch.try_write_now(py, data)? {
             return Ok(Step::Done(py.None()));
         }
-        ch.with_channel(py, |c| Ok(register(py, key, owner, future, || c.write_wakeup(len)).py()??.into()))
+        ch.with_channel(py, |c| {
+            Ok(register(py, key, owner, future, || c.write_wakeup(len)).py()??.into())
+        })
     })
 }
 
@@ -172,7 +176,9 @@ fn _aio_response(
     // The look and the registration under one lock: a registration made by a call of another
     // task looked for that call's answer only.
     settle(py, future, (key, owner), |owner| {
-        client.response_or_register(py, t, |raw| register(py, key, owner, future, || raw.wakeup(t)).py()?)
+        client.response_or_register(py, t, |raw| {
+            register(py, key, owner, future, || raw.wakeup(t)).py()?
+        })
     })
 }
 
