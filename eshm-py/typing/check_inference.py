@@ -187,3 +187,18 @@ def _action_types() -> None:
     assert_type(client.getFeedback(), float)
     assert_type(client.getStatus(), eshm.ACTION_STATUS)
     assert_type(eshm.ACTION_STATUS.PREEMPTED, Literal[eshm.GoalStatus.PREEMPTED])  # = CANCELED
+
+
+async def _asyncio_types() -> None:
+    """The awaited methods give the payload types of their blocking forms."""
+    sub = eshm.Subscriber("t", msg.Pose)
+    assert_type(await sub.recv_async(), msg.Pose)
+    assert_type(await eshm.Subscriber("t", 0.0).recv_async(timeout=0.5), float)
+    async for pose in sub.stream():
+        assert_type(pose, msg.Pose)
+    ch = ESHM("c")
+    assert_type(await ch.read_async(), bytes)
+    assert_type(await ch.write_async(b"x"), None)
+    client = eshm.ServiceClient("s", msg.Pose, float)
+    assert_type(await client.call_async(msg.Pose(), timeout=1.0), float)
+    await client.call_async(msg.Vector3())  # type: ignore[arg-type]
