@@ -10,13 +10,26 @@ use crate::subscriber::Subscriber;
 use eshm::service::CallTicket;
 use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long an attempt that found nothing waits with the GIL released (spinning, or as the
-/// object's wait strategy says) before it registers: a reply that comes back within this is
-/// caught without waking the event loop through its waiter thread, at the cost of blocking
-/// the loop this long when nothing comes.
-pub(crate) const SPIN: Duration = Duration::from_micros(50);
+/// object's wait strategy says) before it registers, in µs: a reply that comes back within
+/// this is caught without waking the event loop through its waiter thread, at the cost of
+/// blocking the loop this long when nothing comes. 50 µs unless changed with
+/// `_aio_set_spin_us` (the benchmark measures the wake-up path with 0).
+static SPIN_US: AtomicU64 = AtomicU64::new(50);
+
+fn spin() -> Duration {
+    Duration::from_micros(SPIN_US.load(Ordering::Relaxed))
+}
+
+/// Sets how long awaited calls spin before they register (µs; 0: not at all); returns the
+/// previous value. For benchmarks.
+#[pyfunction]
+fn _aio_set_spin_us(us: u64) -> u64 {
+    SPIN_US.swap(us, Ordering::Relaxed)
+}
 /// Attempts that find nothing although their registration says to try now, before an
 /// attempt polls instead (a slave whose master is missing has room but cannot write).
 const ROUNDS: usize = 3;
@@ -73,7 +86,9 @@ fn _aio_recv(
     if let Some(v) = sub.try_recv(py)? {
         return Ok(v);
     }
-    if sub.wait_for(py, SPIN.as_micros() as u64)?
+    let spin = spin();
+    if !spin.is_zero()
+        && sub.wait_for(py, spin.as_micros() as u64)?
         && let Some(v) = sub.try_recv(py)?
     {
         return Ok(v);
@@ -99,7 +114,10 @@ fn _aio_read(
     if let Some(v) = read(None)? {
         return Ok(v);
     }
-    if let Some(Some(v)) = quietly(py, read(Some(SPIN)))? {
+    let spin = spin();
+    if !spin.is_zero()
+        && let Some(Some(v)) = quietly(py, read(Some(spin)))?
+    {
         return Ok(v);
     }
     let (key, owner) = ch.aio_key(super::Op::Read);
@@ -168,8 +186,10 @@ fn _aio_response(
     if let Some(v) = client.response_now(py, t, None)? {
         return Ok(v);
     }
-    let spin_end = Instant::now() + SPIN;
-    if let Some(Some(v)) = quietly(py, client.response_now(py, t, Some(spin_end)))? {
+    let spin = spin();
+    if !spin.is_zero()
+        && let Some(Some(v)) = quietly(py, client.response_now(py, t, Some(Instant::now() + spin)))?
+    {
         return Ok(v);
     }
     let (key, owner) = client.aio_key();
@@ -184,6 +204,7 @@ fn _aio_response(
 
 pub(crate) fn register_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Ticket>()?;
+    m.add_function(wrap_pyfunction!(_aio_set_spin_us, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_recv, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_read, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_write, m)?)?;
