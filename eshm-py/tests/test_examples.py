@@ -239,3 +239,12 @@ def test_service_benchmark_prints_results():
     assert len(results) == 5, out
     assert all("impl=eshm-py bench=service_" in r for r in results), out
     assert re.search(r"wait=default n=400 rtt_p50_us=[\d.]+", out), out
+
+
+def test_asyncio_echo(isolated):
+    out = run("asyncio_echo.py", "--pings", 200, "--tasks", 4).splitlines()
+    assert out == [
+        f"main: 200 pongs from 4 tasks, sum {-200 * 201 // 2}",
+        "main: squares [1, 4, 9, 16, 25]",
+        "main: echo process exited with 0",
+    ]
