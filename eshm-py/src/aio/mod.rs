@@ -179,7 +179,8 @@ pub(crate) fn register<E>(
     let waiter = Waiter { future: future.clone().unbind(), event_loop };
     let global = global(py);
     let mut reg = global.lock();
-    if !reg.entries.contains_key(&key) {
+    let new = !reg.entries.contains_key(&key);
+    if new {
         let wakeup = if key.poll {
             None
         } else {
@@ -198,8 +199,11 @@ pub(crate) fn register<E>(
     reg.futures.insert(addr, key);
     let entry = reg.entries.get_mut(&key).expect("inserted above");
     entry.waiters.push(waiter);
-    let thread = entry.thread;
-    reg.threads[thread].doorbell.ring();
+    if new {
+        // The waiter thread watches the registrations it saw when it last looked.
+        let thread = entry.thread;
+        reg.threads[thread].doorbell.ring();
+    }
     Ok(Ok(Registered::Waiting))
 }
 
