@@ -330,3 +330,35 @@ def test_call_async_against_a_server_in_another_process(name, child):
             await client.call_async(msg.Vector3(), timeout=LINE_TIMEOUT)
 
     asyncio.run(main())
+
+
+def test_action_feedback_and_result_awaited(name):
+    async def main():
+        server = eshm.ActionServer(name, eshm.u32, eshm.u32, eshm.u32)
+        client = eshm.ActionClient(name, eshm.u32, eshm.u32, eshm.u32)
+        goal = client.send_goal(3)
+        taken = server.recv_goal(timeout=LINE_TIMEOUT)
+        taken.accept()
+        before = stats()["signalled"]
+        feedback = asyncio.create_task(client.next_feedback_async(goal, timeout=LINE_TIMEOUT))
+        result = asyncio.create_task(client.wait_for_result_async(goal, timeout=LINE_TIMEOUT))
+        await waiting(2)
+        taken.publish_feedback(1)
+        assert await feedback == 1
+        assert not result.done()
+        # Cancelled while it waits: the feedback stays for the next call.
+        cancelled = asyncio.create_task(client.next_feedback_async(goal))
+        await waiting(2)
+        taken.publish_feedback(2)
+        cancelled.cancel()
+        await asyncio.gather(cancelled, return_exceptions=True)
+        assert cancelled.cancelled()
+        assert await client.next_feedback_async(goal, timeout=LINE_TIMEOUT) == 2
+        taken.succeed(9)
+        assert await result == (eshm.GoalStatus.SUCCEEDED, 9)
+        assert await client.next_feedback_async(goal, timeout=LINE_TIMEOUT) is None
+        assert stats()["signalled"] > before
+        with pytest.raises(eshm.UnknownGoalError):
+            await client.wait_for_result_async(12345)
+
+    asyncio.run(main())

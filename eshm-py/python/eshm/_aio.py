@@ -1,5 +1,6 @@
 """The coroutines behind eshm's awaited methods (``Subscriber.recv_async``, ``stream``,
-``ESHM.read_async``/``write_async``, ``ServiceClient.call_async``).
+``ESHM.read_async``/``write_async``, ``ServiceClient.call_async``,
+``ActionClient.wait_for_result_async``/``next_feedback_async``).
 
 Each is a loop of *attempts* (in Rust, ``eshm/src/aio``): an attempt does the operation if
 it can (after spinning a few µs without the GIL) and returns its result, or registers the
@@ -93,6 +94,14 @@ async def _call(client: Any, request: Any) -> Any:
 
 def call(client: Any, request: Any, timeout: float | None) -> Any:
     return _within("ServiceClient.call_async", timeout, _call(client, request))
+
+
+def goal_result(client: Any, goal_id: int, timeout: float | None) -> Any:
+    return _within("ActionClient.wait_for_result_async", timeout, _attempts(_eshm._aio_goal_result, client, goal_id))
+
+
+def goal_feedback(client: Any, goal_id: int, timeout: float | None) -> Any:
+    return _within("ActionClient.next_feedback_async", timeout, _attempts(_eshm._aio_goal_feedback, client, goal_id))
 
 
 # Waiter threads must not take the GIL once the interpreter is finalizing.

@@ -1,5 +1,6 @@
 //! asyncio waits: `Subscriber.recv_async`/`stream`, `ESHM.read_async`/`write_async`,
-//! `ServiceClient.call_async` (the coroutines are in `eshm/_aio.py`; the attempts they make
+//! `ServiceClient.call_async`, `ActionClient.wait_for_result_async`/`next_feedback_async` (the
+//! coroutines are in `eshm/_aio.py`; the attempts they make
 //! are in [`ops`]).
 //!
 //! An awaited operation is tried at once (and, for a few µs, with the GIL released, as a
@@ -36,7 +37,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,10 @@ const IDLE: Duration = Duration::from_secs(3600);
 
 /// Set at interpreter exit (`atexit`): waiter threads no longer take the GIL.
 static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+/// Waiter threads in [`resolve`] (taking the GIL, or holding it): exit waits for none to be,
+/// since a thread that takes the GIL (or gets it back) once the interpreter is finalizing
+/// aborts the process.
+static RESOLVING: AtomicUsize = AtomicUsize::new(0);
 
 /// What is waited for: the address of the object's shared state, and the operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +70,7 @@ pub(crate) enum Op {
     Read,
     Write,
     Call,
+    Goal,
 }
 
 /// The object a key was made from, held weakly: its allocation, and so its address, is not
@@ -301,12 +307,21 @@ static WAKE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Resolves the futures of `fired` on their loops: one `call_soon_threadsafe` per loop.
 fn resolve(fired: Vec<Waiter>) {
-    if SHUTDOWN.load(Ordering::Acquire) {
+    // Counted first, then the flag looked at (both SeqCst, as `_aio_shutdown` does the
+    // reverse): either this thread sees the flag, or the exit sees it counted and waits.
+    RESOLVING.fetch_add(1, Ordering::SeqCst);
+    if SHUTDOWN.load(Ordering::SeqCst) {
+        RESOLVING.fetch_sub(1, Ordering::SeqCst);
         // The interpreter is exiting: nobody awaits these any more, and the GIL may not be
         // taken. Their references are leaked rather than dropped without it.
         std::mem::forget(fired);
         return;
     }
+    resolve_now(fired);
+    RESOLVING.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn resolve_now(fired: Vec<Waiter>) {
     Python::attach(|py| {
         let Ok(wake) = WAKE
             .get_or_try_init(py, || py.import("eshm._aio")?.getattr("_wake").map(Bound::unbind))
@@ -358,10 +373,16 @@ pub(crate) fn _aio_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
-/// Called at interpreter exit: waiter threads no longer take the GIL.
+/// Called at interpreter exit (`atexit`, before it finalizes): waiter threads no longer take
+/// the GIL, and none holds it or waits for it when this returns.
 #[pyfunction]
-pub(crate) fn _aio_shutdown() {
-    SHUTDOWN.store(true, Ordering::Release);
+pub(crate) fn _aio_shutdown(py: Python<'_>) {
+    SHUTDOWN.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        while RESOLVING.load(Ordering::SeqCst) != 0 {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    });
 }
 
 /// Registers the module's functions.

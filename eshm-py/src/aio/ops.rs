@@ -3,6 +3,7 @@
 //! the future, registered to be resolved when trying again is worthwhile (see [`super`]).
 
 use super::{Key, Owner, Registered, poll, register};
+use crate::action_client::ActionClient;
 use crate::channel::Eshm;
 use crate::errors::IntoPy;
 use crate::service_client::ServiceClient;
@@ -202,6 +203,38 @@ fn _aio_response(
     })
 }
 
+/// An attempt of `ActionClient.wait_for_result_async`.
+#[pyfunction]
+fn _aio_goal_result(
+    py: Python<'_>,
+    client: PyRef<'_, ActionClient>,
+    goal_id: u64,
+    future: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    let (key, owner) = client.aio_key();
+    settle(py, future, (key, owner), |owner| {
+        client.result_or_register(py, goal_id, |raw, id| {
+            register(py, key, owner, future, || raw.result_wakeup(id)).py()?
+        })
+    })
+}
+
+/// An attempt of `ActionClient.next_feedback_async`.
+#[pyfunction]
+fn _aio_goal_feedback(
+    py: Python<'_>,
+    client: PyRef<'_, ActionClient>,
+    goal_id: u64,
+    future: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    let (key, owner) = client.aio_key();
+    settle(py, future, (key, owner), |owner| {
+        client.feedback_or_register(py, goal_id, |raw, id| {
+            register(py, key, owner, future, || raw.feedback_wakeup(id)).py()?
+        })
+    })
+}
+
 pub(crate) fn register_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Ticket>()?;
     m.add_function(wrap_pyfunction!(_aio_set_spin_us, m)?)?;
@@ -210,5 +243,7 @@ pub(crate) fn register_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_aio_write, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_send, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_response, m)?)?;
+    m.add_function(wrap_pyfunction!(_aio_goal_result, m)?)?;
+    m.add_function(wrap_pyfunction!(_aio_goal_feedback, m)?)?;
     Ok(())
 }

@@ -224,11 +224,7 @@ impl RawClient {
             return Ok(None);
         }
         let n = ticket.n;
-        let registered = protocol::client_register(a.mapped.slot(a.slot), || answered(a, n));
-        Ok(registered.map(|t| {
-            let slot = SlotWakeup { mapped: a.mapped.clone(), slot: a.slot, generation: a.generation };
-            Wakeup::registered(Box::new(slot), t)
-        }))
+        Ok(slot_wakeup(a, || answered(a, n)))
     }
 
     /// Ends the call `ticket` whose answer `head` came (its payload in `response`).
@@ -250,6 +246,17 @@ impl RawClient {
         }
         Ok(())
     }
+}
+
+/// Registers the client of `a` to be woken by the server's next answer or feedback (see
+/// [`RawClient::wakeup`]): `None` (nothing registered) if `ready`, called after registering,
+/// finds what the caller waits for.
+pub(crate) fn slot_wakeup(a: &Attached, ready: impl FnOnce() -> bool) -> Option<Wakeup> {
+    let registered = protocol::client_register(a.mapped.slot(a.slot), ready);
+    registered.map(|t| {
+        let slot = SlotWakeup { mapped: a.mapped.clone(), slot: a.slot, generation: a.generation };
+        Wakeup::registered(Box::new(slot), t)
+    })
 }
 
 /// A client's registration with its slot's futex (see [`RawClient::wakeup`]).
