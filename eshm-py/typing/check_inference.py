@@ -202,3 +202,7 @@ async def _asyncio_types() -> None:
     client = eshm.ServiceClient("s", msg.Pose, float)
     assert_type(await client.call_async(msg.Pose(), timeout=1.0), float)
     await client.call_async(msg.Vector3())  # type: ignore[arg-type]
+    action = eshm.ActionClient("a", msg.Vector3, msg.Vector3, float)
+    goal = action.send_goal(msg.Vector3())
+    assert_type(await action.wait_for_result_async(goal), tuple[eshm.GoalStatus, msg.Vector3 | None])
+    assert_type(await action.next_feedback_async(goal, timeout=1.0), float | None)
