@@ -140,6 +140,14 @@ def test_stream_yields_in_order_and_ends_when_closed(name):
             if v == 2:
                 asyncio.get_running_loop().call_soon(sub.close)
         assert got == [0, 1, 2]
+        # Closed while a stream waits: the waiting iteration ends (at its next look).
+        sub = eshm.Subscriber(name, 0, history=0)
+        waiting_stream = asyncio.create_task(anext(sub.stream(), "ended"))
+        await waiting(1)
+        sub.close()
+        assert await waiting_stream == "ended"
+        with pytest.raises(eshm.ClosedError):
+            await sub.recv_async()
 
     asyncio.run(main())
 
