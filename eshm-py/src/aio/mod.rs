@@ -1,7 +1,6 @@
 //! asyncio waits: `Subscriber.recv_async`/`stream`, `ESHM.read_async`/`write_async`,
-//! `ServiceClient.call_async`, `ActionClient.wait_for_result_async`/`next_feedback_async` (the
-//! coroutines are in `eshm/_aio.py`; the attempts they make
-//! are in [`ops`]).
+//! `ServiceClient.call_async`, `ActionClient.wait_for_result_async`/`next_feedback_async`
+//! (the coroutines are in `eshm/_aio.py`; the attempts they make are in [`ops`]).
 //!
 //! An awaited operation is tried at once (and, for a few µs, with the GIL released, as a
 //! blocking call spins); if there is nothing to take, it registers a future here and awaits
