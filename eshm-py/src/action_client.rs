@@ -3,6 +3,8 @@
 //! last (`sendGoal`, `waitForResult`, `getResult`, `getFeedback`, `getStatus`, `cancelGoal`,
 //! `isServerConnected`, `waitForServer`).
 
+use crate::aio::Registered;
+use crate::aio::ops::Step;
 use crate::codec::Typed;
 use crate::enums::GOAL_STATUS;
 use crate::errors::{IntoPy, is_eshm_error};
@@ -83,6 +85,56 @@ impl ActionClient {
         self.handle.blocking_exclusive(py, "ActionClient.wait_for_result", deadline, |s, end| {
             s.raw.wait_result_until(id, deadline, Some(end)).map(|r| r.map(|_| ()))
         })
+    }
+
+    /// For `aio`: `(status, result)` if goal `goal_id` ended, else what `register` makes of
+    /// the client, under the same lock (so that its end cannot come unseen in between).
+    pub(crate) fn result_or_register(
+        &self,
+        py: Python<'_>,
+        goal_id: u64,
+        register: impl FnOnce(&mut RawActionClient, GoalId) -> PyResult<Registered>,
+    ) -> PyResult<Step> {
+        let id = GoalId::from_number(goal_id);
+        let got = self.handle.exclusive(py, |s| {
+            match s.raw.wait_result_until(id, None, Some(Instant::now())).py()? {
+                Some(_) => Ok(None),
+                None => register(&mut s.raw, id).map(Some),
+            }
+        })?;
+        match got {
+            None => {
+                let outcome = self.outcome(py, id)?.expect("the goal ended");
+                Ok(Step::Done(outcome.into_pyobject(py)?.into_any().unbind()))
+            }
+            Some(r) => Ok(r.into()),
+        }
+    }
+
+    /// For `aio`: the next feedback of goal `goal_id` (`None` once it ended and all its
+    /// feedback was taken) if there is news, else what `register` makes of the client.
+    pub(crate) fn feedback_or_register(
+        &self,
+        py: Python<'_>,
+        goal_id: u64,
+        register: impl FnOnce(&mut RawActionClient, GoalId) -> PyResult<Registered>,
+    ) -> PyResult<Step> {
+        let id = GoalId::from_number(goal_id);
+        let got = self.handle.exclusive(py, |s| {
+            match s.raw.next_feedback_until(id, None, Some(Instant::now())).py()? {
+                Some(next) => Ok(Ok(next)),
+                None => register(&mut s.raw, id).map(Err),
+            }
+        })?;
+        match got {
+            Ok(next) => Ok(Step::Done(self.decode_opt(py, &self.feedback, next.as_deref())?)),
+            Err(r) => Ok(r.into()),
+        }
+    }
+
+    /// What the awaited waits of goals wait on.
+    pub(crate) fn aio_key(&self) -> (crate::aio::Key, crate::aio::Owner) {
+        crate::aio::Key::of(&self.handle, crate::aio::Op::Goal)
     }
 
     fn current(&self, py: Python<'_>) -> PyResult<Option<GoalId>> {
@@ -170,6 +222,29 @@ impl ActionClient {
         let id = GoalId::from_number(goal_id);
         self.wait_end(py, id, deadline_in(timeout))?;
         Ok(self.outcome(py, id)?.expect("the goal ended"))
+    }
+
+    /// `wait_for_result`, awaited (see `eshm._aio`): waits at most `timeout` seconds (forever
+    /// if `None`), then raises `eshm.TimeoutError`; raises what `wait_for_result` raises
+    /// otherwise. A cancelled task leaves the goal as it is.
+    #[pyo3(signature = (goal_id, timeout = None))]
+    fn wait_for_result_async(
+        slf: &Bound<'_, Self>,
+        goal_id: u64,
+        #[pyo3(from_py_with = crate::args::seconds)] timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::aio::coroutine(slf.py(), "goal_result", (slf, goal_id, timeout))
+    }
+
+    /// `next_feedback`, awaited: the goal's next feedback, in order (`None` once it ended and
+    /// all its feedback was taken); a cancelled task leaves the feedback for the next call.
+    #[pyo3(signature = (goal_id, timeout = None))]
+    fn next_feedback_async(
+        slf: &Bound<'_, Self>,
+        goal_id: u64,
+        #[pyo3(from_py_with = crate::args::seconds)] timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::aio::coroutine(slf.py(), "goal_feedback", (slf, goal_id, timeout))
     }
 
     /// `(status, result)` if the goal ended, else `None` (never waits).

@@ -35,7 +35,7 @@ pub(crate) struct Eshm {
 impl Eshm {
     /// A message of at most `buffer_size` bytes, waiting up to `wait` (`None`: not at all);
     /// `Ok(None)` if none came.
-    fn read_bytes(
+    pub(crate) fn read_bytes(
         &self,
         py: Python<'_>,
         buffer_size: usize,
@@ -79,7 +79,7 @@ impl Eshm {
 
     /// Writes `data` (a bytes-like object) now, without copying it: `Ok(false)` if the queue
     /// has no room now.
-    fn try_write_now(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<bool> {
+    pub(crate) fn try_write_now(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<bool> {
         let attempt = |bytes: &[u8]| {
             self.handle.shared(py, |ch| match ch.try_write(bytes) {
                 Ok(()) => Ok(true),
@@ -104,6 +104,20 @@ impl Eshm {
             unsafe { std::slice::from_raw_parts(view.buf_ptr().cast::<u8>(), view.len_bytes()) }
         };
         attempt(slice)
+    }
+
+    /// Runs `f` on the channel (for `aio`).
+    pub(crate) fn with_channel<R>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Channel) -> PyResult<R>,
+    ) -> PyResult<R> {
+        self.handle.shared(py, f)
+    }
+
+    /// What `read_async` (`Op::Read`) or `write_async` (`Op::Write`) waits on.
+    pub(crate) fn aio_key(&self, op: crate::aio::Op) -> (crate::aio::Key, crate::aio::Owner) {
+        crate::aio::Key::of(&self.handle, op)
     }
 
     fn write_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
@@ -246,6 +260,27 @@ impl Eshm {
         #[pyo3(from_py_with = args::int)] buffer_size: usize,
     ) -> PyResult<Option<Py<PyBytes>>> {
         self.read_bytes(py, buffer_size, None)
+    }
+
+    /// `read`, awaited (see `eshm._aio`): the next message, at most `buffer_size` bytes,
+    /// waiting up to `timeout_ms` (1000 ms if `None`; with 0, `NoDataError` unless one is
+    /// queued). Raises what `read` raises. A task cancelled while it waits leaves the message
+    /// for the next read.
+    #[pyo3(signature = (buffer_size = 4096, timeout_ms = None))]
+    fn read_async(
+        slf: &Bound<'_, Self>,
+        #[pyo3(from_py_with = args::int)] buffer_size: usize,
+        #[pyo3(from_py_with = args::opt_int)] timeout_ms: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let timeout_ms = timeout_ms.unwrap_or(DEFAULT_TIMEOUT.as_millis() as u64);
+        crate::aio::coroutine(slf.py(), "read", (slf, buffer_size, timeout_ms))
+    }
+
+    /// `write`, awaited: writes `data` (any bytes-like object, read when it is written),
+    /// waiting up to 1 s for room, or for a missing master (`TimeoutError` then).
+    fn write_async(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let timeout_ms = DEFAULT_TIMEOUT.as_millis() as u64;
+        crate::aio::coroutine(slf.py(), "write", (slf, data, timeout_ms))
     }
 
     /// Writes `mapping` (`str` keys; `bool`, `int`, `float`, `str` or bytes-like values) as

@@ -3,10 +3,11 @@
 //! One Rust file per Python class: `publisher`, `subscriber`, `channel`, `service_server`,
 //! `service_request`, `service_client`, `action_server`, `server_goal`, `action_client`; every
 //! exception in `errors`; arguments in `args`; value conversions in `codec`; the `wait`
-//! keyword in `wait`; waiting without the GIL in `handle`.
+//! keyword in `wait`; waiting without the GIL in `handle`; asyncio waits in `aio`.
 
 mod action_client;
 mod action_server;
+mod aio;
 mod args;
 mod array;
 mod channel;
@@ -169,6 +170,7 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(clean, m)?)?;
     m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(schema_definition, m)?)?;
+    aio::register_functions(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -62,6 +62,68 @@ impl ServiceClient {
         self.take_response(py)
     }
 
+    /// Sends `request` if the client is attached to a live server now (attaching if one is
+    /// there): `None` if there is none yet (`NoServerError` with `wait_for_server=False`).
+    pub(crate) fn send_now(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<CallTicket>> {
+        self.handle.exclusive(py, |s| {
+            self.request.codec.encode(request, &mut s.request)?;
+            s.raw.send_until(&s.request, None, Some(Instant::now())).py()
+        })
+    }
+
+    /// The response to `ticket` if it came, waiting until `until` (with the GIL released) if
+    /// given, else not at all: `None` if it has not come. Raises `ServerGoneError` and the
+    /// other errors of `call` (a wait that ends raises `TimeoutError`).
+    pub(crate) fn response_now(
+        &self,
+        py: Python<'_>,
+        ticket: CallTicket,
+        until: Option<Instant>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let got = match until {
+            None => self.handle.exclusive(py, |s| {
+                s.raw.wait_until(ticket, None, Some(Instant::now()), &mut s.response).py()
+            })?,
+            Some(until) => {
+                let what = "ServiceClient.call_async";
+                Some(self.handle.blocking_exclusive(py, what, Some(until), |s, end| {
+                    s.raw.wait_until(ticket, None, Some(end), &mut s.response)
+                })?)
+            }
+        };
+        got.map(|()| self.take_response(py)).transpose()
+    }
+
+    /// The response to `ticket` if it came, else what `register` makes of the client, under
+    /// the same lock (so that an answer cannot come unseen in between).
+    pub(crate) fn response_or_register(
+        &self,
+        py: Python<'_>,
+        ticket: CallTicket,
+        register: impl FnOnce(&mut RawClient) -> PyResult<crate::aio::Registered>,
+    ) -> PyResult<crate::aio::ops::Step> {
+        use crate::aio::ops::Step;
+        let got = self.handle.exclusive(py, |s| {
+            match s.raw.wait_until(ticket, None, Some(Instant::now()), &mut s.response).py()? {
+                Some(()) => Ok(None),
+                None => register(&mut s.raw).map(Some),
+            }
+        })?;
+        match got {
+            None => self.take_response(py).map(Step::Done),
+            Some(r) => Ok(r.into()),
+        }
+    }
+
+    /// What `call_async` waits on.
+    pub(crate) fn aio_key(&self) -> (crate::aio::Key, crate::aio::Owner) {
+        crate::aio::Key::of(&self.handle, crate::aio::Op::Call)
+    }
+
     fn take_response(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.handle.exclusive(py, |s| self.response.codec.decode(py, &s.response))
     }
@@ -126,6 +188,19 @@ impl ServiceClient {
             Err(e) => return Err(e),
         };
         Ok(outcome.into_pyobject(py)?.into_any().unbind())
+    }
+
+    /// `call`, awaited (see `eshm._aio`): returns the response, waiting at most `timeout`
+    /// seconds in all (forever if `None`), then raises `eshm.TimeoutError`; raises what `call`
+    /// raises otherwise. While there is no server, it looks for one every 10 ms. A task
+    /// cancelled while it waits leaves the call in flight: its answer is discarded.
+    #[pyo3(signature = (request, *, timeout = None))]
+    fn call_async(
+        slf: &Bound<'_, Self>,
+        request: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = crate::args::seconds)] timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::aio::coroutine(slf.py(), "call", (slf, request, timeout))
     }
 
     /// Whether a live server serves the name (attaching to it if need be).

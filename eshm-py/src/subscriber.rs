@@ -150,6 +150,23 @@ impl Subscriber {
     }
 }
 
+/// What `aio` needs (see `aio::ops`).
+impl Subscriber {
+    /// Runs `f` on the subscriber underneath, locked.
+    pub(crate) fn with_raw<R>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut RawSubscriber) -> PyResult<R>,
+    ) -> PyResult<R> {
+        self.state(py, |s| f(&mut s.raw))
+    }
+
+    /// What `recv_async` waits on.
+    pub(crate) fn aio_key(&self) -> (crate::aio::Key, crate::aio::Owner) {
+        crate::aio::Key::of(&self.handle, crate::aio::Op::Recv)
+    }
+}
+
 /// The deadline of a timeout in seconds (checked by `args::seconds`: a number, 0 or more);
 /// none past a billion seconds.
 fn deadline_in(timeout_s: Option<f64>) -> Option<Instant> {
@@ -243,7 +260,7 @@ impl Subscriber {
     /// Waits up to `timeout_us` µs for a value this subscriber has not read yet; whether one
     /// came. `wait_for(0)` does not wait. Releases the GIL while it waits.
     #[pyo3(signature = (timeout_us = 0))]
-    fn wait_for(
+    pub(crate) fn wait_for(
         &self,
         py: Python<'_>,
         #[pyo3(from_py_with = args::int)] timeout_us: u64,
@@ -284,7 +301,7 @@ impl Subscriber {
     }
 
     /// The next value in order, or `None` if none has arrived (never blocks).
-    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+    pub(crate) fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.state(py, |s| match self.try_recv_buf(s)? {
             Some(len) => self.decode(py, &s.buf[..len]).map(Some),
             None => Ok(None),
@@ -329,6 +346,23 @@ impl Subscriber {
     #[getter]
     fn held(&self, py: Python<'_>) -> PyResult<usize> {
         self.handle.exclusive(py, |s| Ok(s.raw.held()))
+    }
+
+    /// The next value in order, awaited (see `eshm._aio`): waits at most `timeout` seconds
+    /// (forever if `None`), then raises `eshm.TimeoutError`. A task cancelled while it waits
+    /// leaves the message for the next receive.
+    #[pyo3(signature = (timeout = None))]
+    fn recv_async(
+        slf: &Bound<'_, Self>,
+        #[pyo3(from_py_with = args::seconds)] timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::aio::coroutine(slf.py(), "recv", (slf, timeout))
+    }
+
+    /// The values in order, as an async iterator (`async for msg in sub.stream()`), which ends
+    /// when the subscriber is closed.
+    fn stream(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        crate::aio::coroutine(slf.py(), "stream", (slf,))
     }
 
     /// The newest value if one arrived since the last receive, skipping older ones; else `None`.

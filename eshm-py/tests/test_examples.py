@@ -125,6 +125,16 @@ def test_benchmark_prints_every_row(isolated):
             "impl": impl, "bench": "py_rtt", "message": message, "mode": wait, "n": str(n),
             "rtt_p50_us": row[3], "rtt_p99_us": row[4], "rtt_p999_us": row[5], "x_floor": row[6],
         }  # fmt: skip
+    # The asyncio round trips, next to the blocking eshm row and Pipe's, with their ratios.
+    arows = [dict(kv.split("=") for kv in line.split()[1:]) for line in out if "bench=py_async_rtt" in line]
+    assert [(r["impl"], r["mode"], r["n"]) for r in arows] == [
+        ("eshm-asyncio", "spin50", "100"), ("eshm-asyncio", "nospin", "20"),
+        ("eshm-blocking", "default", "500"), ("multiprocessing.Pipe", "blocking", "50"),
+    ]  # fmt: skip
+    pipe_p50 = float(arows[3]["rtt_p50_us"])
+    for r in arows:
+        assert abs(float(r["x_pipe"]) - float(r["rtt_p50_us"]) / pipe_p50) <= 0.01 * max(1.0, float(r["x_pipe"])), r
+    assert (arows[2]["rtt_p50_us"], arows[3]["rtt_p50_us"]) == (rtt[3]["rtt_p50_us"], rtt[6]["rtt_p50_us"])
     eshm_line = next(line for line in out if line.startswith("eshm ") and "msg/s received" in line)
     received, lost, total = map(int, re.search(r" (\d+) msg/s received \((\d+) of (\d+) lost; publisher sent \d+ msg/s\)$", eshm_line).groups())
     assert total == 10_000 and received > 0 and lost < total
@@ -229,3 +239,12 @@ def test_service_benchmark_prints_results():
     assert len(results) == 5, out
     assert all("impl=eshm-py bench=service_" in r for r in results), out
     assert re.search(r"wait=default n=400 rtt_p50_us=[\d.]+", out), out
+
+
+def test_asyncio_echo(isolated):
+    out = run("asyncio_echo.py", "--pings", 200, "--tasks", 4).splitlines()
+    assert out == [
+        f"main: 200 pongs from 4 tasks, sum {-200 * 201 // 2}",
+        "main: squares [1, 4, 9, 16, 25]",
+        "main: echo process exited with 0",
+    ]

@@ -208,3 +208,22 @@ def _array_topics() -> None:
     assert_type(eshm.Subscriber("t", msg.Pose).recv_view().value, msg.Pose)
     assert_type(frame.shape, tuple[int, ...])
     eshm.Publisher("t", 0.0).loan()  # type: ignore[misc]  # loans are for array topics
+
+
+async def _asyncio_types() -> None:
+    """The awaited methods give the payload types of their blocking forms."""
+    sub = eshm.Subscriber("t", msg.Pose)
+    assert_type(await sub.recv_async(), msg.Pose)
+    assert_type(await eshm.Subscriber("t", 0.0).recv_async(timeout=0.5), float)
+    async for pose in sub.stream():
+        assert_type(pose, msg.Pose)
+    ch = ESHM("c")
+    assert_type(await ch.read_async(), bytes)
+    assert_type(await ch.write_async(b"x"), None)
+    client = eshm.ServiceClient("s", msg.Pose, float)
+    assert_type(await client.call_async(msg.Pose(), timeout=1.0), float)
+    await client.call_async(msg.Vector3())  # type: ignore[arg-type]
+    action = eshm.ActionClient("a", msg.Vector3, msg.Vector3, float)
+    goal = action.send_goal(msg.Vector3())
+    assert_type(await action.wait_for_result_async(goal), tuple[eshm.GoalStatus, msg.Vector3 | None])
+    assert_type(await action.next_feedback_async(goal, timeout=1.0), float | None)

@@ -107,3 +107,36 @@ fn wakeup_of_a_channel_end_is_signalled_by_the_other_end() {
     });
     master.try_write(&[1; 200]).unwrap();
 }
+
+#[test]
+fn wakeup_of_a_service_call_is_signalled_by_its_answer_or_the_server_closing() {
+    use eshm::Message;
+    use eshm::service::{RawClient, RawServer};
+    use std::time::Instant;
+    let n = name("service");
+    let (req, res) = (u32::SCHEMA, u64::SCHEMA);
+    let mut server = RawServer::create(&n, req, res).unwrap();
+    let mut client = RawClient::open(&n, Some((req, res)), Default::default()).unwrap();
+    let ticket = client.try_send(&7u32.to_le_bytes()).unwrap().expect("attached");
+    let w = client.wakeup(ticket).unwrap().expect("no answer yet: a registration");
+    assert!(!w.is_poll() && !w.is_signalled());
+    let mut request = server.recv_timeout(PATIENCE).unwrap();
+    assert!(!w.is_signalled(), "taking the request is no answer");
+    request.respond(&70u64.to_le_bytes()).unwrap();
+    assert!(w.is_signalled(), "the answer woke the registered client");
+    drop((w, request)); // the request holds the server's core
+    // Answered: nothing to wait for; the answer is taken without waiting.
+    assert!(client.wakeup(ticket).unwrap().is_none());
+    let mut response = Vec::new();
+    assert_eq!(
+        client.wait_until(ticket, None, Some(Instant::now()), &mut response).unwrap(),
+        Some(())
+    );
+    assert_eq!(response, 70u64.to_le_bytes());
+    // A server that closes wakes the calls waiting on it.
+    let ticket = client.try_send(&8u32.to_le_bytes()).unwrap().expect("attached");
+    let w = client.wakeup(ticket).unwrap().expect("a registration");
+    drop(server);
+    assert!(w.is_signalled(), "the closing server woke the registered client");
+    assert!(client.wakeup(ticket).unwrap().is_none(), "a closed service: look now");
+}

@@ -16,6 +16,11 @@ p99.9 over many round trips. Modes: busy-polling (`wait="spin"`), blocking (the 
 `multiprocessing.shared_memory` spin loop (two counters and a payload, the floor of Python
 IPC: anything else does more work) and `multiprocessing.Pipe`.
 
+asyncio round trip: both processes await (`recv_async`) instead of blocking a thread, with
+the default 50 us spin before a wait registers with the waiter thread, and with none (every
+message then crosses a futex wake-up of the waiter thread and a `call_soon_threadsafe` wake-up
+of the event loop); next to the blocking eshm round trip and `multiprocessing.Pipe`'s.
+
 Throughput: A publishes floats as fast as it can, B receives them; messages received per
 second, and how many B lost because it fell behind (eshm has no back-pressure: a publisher
 never waits for subscribers). `Pipe` delivers everything (it blocks the sender).
@@ -27,6 +32,7 @@ printed as a machine-readable `RESULT` line.
 from __future__ import annotations  # Queue[...] and Connection[...] are not subscriptable at run time
 
 import argparse
+import asyncio
 import multiprocessing as mp
 import os
 import statistics
@@ -158,6 +164,56 @@ def round_trips(
     b.join()
     check = x_of(back)
     assert check == float(warmup + iters - 1), check
+    return stats(samples)
+
+
+def eshm_async_echo(tag: str, spin_us: int, total: int, ready: Event) -> None:
+    pin(CPU_B)
+    eshm._eshm._aio_set_spin_us(spin_us)
+
+    async def run() -> None:
+        sub = eshm.Subscriber(f"{tag}/ping", 0.0, history=0)
+        pub = eshm.Publisher(f"{tag}/pong", 0.0, buffer_num=64)
+        ready.set()
+        for _ in range(total):
+            pub.publish(await sub.recv_async())
+
+    asyncio.run(run())
+
+
+def eshm_async_round_trips(spin_us: int, iters: int) -> Stats:
+    """`round_trips` of floats with both processes awaiting `recv_async` on an event loop."""
+    tag = f"eshm-bench-py/{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    warmup = iters // 10
+    previous = eshm._eshm._aio_set_spin_us(spin_us)
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    b = ctx.Process(target=eshm_async_echo, args=(tag, spin_us, warmup + iters, ready))
+    b.start()
+
+    async def run() -> tuple[list[int], float]:
+        pub = eshm.Publisher(f"{tag}/ping", 0.0, buffer_num=64)
+        sub = eshm.Subscriber(f"{tag}/pong", 0.0, history=0)
+        ready.wait()
+        pin(CPU_A)
+        while sub.try_recv() is None and not sub.is_connected:
+            await asyncio.sleep(0.001)
+        clock = time.perf_counter_ns
+        samples: list[int] = []
+        back = -1.0
+        for i in range(warmup + iters):
+            t0 = clock()
+            pub.publish(float(i))
+            back = await sub.recv_async()
+            t1 = clock()
+            if i >= warmup:
+                samples.append(t1 - t0)
+        return samples, back
+
+    samples, back = asyncio.run(run())
+    b.join()
+    eshm._eshm._aio_set_spin_us(previous)
+    assert back == float(warmup + iters - 1), back
     return stats(samples)
 
 
@@ -357,6 +413,25 @@ def main() -> None:
         impl = {"eshm": "eshm-py"}.get(transport, transport.split()[0])
         print(f"RESULT impl={impl} bench=py_rtt message={kind} mode={wait} n={s['n']} rtt_p50_us={s['p50_us']:.2f} "
               f"rtt_p99_us={s['p99_us']:.2f} rtt_p999_us={s['p999_us']:.2f} x_floor={ratio:.2f}")
+
+    progress("eshm asyncio round trips")
+    blocking = next(s for t, k, w, s in rows if (t, k, w) == ("eshm", "float", "default"))
+    async_rows = [
+        ("eshm asyncio", "spin50", eshm_async_round_trips(50, 100_000 // scale)),
+        ("eshm asyncio", "nospin", eshm_async_round_trips(0, 20_000 // scale)),
+        ("eshm blocking", "default", blocking),
+        ("multiprocessing.Pipe", "blocking", pipe),
+    ]
+    print("\nasyncio round trip between two Python processes, float (us; round trips/s = 1 / mean):")
+    print(f"{'transport':24} {'mode':8} {'p50':>8} {'p99':>8} {'p99.9':>8} {'rt/s':>8} {'x Pipe':>7} {'x block':>7}")
+    for transport, mode, s in async_rows:
+        per_s = int(1e6 / s["mean_us"])
+        x_pipe, x_block = s["p50_us"] / pipe["p50_us"], s["p50_us"] / blocking["p50_us"]
+        print(f"{transport:24} {mode:8} {s['p50_us']:8.2f} {s['p99_us']:8.2f} {s['p999_us']:8.2f} {per_s:8d} "
+              f"{x_pipe:7.2f} {x_block:7.2f}")
+        print(f"RESULT impl={transport.replace(' ', '-')} bench=py_async_rtt message=float mode={mode} n={s['n']} "
+              f"rtt_p50_us={s['p50_us']:.2f} rtt_p99_us={s['p99_us']:.2f} rtt_p999_us={s['p999_us']:.2f} "
+              f"rtt_per_s={per_s} x_pipe={x_pipe:.2f} x_blocking={x_block:.2f}")
 
     progress("eshm throughput")
     e = eshm_throughput(10_000_000 // scale)

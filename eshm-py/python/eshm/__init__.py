@@ -30,6 +30,13 @@ The duplex byte channel with the API of the ESHM library's Python wrapper::
         ch.write(b"hello")
         reply = ch.read(timeout_ms=1000)
 
+asyncio, without a thread per wait (one waiter thread per process wakes the event loop)::
+
+    value = await sub.recv_async(timeout=1.0)       # eshm.TimeoutError after 1 s
+    async for value in sub.stream(): ...            # until the subscriber is closed
+    square = await client.call_async(7, timeout=1.0)
+    reply = await ch.read_async()                   # and ch.write_async(data)
+
 Every object may be shared between threads; one inherited through ``fork()`` is closed in
 the child. ``eshm.list()`` and ``eshm.clean()`` do what ``eshm list --json`` and
 ``eshm clean`` do.

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
+mod wakeup;
+
 /// Goals that ended kept for their results; older ones are forgotten.
 const KEEP_ENDED: usize = 1024;
 

@@ -36,7 +36,8 @@ impl CallTicket {
 
 /// A client's attachment to one server: its segment and its claimed slot.
 pub(crate) struct Attached {
-    pub(crate) mapped: Mapped,
+    /// Shared with the registrations of calls waiting to be woken (see `RawClient::wakeup`).
+    pub(crate) mapped: Arc<Mapped>,
     pub(crate) slot: usize,
     /// The claim's generation (calls carry it in their tokens).
     pub(crate) generation: u64,
@@ -149,7 +150,7 @@ impl ClientCore {
         if seg.state() != STATE_LIVE || !os::is_alive(info.owner_pid, info.owner_start_time) {
             return Ok(false);
         }
-        let mapped = Mapped::new(seg, info, self.kind)?;
+        let mapped = Arc::new(Mapped::new(seg, info, self.kind)?);
         self.check_types(&mapped)?;
         let (slot, generation) = claim(&mapped, &self.name)?;
         let validate_response =

@@ -2,14 +2,20 @@
 //! [`Client`] over it, with [`Pending`] calls for several in flight.
 
 use super::attach::{Attached, CallTicket, ClientCore};
+use super::mapped::Mapped;
 use super::options::ClientOptions;
-use super::protocol::{OP_CALL, ResponseHead, STATUS_OK, as_uninit};
+use super::protocol::{self, OP_CALL, ResponseHead, STATUS_OK, as_uninit};
 use crate::error::{CallError, Result};
+use crate::layout::STATE_LIVE;
 use crate::message::{self, Message};
+use crate::os;
 use crate::schema::Schema;
 use crate::segment::SegmentKind;
+use crate::sync::{AtomicU32, Ordering};
+use crate::wait::{Registered, Wakeup};
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The untyped client: requests and responses are bytes laid out as the server's
@@ -202,6 +208,25 @@ impl RawClient {
         }
     }
 
+    /// A registration to be woken when the answer to `ticket` may have come, for callers that
+    /// wait for many things at once (see [`Wakeup`]): `None` if it is there already (or the
+    /// server closed the service), so that [`wait_until`](Self::wait_until) should be called
+    /// now. Call it after the wake-up with a `slice_end` of now: it takes the answer, or
+    /// reports the server gone. A server that dies without closing wakes nobody, hence the
+    /// bounded waits of [`Wakeup`].
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::ServerGone`] if the client has moved to another server since the call.
+    pub fn wakeup(&mut self, ticket: CallTicket) -> Result<Option<Wakeup>, CallError> {
+        let a: &Attached = self.core.attachment(ticket)?;
+        if a.mapped.seg.state() != STATE_LIVE || a.mapped.seg.is_broken() {
+            return Ok(None);
+        }
+        let n = ticket.n;
+        Ok(slot_wakeup(a, || answered(a, n)))
+    }
+
     /// Ends the call `ticket` whose answer `head` came (its payload in `response`).
     fn finish(
         &mut self,
@@ -220,6 +245,43 @@ impl RawClient {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Registers the client of `a` to be woken by the server's next answer or feedback (see
+/// [`RawClient::wakeup`]): `None` (nothing registered) if `ready`, called after registering,
+/// finds what the caller waits for.
+pub(crate) fn slot_wakeup(a: &Attached, ready: impl FnOnce() -> bool) -> Option<Wakeup> {
+    let registered = protocol::client_register(a.mapped.slot(a.slot), ready);
+    registered.map(|t| {
+        let slot = SlotWakeup { mapped: a.mapped.clone(), slot: a.slot, generation: a.generation };
+        Wakeup::registered(Box::new(slot), t)
+    })
+}
+
+/// A client's registration with its slot's futex (see [`RawClient::wakeup`]).
+struct SlotWakeup {
+    mapped: Arc<Mapped>,
+    slot: usize,
+    /// The claim that registered: a slot given back and claimed again meanwhile (by this
+    /// process or another) is not deregistered from.
+    generation: u64,
+}
+
+impl Registered for SlotWakeup {
+    fn word(&self) -> &AtomicU32 {
+        &self.mapped.slot(self.slot).futex
+    }
+}
+
+impl Drop for SlotWakeup {
+    fn drop(&mut self) {
+        let slot = self.mapped.slot(self.slot);
+        if slot.pid.load(Ordering::Acquire) == os::pid()
+            && slot.generation.load(Ordering::Acquire) == self.generation
+        {
+            protocol::client_deregister(slot);
+        }
     }
 }
 

@@ -129,6 +129,7 @@ not_under_loom! {
     pub use attach::CallTicket;
     pub(crate) use attach::{Attached, ClientCore};
     pub use client::{Client, ClientBuilder, Pending, RawClient};
+    pub(crate) use client::slot_wakeup;
     pub use details::{ClientInfo, ServiceDetails};
     pub use intake::CallId;
     pub(crate) use intake::{Intake, ServerCore};

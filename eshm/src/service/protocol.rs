@@ -373,6 +373,27 @@ pub(crate) fn client_sleep(
     slot.waiters.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// Client: registers to be woken by the server's next answer, as [`client_sleep`] does before
+/// it sleeps, for a caller that sleeps elsewhere (see `RawClient::wakeup`), and returns the
+/// value of the slot's futex to wait on; `None` (nothing registered) if `ready` (called after
+/// registering) finds what it waits for. Withdraw with [`client_deregister`].
+pub(crate) fn client_register(slot: &ClientSlot, ready: impl FnOnce() -> bool) -> Option<u32> {
+    let ticket = slot.futex.load(Ordering::Acquire);
+    slot.waiters.fetch_add(1, Ordering::Relaxed);
+    // Pairs with the SeqCst fence in `wake_client`.
+    fence(Ordering::SeqCst);
+    if ready() {
+        client_deregister(slot);
+        return None;
+    }
+    Some(ticket)
+}
+
+/// Client: withdraws a registration of [`client_register`].
+pub(crate) fn client_deregister(slot: &ClientSlot) {
+    slot.waiters.fetch_sub(1, Ordering::Relaxed);
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
