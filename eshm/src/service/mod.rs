@@ -117,15 +117,21 @@
 // The protocol and its layout are model-checked under loom; the rest does I/O.
 pub(crate) mod layout;
 pub(crate) mod protocol;
+#[cfg(not(loom))]
+mod attach;
+#[cfg(not(loom))]
+mod client;
+#[cfg(not(loom))]
+mod details;
+#[cfg(not(loom))]
+mod intake;
+#[cfg(not(loom))]
+pub(crate) mod mapped;
+#[cfg(not(loom))]
+mod options;
+#[cfg(not(loom))]
+mod server;
 not_under_loom! {
-    mod attach;
-    mod client;
-    mod details;
-    mod intake;
-    pub(crate) mod mapped;
-    mod options;
-    mod server;
-
     pub use attach::CallTicket;
     pub(crate) use attach::{Attached, ClientCore};
     pub use client::{Client, ClientBuilder, Pending, RawClient};
