@@ -493,3 +493,46 @@ fn fetch_schema(session: &zenoh::Session, fingerprint: u64) -> Result<Schema, St
     }
     Err(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(origin: u8, seq: u64, lost_at_source: u64) -> Header {
+        Header { fingerprint: 7, seq, stamp_unix_ns: 0, lost_at_source, origin: [origin; 16] }
+    }
+
+    #[test]
+    fn import_account_counts_gaps_per_stream_and_refuses_repeats() {
+        let mut t = Topic::default();
+        // A stream may start anywhere (a bridge restarted on either side): no loss.
+        assert!(account(&mut t, &header(1, 41, 0)));
+        assert!(account(&mut t, &header(1, 42, 0)));
+        assert_eq!(t.stats.lost_network, 0);
+        // 43 and 44 went missing.
+        assert!(account(&mut t, &header(1, 45, 2)));
+        assert_eq!((t.stats.lost_network, t.stats.lost_at_source), (2, 2));
+        // A repeat, or an older message, is not republished.
+        assert!(!account(&mut t, &header(1, 45, 2)));
+        assert!(!account(&mut t, &header(1, 3, 2)));
+        assert_eq!(t.stats.duplicates, 2);
+        // A second origin is a stream of its own; source losses add up over origins.
+        assert!(account(&mut t, &header(2, 1, 5)));
+        assert!(account(&mut t, &header(2, 3, 6)));
+        assert!(account(&mut t, &header(1, 46, 2)));
+        assert_eq!((t.stats.lost_network, t.stats.lost_at_source), (3, 8));
+        assert_eq!(t.stats.origins.len(), 2);
+    }
+
+    #[test]
+    fn import_enqueue_keeps_the_newest_and_counts_the_dropped() {
+        let mut t = Topic::default();
+        for i in 0..MAX_QUEUED + 3 {
+            enqueue(&mut t, 7, vec![i as u8]);
+        }
+        assert_eq!(t.queue.len(), MAX_QUEUED);
+        assert_eq!(t.queue.front().map(|q| q.payload[0]), Some(3));
+        assert_eq!(t.stats.dropped_no_schema, 3);
+        assert_eq!(t.stats.state, "waiting");
+    }
+}
