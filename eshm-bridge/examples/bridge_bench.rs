@@ -41,6 +41,12 @@ const THROUGHPUT_FOR: Duration = Duration::from_secs(3);
 /// A receiver that has received something and then nothing for this long is done.
 const IDLE_END: Duration = Duration::from_secs(3);
 
+/// Ring capacity on both hosts: 64 Ki small messages (4 MiB), eshm's default (16) of 1 MiB
+/// ones. (An eshm publisher never waits; the plain Zenoh publisher is held back by `Block`.)
+fn capacity(size: usize) -> usize {
+    if size >= MIB { 16 } else { 1 << 16 }
+}
+
 fn mono_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
@@ -171,9 +177,9 @@ impl Pace {
         let due = match self.interval {
             Some(i) => self.start + i * seq as u32,
             None if self.rate > 0.0 => {
-                // Messages due in each 1 ms go together.
-                let ms = (seq as f64 / self.rate * 1e3).floor();
-                self.start + Duration::from_micros((ms * 1e3) as u64)
+                // Messages due in each 100 µs go together.
+                let slices = (seq as f64 / self.rate * 1e4).floor();
+                self.start + Duration::from_micros((slices * 100.0) as u64)
             }
             None => return,
         };
@@ -322,8 +328,11 @@ fn probe_until_go(mut send: impl FnMut(&[u8]), size: usize) {
 /// An eshm publisher on host A: `[size, mode, count, rate]`, as `zpub`.
 fn role_epub(args: &[String]) {
     let plan = SendPlan::parse(args);
-    let mut publisher =
-        Publisher::<[u8]>::builder(TOPIC).max_len(plan.size).create().expect("topic");
+    let mut publisher = Publisher::<[u8]>::builder(TOPIC)
+        .max_len(plan.size)
+        .capacity(capacity(plan.size))
+        .create()
+        .expect("topic");
     probe_until_go(|buf| publisher.publish(buf).expect("publish"), plan.size);
     let last = plan.run(|buf| publisher.publish(buf).expect("publish"));
     println!("sent last={last}");
@@ -335,13 +344,12 @@ fn role_esub(args: &[String]) {
     let mut tally = Tally::new(Mode::parse(&args[0]), args[1].parse().expect("end"));
     let mut sub = Subscriber::<[u8]>::open(TOPIC).expect("subscribe");
     println!("ready");
-    let mut buf = Vec::new();
     loop {
         let timeout = if tally.received > 0 { IDLE_END } else { Duration::from_secs(60) };
-        match sub.recv_timeout(timeout) {
+        // In place for pooled (large) messages; a copy of small ones.
+        match sub.recv_ref_timeout(timeout) {
             Ok(msg) => {
-                buf = msg;
-                tally.take(&buf);
+                tally.take(&msg);
                 if tally.done {
                     break;
                 }
@@ -350,14 +358,14 @@ fn role_esub(args: &[String]) {
             Err(e) => panic!("receive: {e}"),
         }
     }
-    drop(buf);
     tally.report();
     println!("lost_here={}", sub.lost());
 }
 
-/// A bridge: `[expose|import, endpoint to listen on or connect to]`.
+/// A bridge: `[expose|import, endpoint to listen on or connect to, message size]`.
 fn role_bridge(args: &[String]) {
-    let config = Config::new().multicast_scouting(false);
+    let size: usize = args[2].parse().expect("size");
+    let config = Config::new().multicast_scouting(false).capacity(capacity(size));
     let config = match args[0].as_str() {
         "expose" => config.expose("bench/**").listen(&args[1]),
         _ => config.import("bench/**").connect(&args[1]).listen("tcp/127.0.0.1:0"),
@@ -419,9 +427,10 @@ fn run_bridge(size: usize, mode: Mode, count: u64, rate: f64) -> String {
     let endpoint = format!("tcp/127.0.0.1:{}", port());
     let m = if mode == Mode::Latency { "latency" } else { "throughput" };
     let end = if mode == Mode::Latency { count } else { u64::MAX };
-    let mut bridge_a = spawn("bridge", &["expose".into(), endpoint.clone()], &env_a);
+    let mut bridge_a =
+        spawn("bridge", &["expose".into(), endpoint.clone(), size.to_string()], &env_a);
     bridge_a.expect_line("ready");
-    let mut bridge_b = spawn("bridge", &["import".into(), endpoint], &env_b);
+    let mut bridge_b = spawn("bridge", &["import".into(), endpoint, size.to_string()], &env_b);
     bridge_b.expect_line("ready");
     bridge_b.expect_line("connected");
     let mut sub = spawn("esub", &[m.into(), end.to_string()], &env_b);

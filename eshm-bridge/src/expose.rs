@@ -367,7 +367,7 @@ fn forward(shared: &Shared, name: &str, out: &mut Outbound, seq: &mut u64, bytes
         lost_at_source: out.sub.lost(),
         origin: shared.id,
     };
-    match out.publisher.put(bytes).attachment(header.encode().to_vec()).wait() {
+    match out.publisher.put(bytes).attachment(header.encode()).wait() {
         Ok(()) => {
             out.stats.sent += 1;
             out.trouble = None;

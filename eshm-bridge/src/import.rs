@@ -29,7 +29,7 @@ use crate::{Shared, key};
 use eshm::pubsub::PublisherOptions;
 use eshm::segment::SegmentKind;
 use eshm::{Error as EshmError, PublishError, RawPublisher, Schema};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use zenoh::Wait as _;
@@ -74,6 +74,8 @@ enum Refusal {
 
 #[derive(Default)]
 struct Topic {
+    /// The topic's name (the map holds topics by the key they arrive on).
+    name: String,
     state: Option<State>,
     queue: VecDeque<Queued>,
     /// Whether the topic is in the resolver's list.
@@ -85,8 +87,11 @@ struct Topic {
 
 #[derive(Default)]
 struct Inbound {
-    topics: BTreeMap<String, Topic>,
-    /// Topics with work for the resolver.
+    /// Imported topics, by the key they arrive on (looked up as is: no decoding per message).
+    topics: HashMap<String, Topic>,
+    /// Keys that carry no selected topic (decoded once, then ignored).
+    ignored: HashSet<String>,
+    /// Keys of topics with work for the resolver.
     work: VecDeque<String>,
     stopping: bool,
 }
@@ -121,7 +126,7 @@ impl Importer {
 
     /// The counters of every imported topic, for the status file.
     pub(crate) fn stats(&self) -> BTreeMap<String, Imported> {
-        self.lock().topics.iter().map(|(name, t)| (name.clone(), t.stats.clone())).collect()
+        self.lock().topics.values().map(|t| (t.name.clone(), t.stats.clone())).collect()
     }
 
     /// Declares a subscriber per import key expression, delivering to this importer.
@@ -160,13 +165,25 @@ impl Importer {
 
     /// One message from the network (on a Zenoh thread: never blocks for long).
     fn on_sample(&self, sample: &Sample) {
-        let Some(topic) = key::topic(sample.key_expr().as_str()) else { return };
-        if !self.selection.matches(&topic) {
-            return;
-        }
+        let key = sample.key_expr().as_str();
         let header = sample.attachment().map(|a| Header::decode(&a.to_bytes()));
-        let mut inbound = self.lock();
-        let t = inbound.topics.entry(topic.clone()).or_default();
+        let mut guard = self.lock();
+        let inbound = &mut *guard;
+        if !inbound.topics.contains_key(key) {
+            if inbound.ignored.contains(key) {
+                return;
+            }
+            match key::topic(key).filter(|name| self.selection.matches(name)) {
+                Some(name) => {
+                    inbound.topics.insert(key.to_owned(), Topic { name, ..Topic::default() });
+                }
+                None => {
+                    inbound.ignored.insert(key.to_owned());
+                    return;
+                }
+            }
+        }
+        let t = inbound.topics.get_mut(key).expect("just looked");
         t.stats.received += 1;
         let header = match header {
             Some(Ok(h)) => h,
@@ -176,7 +193,8 @@ impl Importer {
                     Some(Err(e)) => format!("a message from the network was refused: {e}"),
                     _ => "a message from the network without eshm's attachment was refused".into(),
                 };
-                drop(inbound);
+                let topic = t.name.clone();
+                drop(guard);
                 (self.shared.events)(&Event::Trouble { topic, what });
                 return;
             }
@@ -202,17 +220,18 @@ impl Importer {
                                 | PublishError::InvalidMessage { .. }
                                 | PublishError::MessageTooLarge { .. }
                         );
+                        let topic = t.name.clone();
                         if lost_publisher {
                             // Taken over, or its file truncated: set up a new one, this
                             // message first.
                             t.state = Some(State::Waiting);
                             enqueue(t, header.fingerprint, payload.into_owned());
-                            list(&mut inbound, &topic);
+                            list(inbound, key);
                             self.work_ready.notify_one();
                         } else {
                             t.stats.dropped_invalid += 1;
                         }
-                        drop(inbound);
+                        drop(guard);
                         let what = format!("a message from the network was not republished: {e}");
                         (self.shared.events)(&Event::Trouble { topic, what });
                     }
@@ -225,7 +244,7 @@ impl Importer {
             }
             _ => {
                 enqueue(t, header.fingerprint, payload.into_owned());
-                list(&mut inbound, &topic);
+                list(inbound, key);
                 self.work_ready.notify_one();
             }
         }
@@ -235,18 +254,18 @@ impl Importer {
     pub(crate) fn resolve(&self, session: &zenoh::Session) {
         let mut schemas: HashMap<u64, Schema> = HashMap::new();
         loop {
-            let (name, fingerprint) = {
+            let (key, name, fingerprint) = {
                 let mut inbound = self.lock();
-                let name = loop {
+                let key = loop {
                     if inbound.stopping {
                         return;
                     }
-                    if let Some(name) = inbound.work.pop_front() {
-                        break name;
+                    if let Some(key) = inbound.work.pop_front() {
+                        break key;
                     }
                     inbound = self.work_ready.wait(inbound).expect("import state");
                 };
-                let t = inbound.topics.get_mut(&name).expect("listed topics exist");
+                let t = inbound.topics.get_mut(&key).expect("listed topics exist");
                 t.listed = false;
                 let Some(first) = t.queue.front() else { continue };
                 let fingerprint = first.fingerprint;
@@ -256,22 +275,24 @@ impl Importer {
                 {
                     t.state = Some(State::Waiting);
                 }
-                (name, fingerprint)
+                (key, t.name.clone(), fingerprint)
             };
-            let outcome = self.set_up(session, &mut schemas, &name, fingerprint);
-            self.install(&name, fingerprint, outcome);
+            let outcome = self.set_up(session, &mut schemas, &key, &name, fingerprint);
+            self.install(&key, fingerprint, outcome);
         }
     }
 
-    /// Makes the publisher of `name` for type `fingerprint` (blocking: queries, system calls).
+    /// Makes the publisher of topic `name` (arriving on `key`) for type `fingerprint`
+    /// (blocking: queries, system calls).
     fn set_up(
         &self,
         session: &zenoh::Session,
         schemas: &mut HashMap<u64, Schema>,
+        key: &str,
         name: &str,
         fingerprint: u64,
     ) -> Outcome {
-        if let Some(State::Ready { fingerprint: fp, .. }) = &self.lock().topics[name].state
+        if let Some(State::Ready { fingerprint: fp, .. }) = &self.lock().topics[key].state
             && *fp == fingerprint
         {
             return Outcome::AlreadyReady;
@@ -316,12 +337,14 @@ impl Importer {
         }
     }
 
-    /// Installs the outcome of [`set_up`](Self::set_up) and publishes (or drops) the queue.
-    fn install(&self, name: &str, fingerprint: u64, outcome: Outcome) {
+    /// Installs the outcome of [`set_up`](Self::set_up) for the topic arriving on `key`, and
+    /// publishes (or drops) its queue.
+    fn install(&self, key: &str, fingerprint: u64, outcome: Outcome) {
         let mut event = None;
         {
-            let mut inbound = self.lock();
-            let t = inbound.topics.get_mut(name).expect("imported topics stay");
+            let mut guard = self.lock();
+            let inbound = &mut *guard;
+            let t = inbound.topics.get_mut(key).expect("imported topics stay");
             match outcome {
                 Outcome::AlreadyReady => {}
                 Outcome::Ready(publisher, schema) => {
@@ -330,7 +353,7 @@ impl Importer {
                     t.stats.state = "republishing";
                     t.state = Some(State::Ready { publisher, fingerprint });
                     event = Some(Event::Importing {
-                        topic: name.to_owned(),
+                        topic: t.name.clone(),
                         type_name: schema.type_name(),
                         fingerprint,
                     });
@@ -371,7 +394,7 @@ impl Importer {
                 }
             }
             if !t.queue.is_empty() {
-                list(&mut inbound, name);
+                list(inbound, key);
             }
         }
         if let Some(e) = event {
@@ -450,11 +473,11 @@ fn enqueue(t: &mut Topic, fingerprint: u64, payload: Vec<u8>) {
     }
 }
 
-fn list(inbound: &mut Inbound, name: &str) {
-    let t = inbound.topics.get_mut(name).expect("the topic exists");
+fn list(inbound: &mut Inbound, key: &str) {
+    let t = inbound.topics.get_mut(key).expect("the topic exists");
     if !t.listed {
         t.listed = true;
-        inbound.work.push_back(name.to_owned());
+        inbound.work.push_back(key.to_owned());
     }
 }
 
