@@ -473,11 +473,22 @@ fn main() {
     };
     println!("# eshm-bridge benchmark: one-way latency and throughput, bridged vs plain Zenoh");
     println!("# commit {}", git(&["rev-parse", "--short", "HEAD"]).unwrap_or_default());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("# load average at start: {}", load.trim());
     println!(
         "# cores {}, ZENOH_RUNTIME={:?}, zenoh 1.10 (transport_tcp), TCP on loopback, multicast scouting off",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::env::var("ZENOH_RUNTIME").ok()
     );
+    // `--size N --mode M --path P --rate R`: one run only (for profiling).
+    let opt = |name: &str| args.iter().position(|a| a == name).map(|i| args[i + 1].clone());
+    if let (Some(size), Some(mode)) = (opt("--size"), opt("--mode")) {
+        let (size, mode) = (size.parse().expect("size"), Mode::parse(&mode));
+        let rate: f64 = opt("--rate").map_or(0.0, |r| r.parse().expect("rate"));
+        let run = if opt("--path").as_deref() == Some("zenoh") { run_zenoh } else { run_bridge };
+        println!("{}", run(size, mode, 1000, rate));
+        return;
+    }
     for size in [64, MIB] {
         let count = match (size, quick) {
             (64, false) => 5000,

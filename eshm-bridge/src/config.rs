@@ -109,12 +109,17 @@ impl Config {
     /// The Zenoh configuration.
     pub(crate) fn zenoh(&self) -> Result<zenoh::Config, Error> {
         let mut c = match &self.zenoh_config_file {
-            Some(path) => zenoh::Config::from_file(path)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?,
+            Some(path) => zenoh::Config::from_file(path).map_err(|e| {
+                let e = e.to_string();
+                Error::Config(format!("{}: {}", path.display(), crate::error::zenoh_text(&e)))
+            })?,
             None => zenoh::Config::default(),
         };
         let set = |c: &mut zenoh::Config, key: &str, value: String| {
-            c.insert_json5(key, &value).map_err(|e| Error::Config(format!("{key} = {value}: {e}")))
+            c.insert_json5(key, &value).map_err(|e| {
+                let e = e.to_string();
+                Error::Config(format!("{key} = {value}: {}", crate::error::zenoh_text(&e)))
+            })
         };
         let list = |v: &[String]| serde_json::to_string(v).expect("strings serialise");
         if !self.listen.is_empty() {

@@ -41,6 +41,25 @@ pub enum Error {
 impl Error {
     /// A Zenoh error (zenoh's errors are boxed trait objects, kept here as their text).
     pub(crate) fn zenoh(what: &str, e: impl std::fmt::Display) -> Error {
-        Error::Zenoh(format!("{what}: {e}"))
+        Error::Zenoh(format!("{what}: {}", zenoh_text(&e.to_string())))
+    }
+}
+
+/// Zenoh's error text without the source location it appends (` at /path/file.rs:123.`).
+pub(crate) fn zenoh_text(text: &str) -> &str {
+    match text.rfind(" at /") {
+        Some(at) if text.ends_with('.') && text[at..].contains(".rs:") => &text[..at],
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_zenoh_text_drops_the_source_location() {
+        let t = "Unicast not supported for bogus protocol at /root/.cargo/x/src/lib.rs:183.";
+        assert_eq!(super::zenoh_text(t), "Unicast not supported for bogus protocol");
+        assert_eq!(super::zenoh_text("plain"), "plain");
+        assert_eq!(super::zenoh_text("look at /tmp first."), "look at /tmp first.");
     }
 }

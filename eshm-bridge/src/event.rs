@@ -84,10 +84,10 @@ pub enum Event {
         /// Why.
         reason: String,
     },
-    /// Something went wrong with one topic (a message refused, a segment unusable); the
-    /// bridge carries on.
+    /// Something went wrong with one topic (a message refused, a segment unusable), or with
+    /// the bridge's status file; the bridge carries on.
     Trouble {
-        /// The topic.
+        /// The topic (empty for the status file).
         topic: String,
         /// What happened.
         what: String,
@@ -132,6 +132,7 @@ impl fmt::Display for Event {
                 f,
                 "no schema for {topic:?} ({fingerprint:#018x}): {reason}; its messages are dropped"
             ),
+            Event::Trouble { topic, what } if topic.is_empty() => write!(f, "trouble: {what}"),
             Event::Trouble { topic, what } => write!(f, "trouble on {topic:?}: {what}"),
         }
     }
