@@ -194,9 +194,13 @@ impl Exposer {
             } else if !names.contains(name) && out.sub.schema().is_none() {
                 Some("the topic is gone".to_owned())
             } else if full {
+                // Another bridge on this host may have taken the topic over (this one's own
+                // imports are marked): only then is the topic's owner looked at.
                 let bridges = bridges.get_or_insert_with(status::live_bridges);
-                inspect::info(SegmentKind::Topic, name)
-                    .ok()
+                let others = bridges.iter().any(|&pid| pid != std::process::id());
+                others
+                    .then(|| inspect::info(SegmentKind::Topic, name).ok())
+                    .flatten()
                     .and_then(|info| republished_by(&info, bridges))
             } else {
                 None
@@ -222,11 +226,13 @@ impl Exposer {
             if self.topics.contains_key(&name) || !self.selection.matches(&name) {
                 continue;
             }
-            if self.not_exposed.contains_key(&name) && !full && !imported.contains(&name) {
+            let imported_here = imported.contains(&name);
+            if !imported_here && self.not_exposed.contains_key(&name) && !full {
                 continue; // re-examined every second
             }
-            let info = inspect::info(SegmentKind::Topic, &name).ok();
-            let why = if imported.contains(&name) {
+            let info =
+                if imported_here { None } else { inspect::info(SegmentKind::Topic, &name).ok() };
+            let why = if imported_here {
                 Some(IMPORTED_HERE.to_owned())
             } else {
                 let bridges = bridges.get_or_insert_with(status::live_bridges);

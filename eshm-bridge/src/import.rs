@@ -83,6 +83,20 @@ struct Topic {
     /// Per origin bridge: the last sequence number and the origin's `lost_at_source`.
     streams: HashMap<[u8; 16], (u64, u64)>,
     stats: Imported,
+    /// The last trouble reported: a message refused again for the same reason is only
+    /// counted.
+    trouble: Option<String>,
+}
+
+impl Topic {
+    /// The event reporting `what`, unless it was the last one reported.
+    fn trouble(&mut self, what: String) -> Option<Event> {
+        if self.trouble.as_deref() == Some(&what) {
+            return None;
+        }
+        self.trouble = Some(what.clone());
+        Some(Event::Trouble { topic: self.name.clone(), what })
+    }
 }
 
 #[derive(Default)]
@@ -190,12 +204,14 @@ impl Importer {
             other => {
                 t.stats.dropped_invalid += 1;
                 let what = match other {
-                    Some(Err(e)) => format!("a message from the network was refused: {e}"),
-                    _ => "a message from the network without eshm's attachment was refused".into(),
+                    Some(Err(e)) => format!("messages from the network are refused: {e}"),
+                    _ => "messages from the network without eshm's attachment are refused".into(),
                 };
-                let topic = t.name.clone();
+                let event = t.trouble(what);
                 drop(guard);
-                (self.shared.events)(&Event::Trouble { topic, what });
+                if let Some(e) = event {
+                    (self.shared.events)(&e);
+                }
                 return;
             }
         };
@@ -212,7 +228,10 @@ impl Importer {
                 if *fingerprint == header.fingerprint && t.queue.is_empty() =>
             {
                 match publisher.publish_bytes(&payload) {
-                    Ok(()) => t.stats.republished += 1,
+                    Ok(()) => {
+                        t.stats.republished += 1;
+                        t.trouble = None;
+                    }
                     Err(e) => {
                         let lost_publisher = !matches!(
                             e,
@@ -220,7 +239,8 @@ impl Importer {
                                 | PublishError::InvalidMessage { .. }
                                 | PublishError::MessageTooLarge { .. }
                         );
-                        let topic = t.name.clone();
+                        let what = format!("a message from the network was not republished: {e}");
+                        let event = t.trouble(what);
                         if lost_publisher {
                             // Taken over, or its file truncated: set up a new one, this
                             // message first.
@@ -232,8 +252,9 @@ impl Importer {
                             t.stats.dropped_invalid += 1;
                         }
                         drop(guard);
-                        let what = format!("a message from the network was not republished: {e}");
-                        (self.shared.events)(&Event::Trouble { topic, what });
+                        if let Some(e) = event {
+                            (self.shared.events)(&e);
+                        }
                     }
                 }
             }

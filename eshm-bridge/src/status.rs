@@ -273,8 +273,17 @@ mod tests {
     #[test]
     fn status_start_time_tells_processes_apart() {
         let me = start_time(std::process::id()).expect("our own start time");
-        assert!(me > 0);
         assert_eq!(start_time(std::process::id()), Some(me), "stable");
+        // Clock ticks (100 a second on Linux) since boot: no later than now.
+        let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
+        let uptime: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(me <= (uptime * 100.0) as u64 + 100, "{me} ticks, up {uptime} s");
+        // A process started after this one did not start before it.
+        let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let later = start_time(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(later.is_some_and(|t| t >= me), "{later:?} < {me}");
         assert_eq!(start_time(u32::MAX), None);
         assert_eq!(file_pid("eshm.bridge.123.json"), Some(123));
         assert_eq!(file_pid("eshm.bridge.x.json"), None);

@@ -16,7 +16,8 @@ mod roles;
 use eshm_tests::{ChildProcess, named_tests, run_main};
 use hosts::{Host, bridge_entry, counter, free_port, phase, python_subscriber};
 use roles::{
-    role_bridge, role_cli, role_f64_pub, role_f64_sub, role_publisher, role_sub_imu, role_sub_scan,
+    role_bridge, role_cli, role_f64_pub, role_f64_sub, role_forger, role_publisher, role_sub_imu,
+    role_sub_scan,
 };
 use std::process::Command;
 
@@ -37,10 +38,12 @@ fn main() {
             ("sub_scan", role_sub_scan),
             ("f64_pub", role_f64_pub),
             ("f64_sub", role_f64_sub),
+            ("forger", role_forger),
         ],
         named_tests![
             bridge_carries_typed_topics_between_hosts_through_restarts,
             bridge_reports_a_type_conflict_and_republishes_nothing,
+            bridge_refuses_malformed_messages_from_the_network,
             bridge_pair_exposing_and_importing_the_same_topics_never_echoes,
             bridge_across_network_namespaces,
         ],
@@ -142,6 +145,29 @@ fn bridge_reports_a_type_conflict_and_republishes_nothing() {
     local.finish("");
     bridge_b.expect_line("importing \"robot/conflict\" \"Imu\"");
     publisher.send("idle");
+}
+
+/// A Zenoh peer that is not a bridge puts malformed messages on a topic's key: no
+/// attachment, an unknown attachment version, a payload of the wrong length. The bridge
+/// reports them, counts them, and republishes only the good message that follows.
+fn bridge_refuses_malformed_messages_from_the_network() {
+    let b = Host::new("b");
+    let listen = format!("tcp/127.0.0.1:{}", free_port());
+    let mut bridge_b = b.bridge(&["--import", "robot/**", "--listen", &listen]);
+    let mut forger = ChildProcess::spawn("forger", &[listen]);
+    forger.expect_line("started");
+    forger.send("send");
+    forger.expect_line("sent");
+    bridge_b.expect_line("trouble on \"robot/forged\": messages from the network without eshm's");
+    bridge_b.expect_line("trouble on \"robot/forged\": messages from the network are refused");
+    let info = b.info_when("robot/forged", |i| {
+        counter(bridge_entry(i, "imported"), "received") >= 4
+            && counter(bridge_entry(i, "imported"), "republished") >= 1
+    });
+    let imported = bridge_entry(&info, "imported").expect("imported");
+    assert_eq!(imported["dropped_invalid"], 3, "{info:#}");
+    assert_eq!(imported["republished"], 1, "{info:#}");
+    assert_eq!((&info["type"], &info["published"]), (&"Imu".into(), &1.into()), "{info:#}");
 }
 
 /// Two bridges that both expose and import `loop/**`, each host publishing one topic: each

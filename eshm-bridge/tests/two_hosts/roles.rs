@@ -239,3 +239,50 @@ pub(crate) fn role_f64_sub(args: &[String]) {
         Err(e) => panic!("receive: {e}"),
     });
 }
+
+/// A Zenoh peer that is not a bridge (connecting to `args[0]`): it answers the schema query
+/// for `Imu` like a bridge, and on `send` puts four messages on `robot/forged`'s key: one
+/// without an attachment, one with an attachment of an unknown layout version, one whose
+/// payload is 10 bytes (shorter than an `Imu`), then a good one. Prints `sent`.
+pub(crate) fn role_forger(args: &[String]) {
+    use eshm_bridge::wire::Header;
+    use zenoh::Wait as _;
+
+    let mut config = zenoh::Config::default();
+    let mut set = |key: &str, value: &str| config.insert_json5(key, value).expect("config");
+    set("scouting/multicast/enabled", "false");
+    set("connect/endpoints", &format!("[\"{}\"]", args[0]));
+    set("listen/endpoints", "[\"tcp/127.0.0.1:0\"]");
+    let session = zenoh::open(config).wait().expect("open a session");
+    let schema = <Imu as eshm::Message>::SCHEMA;
+    let fingerprint = schema.fingerprint();
+    let encoded = schema.encode();
+    let _queryable = session
+        .declare_queryable(format!("eshm/@schema/{fingerprint:016x}"))
+        .callback(move |q| {
+            let _ = q.reply(q.key_expr().clone(), encoded.clone()).wait();
+        })
+        .wait()
+        .expect("queryable");
+    let publisher = session.declare_publisher("eshm/robot/forged").wait().expect("publisher");
+    while !publisher.matching_status().wait().expect("matching status").matching() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    println!("started");
+    let origin = session.zid().to_le_bytes();
+    let header = |seq| Header { fingerprint, seq, stamp_unix_ns: 0, lost_at_source: 0, origin };
+    let good = eshm::message::as_bytes(&imu(1, 1)).to_vec();
+    let mut other_version = header(1).encode();
+    other_version[0] = 9;
+    if read_parent_line() == "send" {
+        let put = |payload: Vec<u8>, attachment: Option<[u8; 56]>| {
+            publisher.put(payload).attachment(attachment.map(Vec::from)).wait().expect("put");
+        };
+        put(good.clone(), None);
+        put(good.clone(), Some(other_version));
+        put(vec![0xA5; 10], Some(header(1).encode()));
+        put(good, Some(header(2).encode()));
+        println!("sent");
+    }
+    eshm_tests::wait_for_parent();
+}
