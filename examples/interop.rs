@@ -4,11 +4,15 @@
 //! ```text
 //! interop publish NAME COUNT    # publishes COUNT Pose messages on NAME and COUNT Imu on NAME/imu
 //! interop receive NAME COUNT    # receives COUNT Pose messages and prints them
+//! interop slices NAME COUNT     # publishes COUNT messages on the slice topics NAME/scan and
+//!                               # NAME/points, once a reader is on each
 //! ```
 //!
 //! Message `i` has `position = (i, 2i, -i)`, `orientation = (0.5, 0.5, 0.5, 0.5)`; its `Imu`
 //! has `stamp_ns = 1000 + i`, angular velocity `(i, 0, 0)` and linear acceleration
-//! `(0, 0, 9.81)`.
+//! `(0, 0, 9.81)`. Slice message `i` of NAME/scan (`[f32]`, at most 8) holds `i % 9`
+//! elements `i + j / 2`; of NAME/points (`[Vector3]`, at most 3), `i % 4` elements
+//! `(i, j, -1)`.
 
 use eshm::msg::{Imu, Pose, Quaternion, Vector3};
 use eshm::{Publisher, Subscriber};
@@ -43,7 +47,7 @@ fn main() -> eshm::Result<()> {
     let (command, name, count) = match args.as_slice() {
         [c, n, k] => (c.as_str(), n.clone(), k.parse::<u64>().expect("COUNT")),
         _ => {
-            eprintln!("usage: interop publish|receive NAME COUNT");
+            eprintln!("usage: interop publish|receive|slices NAME COUNT");
             std::process::exit(2);
         }
     };
@@ -74,6 +78,23 @@ fn main() -> eshm::Result<()> {
                     p.position.x, p.position.y, p.position.z, o.x, o.y, o.z, o.w
                 );
             }
+        }
+        "slices" => {
+            let (scan_name, points_name) = (format!("{name}/scan"), format!("{name}/points"));
+            let mut scans = Publisher::<[f32]>::builder(&scan_name).max_len(8).create()?;
+            let mut points = Publisher::<[Vector3]>::builder(&points_name).max_len(3).create()?;
+            println!("ready");
+            wait_for_reader(&scan_name)?;
+            wait_for_reader(&points_name)?;
+            for i in 0..count {
+                let scan: Vec<f32> = (0..i % 9).map(|j| i as f32 + j as f32 * 0.5).collect();
+                scans.publish(&scan)?;
+                let p: Vec<Vector3> =
+                    (0..i % 4).map(|j| Vector3 { x: i as f64, y: j as f64, z: -1.0 }).collect();
+                points.publish(&p)?;
+            }
+            println!("published {count}");
+            let _ = std::io::stdin().read_line(&mut String::new());
         }
         other => {
             eprintln!("unknown command {other:?}");

@@ -1,11 +1,5 @@
-//! Which topics a bridge exposes or imports: names and shell-style patterns, as
-//! `eshm record` takes them.
-//!
-//! An argument with `*`, `?` or `[` in it is a pattern (rust-lang's `glob` matcher): `*` and
-//! `?` match within one level of a `/`-separated name (`robot/*` matches `robot/imu`, not
-//! `robot/arm/joint`), `**` as a whole level matches any number of levels (`robot/**`), and
-//! `[abc]`, `[a-z]`, `[!a]` are character classes. Any other argument is a topic name, matched
-//! exactly.
+//! Which topics a bridge exposes or imports: names and shell-style patterns
+//! ([`eshm::select`]), as `eshm record` takes them.
 //!
 //! For imports, each argument also becomes a Zenoh key expression that covers at least the
 //! topics it selects ([`Selection::key_exprs`]), so that remote bridges send only what is
@@ -13,24 +7,12 @@
 
 use crate::error::Error;
 use crate::key;
+use eshm::select::is_pattern;
 use zenoh::key_expr::OwnedKeyExpr;
 
 /// A selection of topics (none when empty).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Selection {
-    names: Vec<String>,
-    patterns: Vec<(String, glob::Pattern)>,
-}
-
-const OPTIONS: glob::MatchOptions = glob::MatchOptions {
-    case_sensitive: true,
-    require_literal_separator: true,
-    require_literal_leading_dot: false,
-};
-
-fn is_pattern(arg: &str) -> bool {
-    arg.contains(['*', '?', '['])
-}
+pub(crate) struct Selection(eshm::select::Selection);
 
 impl Selection {
     /// The selection the arguments give.
@@ -39,35 +21,24 @@ impl Selection {
     ///
     /// [`Error::InvalidPattern`] for an invalid pattern or topic name.
     pub(crate) fn new(args: &[String]) -> Result<Selection, Error> {
-        let mut s = Selection::default();
-        for a in args {
-            let invalid = |reason: String| Error::InvalidPattern { pattern: a.clone(), reason };
-            if is_pattern(a) {
-                let p = glob::Pattern::new(a).map_err(|e| invalid(e.to_string()))?;
-                s.patterns.push((a.clone(), p));
-            } else {
-                eshm::segment::file_name(eshm::segment::SegmentKind::Topic, a)
-                    .map_err(|e| invalid(e.to_string()))?;
-                s.names.push(a.clone());
-            }
-        }
-        Ok(s)
+        eshm::select::Selection::new(args)
+            .map(Selection)
+            .map_err(|e| Error::InvalidPattern { pattern: e.argument, reason: e.reason })
     }
 
     /// Whether nothing is selected.
     pub(crate) fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.patterns.is_empty()
+        self.0.is_empty()
     }
 
     /// Whether topic `name` is selected.
     pub(crate) fn matches(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n == name)
-            || self.patterns.iter().any(|(_, p)| p.matches_with(name, OPTIONS))
+        self.0.matches(name)
     }
 
     /// The arguments, as given.
     pub(crate) fn arguments(&self) -> Vec<String> {
-        self.names.iter().cloned().chain(self.patterns.iter().map(|(a, _)| a.clone())).collect()
+        self.0.arguments().into_iter().map(str::to_owned).collect()
     }
 
     /// Key expressions that together cover every selected topic's key (and perhaps more):
@@ -75,8 +46,8 @@ impl Selection {
     /// `**` for `**`, and `*` (any one level) for a level with a wildcard or class in it.
     pub(crate) fn key_exprs(&self) -> Vec<OwnedKeyExpr> {
         let mut out: Vec<OwnedKeyExpr> = Vec::new();
-        let names = self.names.iter().map(|n| key::key(n));
-        let patterns = self.patterns.iter().map(|(a, _)| pattern_key(a));
+        let names = self.0.names().map(key::key);
+        let patterns = self.0.patterns().map(pattern_key);
         for k in names.chain(patterns) {
             let ke = OwnedKeyExpr::autocanonize(k.clone())
                 // The keys `key::key` makes are valid by construction (tested there), and

@@ -7,13 +7,18 @@
 
 mod bridged;
 mod command;
+mod progress;
+mod recording;
+mod select;
 mod show;
+mod signals;
 mod value;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eshm::segment::SegmentKind;
 use std::ffi::OsString;
 use std::io::{self, Write as _};
+use std::path::PathBuf;
 
 /// The exit status of the command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,13 +30,14 @@ pub enum Exit {
     Failure = 1,
     /// Bad usage: an unknown option, an invalid name, value or JSON.
     Usage = 2,
-    /// No such topic or channel.
+    /// No such topic, channel, service or action (or no live server).
     NotFound = 3,
     /// A corrupt or incompatible segment.
     Corrupt = 4,
     /// Permission denied (another user's segment, or one writable by others).
     Permission = 5,
-    /// Busy: a live process already publishes on the topic.
+    /// Busy: a live process already publishes on the topic (or serves the service), or
+    /// every client slot is taken.
     Busy = 6,
     /// Timed out (`--timeout`).
     Timeout = 7,
@@ -55,12 +61,14 @@ impl Exit {
             Exit::Success => "success",
             Exit::Failure => "failure not listed below (including I/O errors)",
             Exit::Usage => "bad usage: unknown option, invalid name, value or JSON",
-            Exit::NotFound => "no such topic or channel",
+            Exit::NotFound => "no such topic, channel, service or action (or no live server)",
             Exit::Corrupt => "a corrupt or incompatible segment",
             Exit::Permission => {
                 "permission denied (another user's segment, or one writable by others)"
             }
-            Exit::Busy => "busy: a live process already publishes on the topic",
+            Exit::Busy => {
+                "busy: a live process already publishes on the topic or serves the service"
+            }
             Exit::Timeout => "timed out (--timeout)",
         }
     }
@@ -80,7 +88,8 @@ impl Exit {
     }
 }
 
-/// Inspect and use eshm topics and channels in shared memory.
+/// Inspect and use eshm topics, channels, services and actions in shared memory; record and
+/// replay topics.
 #[derive(Debug, Parser)]
 #[command(name = "eshm", version, after_help = Exit::help())]
 struct Cli {
@@ -90,9 +99,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List every topic and channel on this machine.
+    /// List every topic, channel, service and action on this machine.
     List(ListArgs),
-    /// Show a topic's or channel's header in full: owner, state, schema, counters.
+    /// Show a segment's header in full, or what a recording (`run.mcap`) holds.
+    ///
+    /// For a topic, channel, service or action: owner, state, schemas, counters, clients. For
+    /// a recording: its topics, types, message counts, duration and losses, and whether it was
+    /// finished.
     Info(InfoArgs),
     /// Print a topic's messages, decoded through the schema in its header.
     Echo(EchoArgs),
@@ -100,11 +113,19 @@ enum Command {
     Hz(HzArgs),
     /// Publish messages on a topic: a primitive value, or JSON through the topic's schema.
     Pub(PubArgs),
+    /// Record topics, whatever their types, to an MCAP file (Foxglove, Lichtblick, ROS 2 tools).
+    #[command(after_help = RECORD_HELP)]
+    Record(RecordArgs),
+    /// Publish a recording's topics again, with their recorded types, at the recorded pace.
+    #[command(after_help = PLAY_HELP)]
+    Play(PlayArgs),
     /// Remove segments whose owner process is dead (never one whose owner is alive).
     Clean(CleanArgs),
     /// Carry topics to and from other hosts over Zenoh, with their types, until Ctrl-C.
     #[command(after_help = BRIDGE_HELP)]
     Bridge(BridgeArgs),
+    /// Call a service once: the request as JSON (or a primitive value), the response printed.
+    Call(CallArgs),
 }
 
 const BRIDGE_HELP: &str = "\
@@ -125,13 +146,43 @@ Without --listen and --connect, Zenoh's defaults apply: bridges on one network f
 by multicast scouting. A topic a bridge imports is never exposed again (no echo), and a remote
 topic whose type differs from a live local publisher's is reported and not republished.";
 
-/// Topic or channel.
+const RECORD_HELP: &str = "\
+Each topic of one message type is an MCAP channel: a ros2msg schema and CDR messages that
+Foxglove and Lichtblick decode, and the exact eshm schema in the channel's metadata. A topic
+re-created with another type continues in a new channel; a publisher's restart does not.
+Log time = receive time (the ring carries no publish time, so publish time = log time too).
+Lost messages (overwritten before the recorder read them) are counted per topic, in the
+summary and in the file's eshm.lost metadata. Ctrl-C or SIGTERM finishes the file; after a
+SIGKILL, the messages up to the last second are still readable (see `eshm info`).
+
+Examples:
+  eshm record -o run.mcap                      every topic, until Ctrl-C
+  eshm record -o run.mcap robot/imu 'cam/*'    a topic, and a pattern
+  eshm record -o run.mcap --duration 10";
+
+const PLAY_HELP: &str = "\
+Each channel's type is its eshm schema (from the channel metadata, checked against its
+fingerprint), so typed subscribers receive what was published. --start and --end are seconds
+from the recording's first message. Topics stay (closed) after play ends, as `eshm pub` leaves
+them; `eshm clean` removes them. Files with compressed chunks must be decompressed first
+(`mcap decompress`).
+
+Examples:
+  eshm play run.mcap
+  eshm play run.mcap --rate 2 --topics robot/imu
+  eshm play run.mcap --start 5 --end 10 --loop";
+
+/// Topic, channel, service or action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum KindArg {
     /// A publish/subscribe topic.
     Topic,
     /// A duplex byte channel.
     Channel,
+    /// A request/response service.
+    Service,
+    /// An action (goals with feedback).
+    Action,
 }
 
 impl From<KindArg> for SegmentKind {
@@ -139,6 +190,8 @@ impl From<KindArg> for SegmentKind {
         match k {
             KindArg::Topic => SegmentKind::Topic,
             KindArg::Channel => SegmentKind::Channel,
+            KindArg::Service => SegmentKind::Service,
+            KindArg::Action => SegmentKind::Action,
         }
     }
 }
@@ -148,16 +201,18 @@ pub(crate) struct ListArgs {
     /// Print a JSON array of objects instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Only topics, or only channels.
+    /// Only topics, channels, services or actions.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct InfoArgs {
-    /// The topic or channel name, as the program that made it wrote it.
+    /// The topic or channel name, as the program that made it wrote it; or a recording: a
+    /// name ending in `.mcap` (unless --kind is given), or an existing file when no topic or
+    /// channel has that name.
     pub(crate) name: String,
-    /// Which one, when a topic and a channel share the name.
+    /// Which one, when segments of several kinds share the name.
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
     /// Print a JSON object instead of text.
@@ -262,6 +317,65 @@ pub(crate) struct BridgeArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The service.
+    pub(crate) name: String,
+    /// The request, for a primitive request type (`eshm call calc/square 7`).
+    #[arg(allow_hyphen_values = true)]
+    pub(crate) value: Option<String>,
+    /// The request as JSON, encoded through the service's request type (missing fields are
+    /// zero); the response is printed as JSON too.
+    #[arg(long, value_name = "JSON", conflicts_with = "value")]
+    pub(crate) json: Option<String>,
+    /// Give up (exit status 7) after this many seconds without an answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub(crate) timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RecordArgs {
+    /// Topics to record: names, or shell patterns (quote them): `*` and `?` match within one
+    /// `/`-separated level, `**` any number of levels, `[a-z]` a class. None: every topic.
+    /// Topics that appear while recording are picked up.
+    #[arg(value_name = "TOPIC|PATTERN")]
+    pub(crate) topics: Vec<String>,
+    /// The MCAP file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+    /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) duration: Option<f64>,
+    /// Stop after this many messages, over all topics.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlayArgs {
+    /// The MCAP file recorded by `eshm record`.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Only these topics: names or patterns, as for `record`.
+    #[arg(long, value_name = "TOPIC", num_args = 1..)]
+    pub(crate) topics: Vec<String>,
+    /// Speed factor: 2 plays twice as fast as recorded, 0.5 at half speed.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub(crate) rate: f64,
+    /// Play again from the start when the end is reached, until Ctrl-C.
+    #[arg(long = "loop")]
+    pub(crate) repeat: bool,
+    /// Skip the messages logged in the recording's first SECONDS.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) start: Option<f64>,
+    /// Skip the messages logged more than SECONDS after the recording's first one.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) end: Option<f64>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CleanArgs {
     /// Only list what would be removed.
     #[arg(long)]
@@ -299,10 +413,15 @@ impl From<eshm::Error> for Failure {
             | E::WrongSize { .. }
             | E::InvalidMessage { .. }
             | E::MessageTooLarge { .. } => Exit::Usage,
-            E::NotFound { .. } | E::NoMaster { .. } => Exit::NotFound,
+            E::NotFound { .. } | E::NoMaster { .. } | E::NoServer { .. } | E::ServerGone { .. } => {
+                Exit::NotFound
+            }
             E::Corrupt { .. } | E::LayoutVersion { .. } | E::TypeMismatch { .. } => Exit::Corrupt,
             E::Permission { .. } => Exit::Permission,
-            E::PublisherExists { .. } | E::RoleTaken { .. } => Exit::Busy,
+            E::PublisherExists { .. }
+            | E::RoleTaken { .. }
+            | E::ServerExists { .. }
+            | E::TooManyClients { .. } => Exit::Busy,
             E::Timeout => Exit::Timeout,
             _ => Exit::Failure,
         };
@@ -312,6 +431,12 @@ impl From<eshm::Error> for Failure {
 
 impl From<eshm::RecvError> for Failure {
     fn from(e: eshm::RecvError) -> Failure {
+        eshm::Error::from(e).into()
+    }
+}
+
+impl From<eshm::CallError> for Failure {
+    fn from(e: eshm::CallError) -> Failure {
         eshm::Error::from(e).into()
     }
 }
@@ -377,8 +502,11 @@ where
         Command::Echo(a) => command::echo::run(&a),
         Command::Hz(a) => command::hz::run(&a),
         Command::Pub(a) => command::publish::run(&a),
+        Command::Record(a) => command::record::run(&a),
+        Command::Play(a) => command::play::run(&a),
         Command::Clean(a) => command::clean::run(a.dry_run, a.include_corrupt),
         Command::Bridge(a) => command::bridge::run(&a),
+        Command::Call(a) => command::call::run(&a),
     };
     match result {
         Ok(()) => Exit::Success,

@@ -3,6 +3,7 @@
 use eshm::channel::{EndpointInfo, QueueInfo};
 use eshm::inspect::{SegmentInfo, SegmentState};
 use eshm::segment::SegmentKind;
+use eshm::service::ServiceDetails;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -26,6 +27,29 @@ pub(crate) fn duration(d: Duration) -> String {
         s if s < 86400.0 => format!("{:.1} h", s / 3600.0),
         s => format!("{:.0} d", s / 86400.0),
     }
+}
+
+/// `2026-11-29 13:05:02.123 UTC`: a time in nanoseconds since the Unix epoch.
+pub(crate) fn utc(unix_ns: u64) -> String {
+    let secs = unix_ns / 1_000_000_000;
+    let millis = unix_ns % 1_000_000_000 / 1_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // The proleptic Gregorian date of a day count (Howard Hinnant's `civil_from_days`).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// `56 B`, `4 KiB`, `1.5 MiB`.
@@ -54,13 +78,56 @@ pub(crate) fn state(info: &SegmentInfo) -> &'static str {
     }
 }
 
-/// The message type's name: `Pose`, `f64`, or `bytes` for channels.
+/// The message type's name: `Pose`, `f64`, `bytes` for channels, `Req -> Res` for services,
+/// `Goal -> Result (Feedback)` for actions.
 pub(crate) fn type_name(info: &SegmentInfo) -> String {
+    if let Some(svc) = &info.service {
+        let names: Vec<String> = svc.schemas.iter().map(|s| s.type_name()).collect();
+        return match names.as_slice() {
+            [g, r, f] => format!("{g} -> {r} ({f})"),
+            [q, r] => format!("{q} -> {r}"),
+            _ => "?".to_owned(),
+        };
+    }
     match (&info.schema, info.kind) {
         (Some(s), _) => s.type_name(),
         (None, SegmentKind::Channel) if info.problem.is_none() => "bytes".to_owned(),
         (None, _) => "?".to_owned(),
     }
+}
+
+fn service_json(svc: &ServiceDetails, kind: SegmentKind) -> Value {
+    let roles: &[&str] = if kind == SegmentKind::Action {
+        &["goal", "result", "feedback"]
+    } else {
+        &["request", "response"]
+    };
+    let types: serde_json::Map<String, Value> = roles
+        .iter()
+        .zip(&svc.schemas)
+        .map(|(role, s)| ((*role).to_owned(), json!(s.type_name())))
+        .collect();
+    let schemas: serde_json::Map<String, Value> = roles
+        .iter()
+        .zip(&svc.schemas)
+        .map(|(role, s)| ((*role).to_owned(), json!(s.definition())))
+        .collect();
+    json!({
+        "generation": svc.generation,
+        "types": types,
+        "schemas": schemas,
+        "max_clients": svc.max_clients,
+        "max_in_flight": svc.max_in_flight,
+        "feedback_depth": svc.feedback_depth,
+        "clients": svc.live_clients(),
+        "client_pids": svc.clients.iter().filter(|c| c.alive).map(|c| c.pid).collect::<Vec<_>>(),
+        "dead_client_slots": svc.clients.iter().filter(|c| !c.alive).count(),
+        "calls": svc.answered,
+        "received": svc.received,
+        "undelivered": svc.undelivered,
+        "dropped": svc.dropped,
+        "server_asleep": svc.server_asleep,
+    })
 }
 
 fn endpoint_json(e: &EndpointInfo) -> Value {
@@ -112,6 +179,9 @@ pub(crate) fn to_json(info: &SegmentInfo) -> Value {
         "mode": format!("{:o}", info.mode & 0o7777),
         "problem": info.problem,
     });
+    if let Some(svc) = &info.service {
+        v["service"] = service_json(svc, info.kind);
+    }
     if let Some(pool) = &info.pool {
         v["pool"] = json!({
             "blocks": pool.blocks,
@@ -170,6 +240,18 @@ pub(crate) fn table(infos: &[SegmentInfo]) -> String {
 fn row(info: &SegmentInfo) -> [String; 10] {
     let owner = if info.owner_pid == 0 { "-".to_owned() } else { info.owner_pid.to_string() };
     let (size, capacity, peers, messages, last) = match (&info.channel, info.kind) {
+        (None, SegmentKind::Service | SegmentKind::Action) if info.service.is_some() => {
+            let svc = info.service.as_ref().expect("checked");
+            let n = svc.live_clients();
+            let sizes: Vec<String> = svc.schemas.iter().map(|s| bytes(s.size() as u64)).collect();
+            (
+                sizes.join("/"),
+                format!("{} clients", svc.max_clients),
+                format!("{n} client{}", if n == 1 { "" } else { "s" }),
+                svc.answered.to_string(),
+                if svc.server_asleep { "server idle".to_owned() } else { "-".to_owned() },
+            )
+        }
         (Some(ch), _) => (
             bytes(info.message_size as u64),
             bytes(info.capacity as u64),
@@ -228,6 +310,10 @@ pub(crate) fn details(info: &SegmentInfo, bridges: &str) -> String {
         age(info.age),
         info.created_unix_ns as f64 / 1e9
     );
+    if let Some(svc) = &info.service {
+        service_details(&mut o, info, svc);
+        return o;
+    }
     match &info.channel {
         Some(ch) => {
             let _ = writeln!(o, "  queues       {} per direction", bytes(info.capacity as u64));
@@ -304,4 +390,60 @@ pub(crate) fn details(info: &SegmentInfo, bridges: &str) -> String {
         }
     }
     o
+}
+
+/// The `info` text of a service or action.
+fn service_details(o: &mut String, info: &SegmentInfo, svc: &ServiceDetails) {
+    let roles: &[&str] = if info.kind == SegmentKind::Action {
+        &["goal", "result", "feedback"]
+    } else {
+        &["request", "response"]
+    };
+    let _ = writeln!(o, "  type         {}", safe(&type_name(info)));
+    let _ = writeln!(o, "  generation   {}", svc.generation);
+    let _ = writeln!(
+        o,
+        "  limits       {} clients, {} calls in flight each{}",
+        svc.max_clients,
+        svc.max_in_flight,
+        if info.kind == SegmentKind::Action {
+            format!(", {} feedback messages kept per goal", svc.feedback_depth)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  calls        {} answered, {} received, {} undelivered (client gone), {} dropped",
+        svc.answered, svc.received, svc.undelivered, svc.dropped
+    );
+    let _ = writeln!(o, "  server       {}", if svc.server_asleep { "asleep" } else { "awake" });
+    let _ = writeln!(o, "  clients      {} live", svc.live_clients());
+    for c in &svc.clients {
+        let _ = writeln!(
+            o,
+            "    slot {:<4} pid {} ({}), {} answered{}",
+            c.slot,
+            c.pid,
+            if c.alive { "alive" } else { "dead: its slot goes to the next client" },
+            c.answered,
+            if c.asleep { ", asleep" } else { "" }
+        );
+    }
+    for (role, schema) in roles.iter().zip(&svc.schemas) {
+        let _ = writeln!(o, "  {role}");
+        for line in schema.definition().lines() {
+            let _ = writeln!(o, "    {}", safe(line));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(super::utc(951_782_400_000_000_000), "2000-02-29 00:00:00.000 UTC");
+        assert_eq!(super::utc(1_795_000_000_123_456_789), "2026-11-18 11:06:40.123 UTC");
+    }
 }

@@ -1,15 +1,16 @@
 //! `eshm.ESHM`: the duplex byte channel, with the signature and the semantics of the original
 //! ESHM Python wrapper (`ESHM(shm_name, role=ESHMRole.AUTO, ...)`, `read`, `try_read`,
 //! `write`, `read_data`, `write_data`, `get_stats`, `get_role`, `is_remote_alive`, `close`,
-//! context manager). One thread may read while another writes.
+//! context manager), and `try_write`. One thread may read while another writes.
 
+use crate::args;
 use crate::data;
 use crate::enums::{DISCONNECT_BEHAVIOR, ROLE};
 use crate::errors::{no_data, to_py};
 use crate::handle::{Closable, Handle};
 use crate::wait::wait_strategy;
-use eshm::WriteError;
 use eshm::channel::{Channel, DisconnectBehavior, Role, Sink, Stats};
+use eshm::{ReadError, WriteError};
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -32,32 +33,77 @@ pub(crate) struct Eshm {
 }
 
 impl Eshm {
-    /// A message into a buffer of `buffer_size` bytes, waiting up to `wait` (`None`: not at
-    /// all); `Ok(None)` if none came.
+    /// A message of at most `buffer_size` bytes, waiting up to `wait` (`None`: not at all);
+    /// `Ok(None)` if none came.
     fn read_bytes(
         &self,
         py: Python<'_>,
         buffer_size: usize,
         wait: Option<Duration>,
     ) -> PyResult<Option<Py<PyBytes>>> {
-        let mut buf = vec![0u8; buffer_size];
+        // No message is larger than the channel's maximum: a larger buffer is never allocated
+        // (`read(buffer_size=2**62)` reads as `read()` does). A message larger than this buffer
+        // but within `buffer_size` (a slave moved to a new master with a larger maximum) grows
+        // it, and is read again.
+        let max = self.handle.shared(py, |ch| Ok(ch.max_message()))?;
+        let mut buf = vec![0u8; buffer_size.min(max)];
+        let read =
+            |ch: &Channel, buf: &mut Vec<u8>, deadline: Instant, end: Option<Instant>| match ch
+                .read_until(deadline, end, Sink::Slice(buf))
+            {
+                Err(ReadError::BufferTooSmall { needed, .. }) if needed <= buffer_size => {
+                    buf.resize(needed, 0);
+                    ch.read_until(deadline, end, Sink::Slice(buf))
+                }
+                other => other,
+            };
         // A message already queued needs no GIL round trip.
-        let now = self.handle.shared(py, |ch| match ch.try_read_into(&mut buf) {
+        let now = self.handle.shared(py, |ch| match read(ch, &mut buf, Instant::now(), None) {
             Ok(n) => Ok(n),
+            Err(ReadError::Timeout) => Ok(None),
             Err(e) => Err(to_py(e.into())),
         })?;
         let n = match (now, wait) {
             (Some(n), _) => Some(n),
             (None, None) => None,
             (None, Some(wait)) => {
-                let deadline = Instant::now() + wait;
+                let deadline = Instant::now().checked_add(wait);
                 let buf = &mut buf;
-                Some(self.handle.blocking_shared(py, "ESHM.read", Some(deadline), |ch, end| {
-                    ch.read_until(end, Some(end), Sink::Slice(&mut *buf))
+                Some(self.handle.blocking_shared(py, "ESHM.read", deadline, |ch, end| {
+                    read(ch, &mut *buf, end, Some(end))
                 })?)
             }
         };
         Ok(n.map(|n| PyBytes::new(py, &buf[..n]).unbind()))
+    }
+
+    /// Writes `data` (a bytes-like object) now, without copying it: `Ok(false)` if the queue
+    /// has no room now.
+    fn try_write_now(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let attempt = |bytes: &[u8]| {
+            self.handle.shared(py, |ch| match ch.try_write(bytes) {
+                Ok(()) => Ok(true),
+                Err(WriteError::Full) => Ok(false),
+                Err(e) => Err(to_py(e.into())),
+            })
+        };
+        if let Ok(b) = data.cast::<PyBytes>() {
+            return attempt(b.as_bytes());
+        }
+        let view = PyBuffer::<u8>::get(data).map_err(|_| args::not_bytes(data))?;
+        if !view.is_c_contiguous() {
+            return attempt(&view.to_vec(py)?);
+        }
+        let slice: &[u8] = if view.len_bytes() == 0 {
+            &[]
+        } else {
+            // Only Python code could write to the buffer meanwhile, and this thread holds the
+            // GIL until the slice's last use (`try_write` never releases it).
+            // SAFETY: `view` keeps the exporter's C-contiguous, non-empty buffer alive and
+            // fixed in size: `len_bytes()` readable bytes at non-null `buf_ptr()`.
+            unsafe { std::slice::from_raw_parts(view.buf_ptr().cast::<u8>(), view.len_bytes()) }
+        };
+        attempt(slice)
     }
 
     fn write_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
@@ -84,30 +130,35 @@ impl Eshm {
         *,
         capacity = 1048576,
         max_message = 65536,
-        wait = "default",
-    ))]
+        wait = "default".to_owned(),
+    ),
+    text_signature = "(shm_name, role=None, disconnect_behavior=None, stale_threshold_ms=100, \
+                      reconnect_wait_ms=5000, reconnect_retry_interval_ms=100, \
+                      max_reconnect_attempts=50, auto_cleanup=True, use_threads=True, *, \
+                      capacity=1048576, max_message=65536, wait='default')"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        shm_name: &str,
+        #[pyo3(from_py_with = args::text)] shm_name: String,
         role: Option<&Bound<'_, PyAny>>,
         disconnect_behavior: Option<&Bound<'_, PyAny>>,
-        stale_threshold_ms: u64,
-        reconnect_wait_ms: u64,
-        reconnect_retry_interval_ms: u64,
-        max_reconnect_attempts: u32,
-        auto_cleanup: bool,
-        use_threads: bool,
-        capacity: usize,
-        max_message: usize,
-        wait: &str,
+        #[pyo3(from_py_with = args::int)] stale_threshold_ms: u64,
+        #[pyo3(from_py_with = args::int)] reconnect_wait_ms: u64,
+        #[pyo3(from_py_with = args::int)] reconnect_retry_interval_ms: u64,
+        #[pyo3(from_py_with = args::int)] max_reconnect_attempts: u32,
+        #[pyo3(from_py_with = args::flag)] auto_cleanup: bool,
+        #[pyo3(from_py_with = args::flag)] use_threads: bool,
+        #[pyo3(from_py_with = args::int)] capacity: usize,
+        #[pyo3(from_py_with = args::int)] max_message: usize,
+        #[pyo3(from_py_with = args::text)] wait: String,
     ) -> PyResult<PyClassInitializer<Self>> {
         let role = ROLE.parse(role, Role::Auto)?;
         let reconnect_wait =
             if reconnect_wait_ms == 0 { FOREVER } else { Duration::from_millis(reconnect_wait_ms) };
         let interval = Duration::from_millis(reconnect_retry_interval_ms.max(1));
         let attempts = (max_reconnect_attempts != 0).then_some(max_reconnect_attempts);
-        let builder = Channel::builder(shm_name)
+        let builder = Channel::builder(&shm_name)
             .role(role)
             .disconnect_behavior(
                 DISCONNECT_BEHAVIOR.parse(disconnect_behavior, DisconnectBehavior::OnTimeout)?,
@@ -120,7 +171,7 @@ impl Eshm {
             .heartbeat_thread(use_threads)
             .capacity(capacity)
             .max_message(max_message)
-            .wait_strategy(wait_strategy(wait)?)
+            .wait_strategy(wait_strategy(&wait)?)
             .read_timeout(DEFAULT_TIMEOUT)
             .write_timeout(DEFAULT_TIMEOUT);
         // A slave waits for its master one attempt at a time, so that Ctrl-C can stop it.
@@ -141,11 +192,7 @@ impl Eshm {
         };
         let handle = Arc::new(Handle::new(ch, "ESHM channel"));
         let base = PyClassInitializer::from(Closable::new(handle.clone()));
-        Ok(base.add_subclass(Eshm {
-            handle,
-            name: shm_name.to_owned(),
-            beats_seen: Mutex::new((0, 0)),
-        }))
+        Ok(base.add_subclass(Eshm { handle, name: shm_name, beats_seen: Mutex::new((0, 0)) }))
     }
 
     /// Writes `data` (any bytes-like object). A master writes whether or not a slave is
@@ -154,38 +201,22 @@ impl Eshm {
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         // Non-blocking first, from the caller's memory: the common case needs no copy other
         // than into the queue, and no GIL round trip.
-        let attempt = |bytes: &[u8]| {
-            self.handle.shared(py, |ch| match ch.try_write(bytes) {
-                Ok(()) => Ok(true),
-                Err(WriteError::Full) => Ok(false),
-                Err(e) => Err(to_py(e.into())),
-            })
-        };
-        if let Ok(b) = data.cast::<PyBytes>() {
-            // Immutable: usable with the GIL released too.
-            if attempt(b.as_bytes())? {
-                return Ok(());
-            }
-            return self.write_bytes(py, b.as_bytes());
-        }
-        let view = PyBuffer::<u8>::get(data)?;
-        if view.is_c_contiguous() {
-            let slice: &[u8] = if view.len_bytes() == 0 {
-                &[]
-            } else {
-                // Only Python code could write to the buffer meanwhile, and this thread holds
-                // the GIL until the slice's last use (`try_write` never releases it).
-                // SAFETY: `view` keeps the exporter's C-contiguous, non-empty buffer alive and
-                // fixed in size: `len_bytes()` readable bytes at non-null `buf_ptr()`.
-                unsafe { std::slice::from_raw_parts(view.buf_ptr().cast::<u8>(), view.len_bytes()) }
-            };
-            if attempt(slice)? {
-                return Ok(());
-            }
+        if self.try_write_now(py, data)? {
+            return Ok(());
         }
         // Waiting releases the GIL, during which Python code could change a mutable buffer:
         // wait with a copy.
-        self.write_bytes(py, &view.to_vec(py)?)
+        if let Ok(b) = data.cast::<PyBytes>() {
+            // Immutable: usable with the GIL released too.
+            return self.write_bytes(py, b.as_bytes());
+        }
+        self.write_bytes(py, &args::bytes(data)?)
+    }
+
+    /// Writes `data` (any bytes-like object) if the queue has room for it now, else raises
+    /// `FullError` (as does a slave whose master is missing now); never waits.
+    fn try_write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.try_write_now(py, data)? { Ok(()) } else { Err(to_py(eshm::Error::Full)) }
     }
 
     /// The next message, at most `buffer_size` bytes, waiting up to `timeout_ms` (1000 ms if
@@ -196,8 +227,8 @@ impl Eshm {
     fn read(
         &self,
         py: Python<'_>,
-        buffer_size: usize,
-        timeout_ms: Option<u64>,
+        #[pyo3(from_py_with = args::int)] buffer_size: usize,
+        #[pyo3(from_py_with = args::opt_int)] timeout_ms: Option<u64>,
     ) -> PyResult<Py<PyBytes>> {
         let wait = timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
         match self.read_bytes(py, buffer_size, (!wait.is_zero()).then_some(wait))? {
@@ -209,7 +240,11 @@ impl Eshm {
     /// The next message if one is queued, else `None` (never waits, whatever the other end
     /// is doing).
     #[pyo3(signature = (buffer_size = 4096))]
-    fn try_read(&self, py: Python<'_>, buffer_size: usize) -> PyResult<Option<Py<PyBytes>>> {
+    fn try_read(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::int)] buffer_size: usize,
+    ) -> PyResult<Option<Py<PyBytes>>> {
         self.read_bytes(py, buffer_size, None)
     }
 
@@ -226,8 +261,8 @@ impl Eshm {
     fn read_data<'py>(
         &self,
         py: Python<'py>,
-        timeout_ms: u64,
-        max_items: usize,
+        #[pyo3(from_py_with = args::int)] timeout_ms: u64,
+        #[pyo3(from_py_with = args::int)] max_items: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let max = self.handle.shared(py, |ch| Ok(ch.max_message()))?;
         let bytes = self.read(py, max.max(1), Some(timeout_ms))?;

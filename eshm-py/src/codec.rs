@@ -3,10 +3,10 @@
 //! `eshm.u8`, ...), or a message class or instance (anything with `SCHEMA_BYTES`, `to_bytes`
 //! and `from_bytes`, such as `eshm.msg.Pose` or a class generated in another extension).
 
+use crate::errors::{argument_type, invalid_argument, ours};
 use eshm::Schema;
 use eshm::python::{NativeCodec, read_scalar, write_scalar};
 use eshm::schema::Primitive;
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyType};
@@ -37,7 +37,8 @@ impl ScalarType {
         Schema::primitive(self.primitive).fingerprint()
     }
 
-    /// `value`, checked to fit the type (`OverflowError` for an integer out of range).
+    /// `value`, checked to fit the type (`OutOfRangeError`, an `OverflowError`, for an integer
+    /// out of range; `ArgumentTypeError` for a value of another type).
     fn __call__(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let codec = Codec::Scalar(self.primitive);
         let mut bytes = Vec::new();
@@ -89,6 +90,9 @@ pub(crate) enum Codec {
 pub(crate) struct Typed {
     pub(crate) codec: Codec,
     pub(crate) schema: Schema,
+    /// Whether received bytes are checked before they are decoded: the type has invalid bit
+    /// patterns (a `bool` or an enum).
+    pub(crate) validate: bool,
     /// The value `subscribe()` returns before anything arrives.
     pub(crate) default: Py<PyAny>,
 }
@@ -105,11 +109,28 @@ fn message_class<'py>(value: &Bound<'py, PyAny>) -> Option<Bound<'py, PyType>> {
 }
 
 impl Typed {
+    /// The type of a service's or action's messages: as [`from_default`](Self::from_default),
+    /// and also the built-in types `bool`, `int` (i64) and `float` (f64) themselves.
+    pub(crate) fn from_type(value: &Bound<'_, PyAny>) -> PyResult<Typed> {
+        let py = value.py();
+        if value.is(py.get_type::<PyBool>()) {
+            return Typed::from_default(PyBool::new(py, false).as_any());
+        }
+        if value.is(py.get_type::<PyInt>()) {
+            return Typed::from_default(&0i64.into_pyobject(py)?.into_any());
+        }
+        if value.is(py.get_type::<PyFloat>()) {
+            return Typed::from_default(&PyFloat::new(py, 0.0).into_any());
+        }
+        Typed::from_default(value)
+    }
+
     pub(crate) fn from_default(value: &Bound<'_, PyAny>) -> PyResult<Typed> {
         let py = value.py();
         let scalar = |p: Primitive, default: Bound<'_, PyAny>| Typed {
             codec: Codec::Scalar(p),
             schema: Schema::primitive(p),
+            validate: p == Primitive::Bool,
             default: default.unbind(),
         };
         if value.is_instance_of::<PyBool>() {
@@ -127,9 +148,10 @@ impl Typed {
             return Ok(scalar(p, zero.into_bound(py)));
         }
         if let Some(class) = message_class(value) {
-            let encoded: Vec<u8> = class.getattr("SCHEMA_BYTES")?.extract()?;
+            let encoded: Vec<u8> =
+                class.getattr("SCHEMA_BYTES")?.extract().map_err(|e| ours(py, e))?;
             let schema = Schema::decode(&encoded).map_err(|e| {
-                PyValueError::new_err(format!(
+                invalid_argument(format!(
                     "{} has an invalid SCHEMA_BYTES: {e}",
                     class.name().map(|n| n.to_string()).unwrap_or_default()
                 ))
@@ -141,22 +163,24 @@ impl Typed {
                     fingerprint: schema.fingerprint(),
                     class: class.unbind(),
                 },
+                validate: schema.has_invalid_bit_patterns(),
                 schema,
                 default: default.unbind(),
             });
         }
-        Err(PyTypeError::new_err(format!("{EXPECTED}; got {}", value.get_type().name()?)))
+        Err(argument_type(format!("{EXPECTED}; got {}", value.get_type().name()?)))
     }
 }
 
 impl Codec {
-    /// Writes the bytes of `value` into `out` (cleared first).
+    /// Writes the bytes of `value` into `out` (cleared first). A value of another type raises
+    /// `ArgumentTypeError`; an integer out of the scalar type's range `OutOfRangeError`.
     pub(crate) fn encode(&self, value: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<()> {
         out.clear();
         match self {
             Codec::Scalar(p) => {
                 out.resize(p.size(), 0);
-                write_scalar(*p, value, out)
+                write_scalar(*p, value, out).map_err(|e| ours(value.py(), e))
             }
             Codec::Message { native: Some(native), .. } if (native.encode)(value, out) => Ok(()),
             Codec::Message { class, fingerprint, .. } => {
@@ -170,21 +194,22 @@ impl Codec {
                         .and_then(|f| f.extract::<u64>())
                         .is_ok_and(|f| f == *fingerprint);
                 if !same_type {
-                    return Err(PyTypeError::new_err(format!(
+                    return Err(argument_type(format!(
                         "expected a {}, got {}",
                         class.name()?,
                         value.get_type().name()?
                     )));
                 }
                 let bytes = value.call_method0(intern!(value.py(), "to_bytes"))?;
-                out.extend_from_slice(bytes.cast::<PyBytes>()?.as_bytes());
+                let bytes = bytes.cast::<PyBytes>().map_err(|e| ours(value.py(), e.into()))?;
+                out.extend_from_slice(bytes.as_bytes());
                 Ok(())
             }
         }
     }
 
-    /// The Python value of `bytes` (already validated by the caller for scalars; message
-    /// classes validate in `from_bytes`).
+    /// The Python value of `bytes`, which the caller validated if the type has invalid bit
+    /// patterns (see [`Typed::validate`]).
     pub(crate) fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
         Ok(match self {
             Codec::Scalar(p) => read_scalar(py, *p, bytes)?,

@@ -9,19 +9,21 @@
 //!         | 4 str: len:u32 utf-8 | 5 bytes: len:u32 bytes         (little-endian)
 //! ```
 
-use crate::errors::invalid_argument;
+use crate::errors::{argument_type, invalid_argument, invalid_message, ours};
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 
 const MAGIC: &[u8; 3] = b"ED\x01";
 
-/// The message holding `mapping`.
+/// The message holding `mapping`. A mapping, key or value of a type it cannot hold raises
+/// `ArgumentTypeError`; a key too long or an integer out of the i64 range
+/// `InvalidArgumentError` (`OutOfRangeError`).
 pub(crate) fn encode(mapping: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let py = mapping.py();
     let not_mapping = || {
         let kind = mapping.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        PyTypeError::new_err(format!("write_data takes a mapping (a dict), not {kind}"))
+        argument_type(format!("write_data takes a mapping (a dict), not {kind}"))
     };
     let items = match mapping.getattr("items") {
         Ok(items) if items.is_callable() => items.call0()?,
@@ -31,14 +33,15 @@ pub(crate) fn encode(mapping: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     out.extend_from_slice(&[0, 0]);
     let mut count = 0u16;
     for item in items.try_iter()? {
-        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+            item?.extract().map_err(|e| ours(py, e))?;
         let Ok(key) = key.cast::<PyString>() else {
-            return Err(PyTypeError::new_err(format!(
-                "keys must be str, not {}",
-                key.get_type().name()?
-            )));
+            return Err(argument_type(format!("keys must be str, not {}", key.get_type().name()?)));
         };
-        let key = key.to_str()?.to_owned();
+        let key = key
+            .to_str()
+            .map_err(|e| invalid_argument(format!("a key is not UTF-8: {e}")))?
+            .to_owned();
         if key.is_empty() || key.len() > 255 {
             return Err(invalid_argument(format!("key {key:?} must be 1 to 255 bytes of UTF-8")));
         }
@@ -51,17 +54,18 @@ pub(crate) fn encode(mapping: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             out.push(u8::from(b.is_true()));
         } else if value.is_instance_of::<PyInt>() {
             out.push(2);
-            out.extend_from_slice(&value.extract::<i64>()?.to_le_bytes());
+            out.extend_from_slice(&value.extract::<i64>().map_err(|e| ours(py, e))?.to_le_bytes());
         } else if value.is_instance_of::<PyFloat>() {
             out.push(3);
-            out.extend_from_slice(&value.extract::<f64>()?.to_le_bytes());
+            out.extend_from_slice(&value.extract::<f64>().map_err(|e| ours(py, e))?.to_le_bytes());
         } else if let Ok(s) = value.cast::<PyString>() {
-            push_bytes(&mut out, 4, s.to_str()?.as_bytes())?;
+            let s = s.to_str().map_err(|e| invalid_argument(format!("value of {key:?}: {e}")))?;
+            push_bytes(&mut out, 4, s.as_bytes())?;
         } else if let Ok(buffer) = PyBuffer::<u8>::get(&value) {
             // Any bytes-like object: bytes, bytearray, memoryview.
             push_bytes(&mut out, 5, &buffer.to_vec(value.py())?)?;
         } else {
-            return Err(PyTypeError::new_err(format!(
+            return Err(argument_type(format!(
                 "value of {key:?} must be bool, int, float, str or bytes, not {}",
                 value.get_type().name()?
             )));
@@ -80,13 +84,14 @@ fn push_bytes(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) -> PyResult<()> {
     Ok(())
 }
 
-/// The `dict` in `message` (its first `max_items` items).
+/// The `dict` in `message` (its first `max_items` items); `InvalidMessageError` if `message`
+/// is not a `write_data` message.
 pub(crate) fn decode<'py>(
     py: Python<'py>,
     message: &[u8],
     max_items: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let bad = |what: &str| PyValueError::new_err(format!("not a write_data message: {what}"));
+    let bad = |what: &str| invalid_message(format!("not a write_data message: {what}"));
     let mut r = Reader { bytes: message, pos: 0 };
     if r.take(3).ok() != Some(&MAGIC[..]) {
         return Err(bad("it does not start with the data marker"));

@@ -1,7 +1,8 @@
 //! The `IntEnum`s of the original ESHM wrapper, each defined once as a table that both creates
 //! the Python class and converts between its values and Rust's.
 
-use crate::errors::invalid_argument;
+use crate::errors::{invalid_argument, ours};
+use eshm::action::GoalStatus;
 use eshm::channel::{DisconnectBehavior, Role};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -41,10 +42,12 @@ impl<T: Copy + PartialEq> IntEnum<T> {
         Ok(())
     }
 
-    /// The Rust value of a member, or of its integer value (`None`: `default`).
+    /// The Rust value of a member, or of its integer value (`None`: `default`):
+    /// `ArgumentTypeError` for a value that is not an integer, `InvalidArgumentError` for one
+    /// that is not a member's.
     pub(crate) fn parse(&self, value: Option<&Bound<'_, PyAny>>, default: T) -> PyResult<T> {
         let Some(value) = value else { return Ok(default) };
-        let int: i64 = value.extract()?;
+        let int: i64 = value.extract().map_err(|e| ours(value.py(), e))?;
         self.members.iter().find(|(_, v, _)| *v == int).map(|(_, _, t)| *t).ok_or_else(|| {
             let names: Vec<String> =
                 self.members.iter().map(|(n, _, _)| format!("{}.{n}", self.name)).collect();
@@ -102,9 +105,27 @@ pub(crate) static ERROR_CODES: IntEnum<()> = IntEnum::new(
     ],
 );
 
+/// Where an action's goal stands. The first four have the values of SHM's `ACTION_STATUS`
+/// (`ACTIVE`, `REJECTED`, `SUCCEEDED`, `PREEMPTED`), and `PREEMPTED` is another name of
+/// `CANCELED`; `ACTION_STATUS` is another name of the class.
+pub(crate) static GOAL_STATUS: IntEnum<GoalStatus> = IntEnum::new(
+    "GoalStatus",
+    "Where an action's goal stands (SHM's ACTION_STATUS values, plus PENDING and ABORTED; PREEMPTED is CANCELED).",
+    &[
+        ("ACTIVE", 0, GoalStatus::Active),
+        ("REJECTED", 1, GoalStatus::Rejected),
+        ("SUCCEEDED", 2, GoalStatus::Succeeded),
+        ("CANCELED", 3, GoalStatus::Canceled),
+        ("PREEMPTED", 3, GoalStatus::Canceled),
+        ("PENDING", 4, GoalStatus::Pending),
+        ("ABORTED", 5, GoalStatus::Aborted),
+    ],
+);
+
 /// Adds every enum to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ROLE.register(m, &["Role"])?;
     DISCONNECT_BEHAVIOR.register(m, &[])?;
+    GOAL_STATUS.register(m, &["ACTION_STATUS"])?;
     ERROR_CODES.register(m, &[])
 }

@@ -2,11 +2,24 @@
 //! one place.
 //!
 //! Every exception the module raises is an `eshm.Error`, and also the built-in exception a
-//! user would expect (`except TimeoutError:`, `except ValueError:`, `except RuntimeError:`),
-//! as listed in [`TABLE`] (and in the README). Arguments of the wrong Python type raise the
-//! built-in `TypeError`, as Python functions do.
+//! user would expect, as listed in [`TABLE`] (and in the README and the package docstring):
+//!
+//! - `TimeoutError`: a blocking call reached its timeout;
+//! - `ValueError`: a value the call cannot use (a name, an argument out of range, a message of
+//!   another type than the topic's, a message too large, a buffer too small, an invalid
+//!   message); integers that do not fit are `OverflowError`s too, as Python's own are;
+//! - `TypeError`: an argument of a type the call does not take (`ArgumentTypeError`: the
+//!   arguments of every class and function are converted by [`crate::args`], and values and
+//!   messages by `codec` and `data`, which turn the built-in errors into the module's);
+//! - `RuntimeError`: the state of the topics, channels and segments (another publisher, no
+//!   master, a corrupt segment, a closed object), as the original ESHM wrapper raised it; the
+//!   channel's `MessageTooLargeError` and `BufferTooSmallError` are both.
+//!
+//! Only a call with a wrong signature (a missing or unknown argument) raises Python's own
+//! `TypeError`, as any callable does.
 
 use eshm::Error;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -19,6 +32,8 @@ pub(crate) enum Ex {
     NoData,
     InvalidName,
     InvalidArgument,
+    OutOfRange,
+    ArgumentType,
     TypeMismatch,
     InvalidMessage,
     TooLarge,
@@ -32,6 +47,13 @@ pub(crate) enum Ex {
     Permission,
     Io,
     Closed,
+    ServerExists,
+    TooManyClients,
+    ServerGone,
+    NoServer,
+    TooManyCalls,
+    CallDropped,
+    UnknownGoal,
 }
 
 /// A base of an exception: a built-in exception, or one of the module's.
@@ -67,31 +89,49 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         Ex::InvalidArgument,
         "InvalidArgumentError",
         &[Own(Ex::Error), Builtin("ValueError")],
-        "An argument is out of range (a capacity, a size, a duration, an enum value).",
+        "An argument is out of range (a capacity, a size, a timeout, an enum value, a wait \
+         strategy, a write_data key).",
+    ),
+    (
+        Ex::OutOfRange,
+        "OutOfRangeError",
+        &[Own(Ex::InvalidArgument), Builtin("OverflowError")],
+        "An integer that does not fit: a value for a topic of a smaller type (256 for \
+         eshm.u8), a negative count.",
+    ),
+    (
+        Ex::ArgumentType,
+        "ArgumentTypeError",
+        &[Own(Ex::Error), Builtin("TypeError")],
+        "An argument of a type the call does not take: a value that is not of the topic's \
+         type, a default value that names no message type, a str where an int is expected.",
     ),
     (
         Ex::TypeMismatch,
         "TypeMismatchError",
         &[Own(Ex::Error), Builtin("ValueError")],
-        "The topic carries another message type.",
+        "The topic carries another message type than the one this process uses.",
     ),
     (
         Ex::InvalidMessage,
         "InvalidMessageError",
         &[Own(Ex::Error), Builtin("ValueError")],
-        "A message holds a value outside its field's range, or is not a message at all.",
+        "A received message holds a value outside its field's range (a bool or an enum), or \
+         is not a message of its kind at all (read_data).",
     ),
     (
         Ex::TooLarge,
         "MessageTooLargeError",
         &[Own(Ex::Error), Builtin("ValueError"), Builtin("RuntimeError")],
-        "The message is larger than the channel's maximum.",
+        "The message is larger than the channel's maximum (also a RuntimeError, as the \
+         original ESHM wrapper raised it).",
     ),
     (
         Ex::BufferTooSmall,
         "BufferTooSmallError",
         &[Own(Ex::Error), Builtin("ValueError"), Builtin("RuntimeError")],
-        "The next message is larger than the buffer size given (it stays queued).",
+        "The next message is larger than the buffer size given; it stays queued (also a \
+         RuntimeError, as the original ESHM wrapper raised it).",
     ),
     (
         Ex::PublisherExists,
@@ -121,7 +161,7 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         Ex::Full,
         "FullError",
         &[Own(Ex::Error), Builtin("RuntimeError")],
-        "The channel's queue has no room now.",
+        "The channel's queue has no room now (ESHM.try_write).",
     ),
     (
         Ex::Corrupt,
@@ -146,6 +186,48 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         "ClosedError",
         &[Own(Ex::Error), Builtin("RuntimeError")],
         "The object was closed, or inherited through fork() (create a new one in the child).",
+    ),
+    (
+        Ex::ServerExists,
+        "ServerExistsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "A live process already serves the service or action.",
+    ),
+    (
+        Ex::TooManyClients,
+        "TooManyClientsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "Every client slot of the service or action is held by a live client.",
+    ),
+    (
+        Ex::ServerGone,
+        "ServerGoneError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The server died, or closed the service, before answering the call (or ending the goal).",
+    ),
+    (
+        Ex::NoServer,
+        "NoServerError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "No live server serves the service or action (none came in time).",
+    ),
+    (
+        Ex::TooManyCalls,
+        "TooManyCallsError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The client already has as many calls (or goals) in flight as the server allows.",
+    ),
+    (
+        Ex::CallDropped,
+        "CallDroppedError",
+        &[Own(Ex::Error), Builtin("RuntimeError")],
+        "The server dropped the request without answering it (its handler failed, say).",
+    ),
+    (
+        Ex::UnknownGoal,
+        "UnknownGoalError",
+        &[Own(Ex::Error), Builtin("ValueError")],
+        "The action client has no goal with this id.",
     ),
 ];
 
@@ -189,7 +271,14 @@ pub(crate) fn raise(ex: Ex, message: impl Into<String>) -> PyErr {
     })
 }
 
-/// Which exception an [`eshm::Error`] is.
+/// Whether `err` is an `eshm.Error` (any exception of the module).
+pub(crate) fn is_eshm_error(py: Python<'_>, err: &PyErr) -> bool {
+    CLASSES.get(py).is_some_and(|classes| err.is_instance(py, classes[index(Ex::Error)].bind(py)))
+}
+
+/// Which exception an [`eshm::Error`] is. Every variant the core has is named; `Error` is
+/// `#[non_exhaustive]`, so a variant added later reaches the fallback (the base class) until
+/// it is named here.
 fn kind(err: &Error) -> Ex {
     match err {
         Error::Timeout => Ex::Timeout,
@@ -200,16 +289,29 @@ fn kind(err: &Error) -> Ex {
         | Error::WrongSize { .. } => Ex::InvalidArgument,
         Error::TypeMismatch { .. } => Ex::TypeMismatch,
         Error::InvalidMessage { .. } => Ex::InvalidMessage,
-        Error::MessageTooLarge { .. } => Ex::TooLarge,
+        // A slice longer than its topic's maximum is a message larger than the topic takes.
+        Error::MessageTooLarge { .. } | Error::SliceTooLong { .. } => Ex::TooLarge,
         Error::BufferTooSmall { .. } => Ex::BufferTooSmall,
         Error::PublisherExists { .. } => Ex::PublisherExists,
         Error::RoleTaken { .. } => Ex::RoleTaken,
         Error::NotFound { .. } | Error::NoMaster { .. } => Ex::NotFound,
         Error::Disconnected { .. } => Ex::Disconnected,
-        Error::Full => Ex::Full,
+        // No room now: in the queue, or among the samples a subscriber or a topic may hold in
+        // place (the Python classes hold none yet: these come with in-place receives).
+        Error::Full | Error::HeldLimit { .. } | Error::HoldSlotsFull { .. } => Ex::Full,
         Error::Corrupt { .. } | Error::LayoutVersion { .. } => Ex::Corrupt,
         Error::Permission { .. } => Ex::Permission,
         Error::Io { .. } => Ex::Io,
+        // A thread that holds a channel message in place and reads or writes again: Python
+        // holds nothing in place, so this cannot happen; the base class, as for the unknown.
+        Error::HeldInPlace { .. } => Ex::Error,
+        Error::ServerExists { .. } => Ex::ServerExists,
+        Error::TooManyClients { .. } => Ex::TooManyClients,
+        Error::ServerGone { .. } => Ex::ServerGone,
+        Error::NoServer { .. } => Ex::NoServer,
+        Error::TooManyInFlight { .. } => Ex::TooManyCalls,
+        Error::CallDropped { .. } => Ex::CallDropped,
+        Error::UnknownGoal { .. } => Ex::UnknownGoal,
         _ => Ex::Error,
     }
 }
@@ -227,6 +329,37 @@ pub(crate) fn closed(message: &str) -> PyErr {
 /// `eshm.InvalidArgumentError` with a message.
 pub(crate) fn invalid_argument(message: String) -> PyErr {
     raise(Ex::InvalidArgument, message)
+}
+
+/// `eshm.ArgumentTypeError` with a message.
+pub(crate) fn argument_type(message: String) -> PyErr {
+    raise(Ex::ArgumentType, message)
+}
+
+/// `eshm.InvalidMessageError` with a message.
+pub(crate) fn invalid_message(message: String) -> PyErr {
+    raise(Ex::InvalidMessage, message)
+}
+
+/// The module's exception for a built-in one raised while converting a Python value (by PyO3,
+/// or by eshm's conversions of scalars): `TypeError` becomes `ArgumentTypeError`,
+/// `OverflowError` `OutOfRangeError`, `ValueError` `InvalidArgumentError`, each with the same
+/// message (and the original as its cause). Anything else, the module's own exceptions
+/// included, is returned as it is.
+pub(crate) fn ours(py: Python<'_>, err: PyErr) -> PyErr {
+    let t = err.get_type(py);
+    let ex = if t.is(py.get_type::<PyTypeError>()) {
+        Ex::ArgumentType
+    } else if t.is(py.get_type::<PyOverflowError>()) {
+        Ex::OutOfRange
+    } else if t.is(py.get_type::<PyValueError>()) {
+        Ex::InvalidArgument
+    } else {
+        return err;
+    };
+    let ours = raise(ex, err.value(py).to_string());
+    ours.set_cause(py, Some(err));
+    ours
 }
 
 /// `eshm.TimeoutError`: `what` timed out.

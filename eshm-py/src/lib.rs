@@ -1,8 +1,13 @@
 //! The native part of the `eshm` Python package (imported as `eshm._eshm`; use `eshm`).
 //!
-//! One Rust file per Python class: `publisher`, `subscriber`, `channel`; every exception in
-//! `errors`; value conversions in `codec`; waiting without the GIL in `wait`.
+//! One Rust file per Python class: `publisher`, `subscriber`, `channel`, `service_server`,
+//! `service_request`, `service_client`, `action_server`, `server_goal`, `action_client`; every
+//! exception in `errors`; arguments in `args`; value conversions in `codec`; the `wait`
+//! keyword in `wait`; waiting without the GIL in `handle`.
 
+mod action_client;
+mod action_server;
+mod args;
 mod channel;
 mod codec;
 mod data;
@@ -10,6 +15,10 @@ mod enums;
 mod errors;
 mod handle;
 mod publisher;
+mod server_goal;
+mod service_client;
+mod service_request;
+mod service_server;
 mod subscriber;
 mod wait;
 
@@ -17,20 +26,20 @@ use pyo3::prelude::*;
 
 fn decode_schema(encoded: &[u8]) -> PyResult<eshm::Schema> {
     eshm::Schema::decode(encoded)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid schema: {e}")))
+        .map_err(|e| errors::invalid_argument(format!("invalid schema: {e}")))
 }
 
 /// Checks an encoded schema and returns its fingerprint (FNV-1a of the bytes; see the Rust
 /// documentation of `eshm::schema` for the format).
 #[pyfunction]
-fn schema_fingerprint(encoded: &[u8]) -> PyResult<u64> {
-    decode_schema(encoded).map(|s| s.fingerprint())
+fn schema_fingerprint(#[pyo3(from_py_with = args::bytes)] encoded: Vec<u8>) -> PyResult<u64> {
+    decode_schema(&encoded).map(|s| s.fingerprint())
 }
 
 /// Checks an encoded schema and returns its readable definition.
 #[pyfunction]
-fn schema_definition(encoded: &[u8]) -> PyResult<String> {
-    decode_schema(encoded).map(|s| s.definition())
+fn schema_definition(#[pyo3(from_py_with = args::bytes)] encoded: Vec<u8>) -> PyResult<String> {
+    decode_schema(&encoded).map(|s| s.definition())
 }
 
 /// A topic name as SHM users write it: a leading `/` is ignored (`"/a/b"` is `"a/b"`).
@@ -61,8 +70,8 @@ fn _list_json(py: Python<'_>) -> PyResult<String> {
 #[pyo3(signature = (dry_run = false, include_corrupt = false))]
 fn clean<'py>(
     py: Python<'py>,
-    dry_run: bool,
-    include_corrupt: bool,
+    #[pyo3(from_py_with = args::flag)] dry_run: bool,
+    #[pyo3(from_py_with = args::flag)] include_corrupt: bool,
 ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
     use pyo3::types::{PyDict, PyList};
     let report =
@@ -133,6 +142,12 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<channel::Eshm>()?;
+    m.add_class::<service_server::ServiceServer>()?;
+    m.add_class::<service_request::ServiceRequest>()?;
+    m.add_class::<service_client::ServiceClient>()?;
+    m.add_class::<action_server::ActionServer>()?;
+    m.add_class::<server_goal::ServerGoal>()?;
+    m.add_class::<action_client::ActionClient>()?;
     m.add_class::<codec::ScalarType>()?;
     for scalar in codec::ScalarType::all() {
         let name = scalar.name_str();

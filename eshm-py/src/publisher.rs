@@ -1,5 +1,6 @@
 //! `eshm.Publisher`: publishes Python values on a topic.
 
+use crate::args;
 use crate::codec::Typed;
 use crate::errors::IntoPy;
 use crate::handle::{Closable, Counter, Handle};
@@ -31,12 +32,12 @@ impl Publisher {
     #[new]
     #[pyo3(signature = (name, default_value, buffer_num = 3, *, mode = 0o600))]
     fn new(
-        name: &str,
+        #[pyo3(from_py_with = args::text)] name: String,
         default_value: &Bound<'_, PyAny>,
-        buffer_num: usize,
-        mode: u32,
+        #[pyo3(from_py_with = args::int)] buffer_num: usize,
+        #[pyo3(from_py_with = args::int)] mode: u32,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let name = crate::topic_name(name);
+        let name = crate::topic_name(&name);
         let typed = Typed::from_default(default_value)?;
         // As in SHM, the topic's last value stays readable after this publisher is closed or
         // its process exits; the next publisher of the name, or `eshm clean`, reclaims it.

@@ -2,7 +2,8 @@
 //! (`recv`, `try_recv`, `latest`, iteration) and the latest-value semantics of SHM
 //! (`subscribe`, `wait_for`, `is_updated`, data expiry).
 
-use crate::codec::{Codec, Typed};
+use crate::args;
+use crate::codec::Typed;
 use crate::errors::IntoPy;
 use crate::handle::{Closable, Counter, Handle};
 use crate::wait::wait_strategy;
@@ -51,10 +52,11 @@ impl Subscriber {
         })
     }
 
-    /// The value of `bytes`, just received.
+    /// The value of `bytes`, just received: checked first if the type has invalid bit
+    /// patterns (a `bool` or an enum), so that an invalid message raises
+    /// `InvalidMessageError` naming the topic.
     fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
-        if let Codec::Scalar(_) = self.typed.codec {
-            // Message classes validate in `from_bytes`; a scalar `bool` is checked here.
+        if self.typed.validate {
             self.typed
                 .schema
                 .validate(bytes)
@@ -87,25 +89,30 @@ impl Subscriber {
     }
 }
 
+/// The deadline of a timeout in seconds (checked by `args::seconds`: a number, 0 or more);
+/// none past a billion seconds.
 fn deadline_in(timeout_s: Option<f64>) -> Option<Instant> {
-    timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)))
+    timeout_s.filter(|&t| t < 1e9).map(|t| Instant::now() + Duration::from_secs_f64(t))
 }
 
 #[pymethods]
 impl Subscriber {
     #[new]
-    #[pyo3(signature = (name, default_value, *, wait = "default", history = 1, allow_other_owners = false))]
+    #[pyo3(
+        signature = (name, default_value, *, wait = "default".to_owned(), history = 1, allow_other_owners = false),
+        text_signature = "(name, default_value, *, wait='default', history=1, allow_other_owners=False)"
+    )]
     fn new(
-        name: &str,
+        #[pyo3(from_py_with = args::text)] name: String,
         default_value: &Bound<'_, PyAny>,
-        wait: &str,
-        history: u64,
-        allow_other_owners: bool,
+        #[pyo3(from_py_with = args::text)] wait: String,
+        #[pyo3(from_py_with = args::int)] history: u64,
+        #[pyo3(from_py_with = args::flag)] allow_other_owners: bool,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let name = crate::topic_name(name);
+        let name = crate::topic_name(&name);
         let typed = Typed::from_default(default_value)?;
         let options = SubscriberOptions::default()
-            .wait_strategy(wait_strategy(wait)?)
+            .wait_strategy(wait_strategy(&wait)?)
             .history(history)
             .allow_other_owners(allow_other_owners);
         let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
@@ -137,7 +144,11 @@ impl Subscriber {
     }
 
     /// Sets `subscribe()`'s data expiry, in µs (0: values never expire).
-    fn set_data_expiry_time_us(&self, py: Python<'_>, expiry_us: u64) -> PyResult<()> {
+    fn set_data_expiry_time_us(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::int)] expiry_us: u64,
+    ) -> PyResult<()> {
         let expiry = (expiry_us != 0).then(|| Duration::from_micros(expiry_us));
         self.handle.exclusive(py, |s| {
             s.expiry = expiry;
@@ -147,7 +158,11 @@ impl Subscriber {
 
     /// SHM's name for `set_data_expiry_time_us`.
     #[allow(non_snake_case)]
-    fn setDataExpiryTime_us(&self, py: Python<'_>, expiry_us: u64) -> PyResult<()> {
+    fn setDataExpiryTime_us(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::int)] expiry_us: u64,
+    ) -> PyResult<()> {
         self.set_data_expiry_time_us(py, expiry_us)
     }
 
@@ -165,12 +180,16 @@ impl Subscriber {
     /// Waits up to `timeout_us` µs for a value this subscriber has not read yet; whether one
     /// came. `wait_for(0)` does not wait. Releases the GIL while it waits.
     #[pyo3(signature = (timeout_us = 0))]
-    fn wait_for(&self, py: Python<'_>, timeout_us: u64) -> PyResult<bool> {
+    fn wait_for(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::int)] timeout_us: u64,
+    ) -> PyResult<bool> {
         if self.is_updated(py)? || timeout_us == 0 {
             return self.is_updated(py);
         }
-        let deadline = Instant::now() + Duration::from_micros(timeout_us);
-        let waited = self.handle.blocking_exclusive(py, "wait_for", Some(deadline), |s, end| {
+        let deadline = Instant::now().checked_add(Duration::from_micros(timeout_us));
+        let waited = self.handle.blocking_exclusive(py, "wait_for", deadline, |s, end| {
             s.raw.wait_unread(Some(end)).map(|()| Some(true))
         });
         match waited {
@@ -182,14 +201,22 @@ impl Subscriber {
     /// SHM's name for `wait_for`.
     #[allow(non_snake_case)]
     #[pyo3(signature = (timeout_us = 0))]
-    fn waitFor(&self, py: Python<'_>, timeout_us: u64) -> PyResult<bool> {
+    fn waitFor(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::int)] timeout_us: u64,
+    ) -> PyResult<bool> {
         self.wait_for(py, timeout_us)
     }
 
     /// The next value in order, waiting at most `timeout` seconds (forever if `None`).
     /// Releases the GIL while it waits; Ctrl-C interrupts it.
     #[pyo3(signature = (timeout = None))]
-    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn recv(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::seconds)] timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         self.recv_blocking(py, timeout)
     }
 

@@ -253,9 +253,11 @@ def shm_dir(tmp_path):
     return d
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def isolated(shm_dir, monkeypatch):
-    """Makes this test process use `shm_dir` too (eshm reads ESHM_SHM_DIR at every open)."""
+    """Makes this test process use `shm_dir` too (eshm reads ESHM_SHM_DIR at every open), and
+    every process it starts with its environment: every test, so that what the tests leave
+    (topics outlive their publishers, as in SHM) stays out of /dev/shm."""
     monkeypatch.setenv("ESHM_SHM_DIR", str(shm_dir))
     return shm_dir
 
@@ -343,25 +345,60 @@ def interop_binary():
     return exe
 
 
-def assert_other_threads_run_during(wait):
-    """Runs `wait()` (a call that blocks, then raises TimeoutError) while another thread
-    counts; fails unless the count shows that the GIL was released meanwhile."""
-    import threading
+# Longer than any test: while it is the switch interval, a thread that waits for the GIL gets it
+# only when the thread holding it releases it of its own accord (blocking I/O, a lock, or native
+# code that detaches), never because the interpreter switches threads.
+_NEVER_SWITCH = 1000.0
 
-    progress = 0
-    stop = threading.Event()
+# How many times the other thread of `run_while_waiting` releases and takes back the GIL before
+# it acts.
+GIL_ROUND_TRIPS = 1000
 
-    def spin():
-        nonlocal progress
-        while not stop.is_set():
-            progress += 1
 
-    t = threading.Thread(target=spin)
-    t.start()
+def run_while_waiting(wait, act):
+    """Calls `wait()` in this thread with `act()` ready to run in another thread as soon as it
+    gets the GIL, and returns what `wait()` returned (and `act()`'s result, as a pair).
+
+    With the switch interval longer than the test, the other thread gets the GIL only when this
+    one releases it of its own accord; between arming `act` and calling `wait` this thread
+    releases it nowhere. So `act` runs during `wait` if and only if `wait` releases the GIL while
+    it waits. A test makes `act` the very thing `wait` waits for (publishing the value `recv`
+    waits for): a wait that held the GIL would end by its timeout instead (or never, for a call
+    without one), whatever the scheduler does; `test_blocking` shows that on a pure-Python wait.
+
+    Before `act`, the other thread hands the GIL back and takes it again `GIL_ROUND_TRIPS`
+    times, which takes milliseconds while the wait leaves the GIL alone. A wait that let go of
+    the GIL only for a moment (held it while it slept, and released it between its 50 ms
+    slices) would take it back at each of these: 50 s for them all, longer than the tests
+    let their waits last.
+    """
+    go = threading.Event()
+    outcome = []  # ("ok", value) or ("error", exception): what act() did
+
+    def other():
+        go.wait()
+        try:
+            for _ in range(GIL_ROUND_TRIPS):
+                time.sleep(0)  # releases the GIL, and needs it back
+            outcome.append(("ok", act()))
+        except BaseException as e:  # reported by the test's thread, below
+            outcome.append(("error", e))
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(_NEVER_SWITCH)
+    t = threading.Thread(target=other, daemon=True)
     try:
-        with pytest.raises(TimeoutError):
-            wait()
+        # start() waits for the thread to run, which then holds the GIL until it blocks in
+        # go.wait(): from here on it needs this thread to release the GIL.
+        t.start()
+        go.set()  # uncontended: takes no lock that would release the GIL
+        result = wait()
     finally:
-        stop.set()
-        t.join()
-    assert progress > 1000, f"the other thread made only {progress} steps: the GIL was not released"
+        sys.setswitchinterval(previous)
+        go.set()
+        t.join(LINE_TIMEOUT)
+    assert outcome, "the other thread did not finish"
+    kind, value = outcome[0]
+    if kind == "error":
+        raise value
+    return result, value

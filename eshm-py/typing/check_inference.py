@@ -143,3 +143,47 @@ def _errors() -> None:
         assert_type(e, eshm.TimeoutError)
     except eshm.Error as e:
         assert_type(e, eshm.Error)
+
+
+def _service_types() -> None:
+    """A service's request and response types come from its type arguments."""
+    server = eshm.ServiceServer("s", msg.Pose, float)
+    assert_type(server, eshm.ServiceServer[msg.Pose, float])
+    request = server.recv(timeout=1.0)
+    assert_type(request, eshm.ServiceRequest[msg.Pose, float])
+    assert_type(request.request, msg.Pose)
+    request.respond(1.0)
+    request.respond("no")  # type: ignore[arg-type]
+    for req in server:
+        assert_type(req.request.position.x, float)
+    eshm.ServiceServer("s", eshm.u64, eshm.u64, lambda x: x + 1)
+    client = eshm.ServiceClient("s", msg.Pose, float)
+    assert_type(client.call(msg.Pose(), timeout=1.0), float)
+    assert_type(client.call(msg.Pose()), float)
+    assert_type(client.call(msg.Pose(), 5000), tuple[bool, float])  # SHM's form
+    assert_type(eshm.ServiceClient("s", eshm.u8, bool).call(1), bool)
+    assert_type(client.isServerConnected(), bool)
+    client.call(msg.Vector3())  # type: ignore[call-overload]
+    assert_type(shm_pub_sub.ServiceClient("s", int, int).call(1, 10), tuple[bool, int])
+
+
+def _action_types() -> None:
+    """An action's goal, result and feedback types come from its type arguments."""
+    server = eshm.ActionServer("a", msg.Vector3, msg.Vector3, float)
+    goal = server.recv_goal()
+    assert_type(goal, eshm.ServerGoal[msg.Vector3, msg.Vector3, float])
+    assert_type(goal.goal.x, float)
+    goal.publish_feedback(0.5)
+    goal.succeed(msg.Vector3())
+    assert_type(goal.status, eshm.GoalStatus)
+    assert_type(server.acceptNewGoal(), msg.Vector3)
+    server.publishFeedback(1.0)
+    client = eshm.ActionClient("a", msg.Vector3, msg.Vector3, float)
+    goal_id = client.send_goal(msg.Vector3(x=1.0))
+    assert_type(goal_id, int)
+    assert_type(client.wait_for_result(goal_id), tuple[eshm.GoalStatus, msg.Vector3 | None])
+    assert_type(client.next_feedback(goal_id, timeout=1.0), float | None)
+    assert_type(client.getResult(), msg.Vector3)
+    assert_type(client.getFeedback(), float)
+    assert_type(client.getStatus(), eshm.ACTION_STATUS)
+    assert_type(eshm.ACTION_STATUS.PREEMPTED, Literal[eshm.GoalStatus.PREEMPTED])  # = CANCELED

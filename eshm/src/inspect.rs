@@ -20,6 +20,8 @@ use crate::ring::mapped::MappedRing;
 use crate::schema::Schema;
 use crate::os::{self, Dir, FileStat};
 use crate::segment::{self, SegmentKind};
+use crate::service::ServiceDetails;
+use crate::service::mapped::{Mapped, wake_action, wake_service};
 use crate::sync::Ordering;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -63,9 +65,9 @@ impl SegmentState {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SegmentInfo {
-    /// Topic or channel.
+    /// Topic, channel, service or action.
     pub kind: SegmentKind,
-    /// The topic or channel name (from the file name; the header's copy is checked against it).
+    /// The topic, channel, service or action name (from the file name; the header's copy is checked against it).
     pub name: String,
     /// The file.
     pub path: PathBuf,
@@ -77,7 +79,7 @@ pub struct SegmentInfo {
     pub mode: u32,
     /// Why the header could not be read or trusted (the fields below are then defaults).
     pub problem: Option<String>,
-    /// Process id of the creator (publisher or channel master).
+    /// Process id of the creator (publisher, channel master, or server).
     pub owner_pid: u32,
     /// Whether that process (same pid *and* start time) is still running.
     pub owner_alive: bool,
@@ -91,15 +93,18 @@ pub struct SegmentInfo {
     pub fingerprint: u64,
     /// The message type (topics).
     pub schema: Option<Schema>,
-    /// Messages the ring keeps (topics) or queue bytes per direction (channels).
+    /// Messages the ring keeps (topics), queue bytes per direction (channels), or client
+    /// slots (services and actions).
     pub capacity: usize,
-    /// Message size in bytes (topics) or the largest message (channels).
+    /// Message size in bytes (topics), the largest message (channels), or the request's (or
+    /// goal's) size (services and actions).
     pub message_size: usize,
-    /// Messages published so far (topics).
+    /// Messages published so far (topics), or answers written (services and actions).
     pub published: u64,
     /// Time since the last publish (topics), if any.
     pub last_publish_age: Option<Duration>,
-    /// Subscriber processes attached now (topics; those beyond 64 are not counted).
+    /// Subscriber processes attached now (topics; those beyond 64 are not counted), or live
+    /// clients (services and actions).
     pub readers: usize,
     /// Their process ids.
     pub reader_pids: Vec<u32>,
@@ -112,6 +117,8 @@ pub struct SegmentInfo {
     pub pool: Option<PoolInfo>,
     /// The endpoints and queues of a channel.
     pub channel: Option<ChannelDetails>,
+    /// The server, clients and counters of a service or action.
+    pub service: Option<ServiceDetails>,
 }
 
 /// The message pool of a topic whose messages live in one (of
@@ -177,6 +184,7 @@ fn read_info(
         sleeping_unlisted: 0,
         pool: None,
         channel: None,
+        service: None,
     };
     if let Some(st) = dir.stat(file_name)? {
         fill_stat(&mut info, &st);
@@ -255,6 +263,23 @@ fn read_info(
             Err(e) => info.problem = Some(e.to_string()),
         }
         info.schema = Some(schema);
+    } else if matches!(kind, SegmentKind::Service | SegmentKind::Action) {
+        match Mapped::new(seg, header, kind) {
+            Ok(mapped) => {
+                let details = mapped.details();
+                info.capacity = details.max_clients;
+                info.message_size = mapped.geo.request_size;
+                info.published = details.answered;
+                info.readers = details.live_clients();
+                info.reader_pids =
+                    details.clients.iter().filter(|c| c.alive).map(|c| c.pid).collect();
+                if mapped.seg.is_broken() {
+                    info.problem = Some(mapped.seg.broken_error().to_string());
+                }
+                info.service = Some(details);
+            }
+            Err(e) => info.problem = Some(e.to_string()),
+        }
     } else {
         match Link::new(seg, header) {
             Ok(link) => {
@@ -277,7 +302,8 @@ fn fill_stat(info: &mut SegmentInfo, st: &FileStat) {
     info.mode = st.mode;
 }
 
-/// Every eshm topic and channel in the segment directory, sorted by kind and name.
+/// Every eshm topic, channel, service and action in the segment directory, sorted by kind and
+/// name.
 ///
 /// # Errors
 ///
@@ -296,7 +322,7 @@ pub fn list() -> Result<Vec<SegmentInfo>> {
     Ok(out)
 }
 
-/// The topic or channel `name`.
+/// The topic, channel, service or action `name` (of `kind`).
 ///
 /// # Errors
 ///
@@ -388,6 +414,8 @@ pub fn clean(dry_run: bool, include_corrupt: bool) -> Result<CleanReport> {
         let wake: fn(&segment::Segment) = match kind {
             SegmentKind::Topic => MappedRing::wake_segment,
             SegmentKind::Channel => crate::channel::wake_segment,
+            SegmentKind::Service => wake_service,
+            SegmentKind::Action => wake_action,
         };
         match segment::remove_unowned(&dir, kind, &file_name, include_corrupt, dry_run, wake) {
             Ok(segment::Removed::Yes { owner }) => report.removed.push(Removal {

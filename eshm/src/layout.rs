@@ -30,6 +30,10 @@ pub(crate) const LAYOUT_VERSION: u32 = 2;
 pub(crate) const KIND_TOPIC: u32 = 1;
 /// `SegmentHeader::kind` of a duplex byte channel.
 pub(crate) const KIND_CHANNEL: u32 = 2;
+/// `SegmentHeader::kind` of a request/response service (its body: `service::layout`).
+pub(crate) const KIND_SERVICE: u32 = 3;
+/// `SegmentHeader::kind` of an action (long-running goals; its body: `service::layout`).
+pub(crate) const KIND_ACTION: u32 = 4;
 
 /// `SegmentHeader::state`: the owner is (as far as the segment knows) running.
 pub(crate) const STATE_LIVE: u32 = 0;

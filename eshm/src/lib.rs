@@ -49,11 +49,14 @@
 //! | `ring`, `queue` | the protocols: the broadcast seqlock ring, the SPSC record queue (no I/O) |
 //! | `wait` | [`WaitStrategy`], the spin loop and the deadline arithmetic of blocking calls |
 //! | [`pubsub`], [`channel`] | [`Publisher`]/[`Subscriber`] over a ring; the duplex byte channel |
+//! | [`service`] | request/response: a server answers any number of clients' calls |
+//! | [`action`] | long-running goals on the service machinery: accept, feedback, cancel, result |
 //! | [`inspect`] | the outside view for tools: list, info, clean |
+//! | [`select`] | choosing topics by name: exact names and shell-style patterns (`robot/**`) |
 //! | [`msg`], `python` | standard message types; Python classes for message types |
 
 // The loom build (`--cfg loom`) compiles only the protocols it model-checks (`sync`,
-// `layout`, `ring`, `queue`), without the layers that do I/O, so helpers those use are unused.
+// `layout`, `ring`, `queue`, `service::protocol`), without the layers that do I/O, so helpers those use are unused.
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 // Lets the derive's `::eshm::...` paths work inside this crate too (for `msg`).
@@ -80,7 +83,12 @@ not_under_loom! {
     pub mod wait;
     pub mod pubsub;
     pub mod channel;
+}
+pub mod service;
+not_under_loom! {
+    pub mod action;
     pub mod inspect;
+    pub mod select;
 }
 // Beside the layers.
 pub mod msg;
@@ -94,7 +102,9 @@ mod tests;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use error::{Error, PublishError, ReadError, RecvError, Result, WriteError};
+pub use error::{
+    CallError, Error, PublishError, ReadError, RecvError, Result, ServeError, WriteError,
+};
 pub use message::Message;
 not_under_loom! {
     pub use pubsub::{Publisher, RawPublisher, RawSubscriber, Subscriber};

@@ -382,4 +382,167 @@ mod tests {
         h.head.store(3, Ordering::Relaxed);
         assert!(q.peek().is_err(), "unaligned head");
     }
+
+    /// A queue of `words` data words over a fresh header.
+    fn with_queue<R>(words: usize, max_message: usize, f: impl FnOnce(&QueueView<'_>) -> R) -> R {
+        let h = header();
+        let data: Vec<AtomicU64> = (0..words).map(|_| AtomicU64::new(0)).collect();
+        f(&QueueView { header: &h, data: &data, max_message })
+    }
+
+    #[test]
+    fn queue_rejects_each_inconsistency_on_its_own() {
+        with_queue(8, 24, |q| {
+            let h = q.header;
+            // More used than the capacity, positions aligned.
+            h.head.store(72, Ordering::Relaxed);
+            assert!(q.peek().is_err(), "used > capacity");
+            // Only the head misaligned, only the tail misaligned.
+            h.head.store(12, Ordering::Relaxed);
+            h.tail.store(8, Ordering::Relaxed);
+            assert!(q.peek().is_err(), "unaligned head");
+            h.head.store(16, Ordering::Relaxed);
+            h.tail.store(4, Ordering::Relaxed);
+            assert!(q.peek().is_err(), "unaligned tail");
+        });
+        // A wrap marker whose skip runs past the head.
+        with_queue(8, 24, |q| {
+            let h = q.header;
+            h.tail.store(48, Ordering::Relaxed);
+            h.head.store(56, Ordering::Relaxed);
+            q.data[6].store(u64::from(WRAP), Ordering::Relaxed);
+            assert!(q.peek().is_err(), "the marker skips 16 bytes, 8 are written");
+            h.head.store(72, Ordering::Relaxed); // the skip, then an empty record at offset 0
+            q.data[0].store(0, Ordering::Relaxed);
+            assert_eq!(q.peek().unwrap().map(|r| r.len), Some(0), "a skip within what is there");
+        });
+        // A record that runs past the end of the area, or past the head (each alone).
+        with_queue(8, 64, |q| {
+            let h = q.header;
+            h.tail.store(40, Ordering::Relaxed);
+            h.head.store(104, Ordering::Relaxed); // the queue is full: 64 bytes written
+            q.data[5].store(24, Ordering::Relaxed); // 32 bytes from offset 40: past the end
+            assert!(q.peek().is_err(), "past the end of the area");
+            q.data[5].store(16, Ordering::Relaxed); // 24 bytes: exactly to the end
+            assert_eq!(q.peek().unwrap().map(|r| r.len), Some(16));
+            h.head.store(56, Ordering::Relaxed);
+            assert!(q.peek().is_err(), "past the head");
+        });
+        // A record longer than the largest message, though it fits everywhere.
+        with_queue(8, 8, |q| {
+            q.header.head.store(24, Ordering::Relaxed);
+            q.data[0].store(16, Ordering::Relaxed);
+            assert!(q.peek().is_err(), "longer than max_message");
+            q.data[0].store(8, Ordering::Relaxed);
+            assert_eq!(q.peek().unwrap().map(|r| r.len), Some(8));
+        });
+    }
+
+    #[test]
+    fn queue_counts_pending_and_says_when_to_wake() {
+        with_queue(16, 24, |q| {
+            assert_eq!(q.pending(), 0);
+            assert_eq!(q.try_push(&[1]).unwrap(), Push::Written(false), "nobody asleep");
+            q.header.data_waiters.store(1, Ordering::Relaxed);
+            assert_eq!(q.try_push(&[2]).unwrap(), Push::Written(true), "a reader asleep");
+            assert_eq!(q.pending(), 2);
+            let r = q.peek().unwrap().unwrap();
+            assert!(!q.consume(&r), "no writer asleep");
+            q.header.space_waiters.store(1, Ordering::Relaxed);
+            let r = q.peek().unwrap().unwrap();
+            assert!(q.consume(&r), "a writer asleep");
+            assert_eq!(q.pending(), 0);
+        });
+    }
+
+    #[test]
+    fn queue_registers_sleepers_only_when_there_is_nothing_to_do() {
+        with_queue(8, 24, |q| {
+            let h = q.header;
+            // Empty: a reader registers (and withdraws); a writer of 24 bytes (32 with its
+            // header, 64 with a possible wrap) does not: 64 bytes are free.
+            let ticket = q.register_for_data().expect("nothing queued");
+            assert_eq!((ticket, h.data_waiters.load(Ordering::Relaxed)), (0, 1));
+            q.deregister_for_data();
+            assert_eq!(h.data_waiters.load(Ordering::Relaxed), 0);
+            assert_eq!(q.register_for_space(record_size(24)), None);
+            assert_eq!(h.space_waiters.load(Ordering::Relaxed), 0, "withdrawn at once");
+            // With 8 bytes written, 56 are free: not enough for 32 plus a wrap.
+            q.try_push(&[]).unwrap();
+            assert_eq!(q.register_for_data(), None, "a record is queued");
+            assert_eq!(h.data_waiters.load(Ordering::Relaxed), 0, "withdrawn at once");
+            assert!(q.register_for_space(record_size(24)).is_some());
+            assert_eq!(h.space_waiters.load(Ordering::Relaxed), 1);
+            q.deregister_for_space();
+            assert_eq!(h.space_waiters.load(Ordering::Relaxed), 0);
+            // Enough room means twice the record (one more record's worth for a wrap): 56 free
+            // is enough for 24-byte records; 48 free is exactly enough.
+            assert_eq!(q.register_for_space(record_size(16)), None);
+            q.try_push(&[]).unwrap();
+            assert_eq!(q.register_for_space(record_size(16)), None, "48 free, 2 x 24 needed");
+            assert!(q.register_for_space(record_size(17)).is_some(), "48 free, 2 x 32 needed");
+            q.deregister_for_space();
+        });
+    }
+
+    /// Runs `f` on another thread and fails if it does not finish (a wait that never ends).
+    fn finishes(what: &str, f: impl FnOnce() + Send) {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                f();
+                let _ = done.send(());
+            });
+            if finished.recv_timeout(Duration::from_secs(120)).is_err() {
+                panic!("{what} never returned");
+            }
+        });
+    }
+
+    #[test]
+    fn queue_waits_return_when_there_is_something_and_wakes_end_them() {
+        let h = header();
+        let data: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+        let q = QueueView { header: &h, data: &data, max_message: 24 };
+        // Nothing to wait for: the waits return at once (no timeout given).
+        q.try_push(&[1]).unwrap();
+        finishes("a wait for data with data there", || q.wait_for_data(None));
+        finishes("a wait for space with space there", || q.wait_for_space(16, None));
+        let r = q.peek().unwrap().unwrap();
+        q.consume(&r);
+        // A sleeping reader is woken by a push and its wake-up.
+        finishes("a sleeping reader", || {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    while q.peek().unwrap().is_none() {
+                        q.wait_for_data(None);
+                    }
+                });
+                while h.data_waiters.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                if let Push::Written(true) = q.try_push(&[2]).unwrap() {
+                    q.wake_consumer();
+                }
+            });
+        });
+        // A sleeping writer is woken by a read and its wake-up.
+        while q.try_push(&[3; 24]).unwrap() != Push::Full {}
+        finishes("a sleeping writer", || {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    while q.try_push(&[4; 24]).unwrap() == Push::Full {
+                        q.wait_for_space(record_size(24), None);
+                    }
+                });
+                while h.space_waiters.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                let r = q.peek().unwrap().unwrap();
+                if q.consume(&r) {
+                    q.wake_producer();
+                }
+            });
+        });
+    }
 }

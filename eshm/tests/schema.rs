@@ -542,3 +542,70 @@ fn schema_declared_at_run_time_is_refused_where_the_derive_refuses() {
     let slice = Schema::slice(u8::SCHEMA.clone(), 4).unwrap();
     assert!(Schema::struct_of("S", vec![f("data", &slice)]).is_err(), "no slice fields");
 }
+
+/// The encoding of a struct `S` of fields `(name, tag)` of one-byte primitives, with the given
+/// size and alignment.
+fn struct_encoding(size: u32, align: u32, fields: &[(String, u8)]) -> Vec<u8> {
+    let mut v = vec![1, 0x11, 1, b'S'];
+    v.extend_from_slice(&size.to_le_bytes());
+    v.extend_from_slice(&align.to_le_bytes());
+    v.extend_from_slice(&(fields.len() as u16).to_le_bytes());
+    for (i, (name, tag)) in fields.iter().enumerate() {
+        v.push(name.len() as u8);
+        v.extend_from_slice(name.as_bytes());
+        v.extend_from_slice(&(i as u32).to_le_bytes());
+        v.push(*tag);
+    }
+    v
+}
+
+#[test]
+fn schema_decode_limits_are_exact() {
+    // An encoding of exactly MAX_ENCODED_LEN bytes decodes; one byte more is too long.
+    // 251 fields with 255-byte names and one with a 5-byte name: 14 + 251 * 261 + 11 bytes.
+    let mut fields: Vec<(String, u8)> = (0..251).map(|i| (format!("{i:0>255}"), 0x01)).collect();
+    fields.push(("short".to_owned(), 0x01));
+    let exact = struct_encoding(252, 1, &fields);
+    assert_eq!(exact.len(), eshm::schema::MAX_ENCODED_LEN);
+    assert!(Schema::decode(&exact).is_ok());
+    let mut over = exact.clone();
+    over.push(0);
+    assert!(matches!(Schema::decode(&over), Err(SchemaError::TooLong { .. })));
+
+    // Alignments: a power of two up to MAX_ALIGN, and no field aligned beyond its struct.
+    let bytes = |n: usize| (0..n).map(|i| (format!("f{i}"), 0x01)).collect::<Vec<_>>();
+    assert!(Schema::decode(&struct_encoding(6, 2, &bytes(6))).is_ok());
+    let err = Schema::decode(&struct_encoding(6, 3, &bytes(6))).unwrap_err();
+    assert!(err.to_string().contains("alignment 3"), "{err}");
+    let array = |len: u32, align: u32| {
+        // struct S { a: [u8; len] } with the given alignment
+        let mut v = vec![1, 0x11, 1, b'S'];
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend_from_slice(&align.to_le_bytes());
+        v.extend_from_slice(&1u16.to_le_bytes());
+        v.extend_from_slice(&[1, b'a', 0, 0, 0, 0, 0x10]);
+        v.extend_from_slice(&len.to_le_bytes());
+        v.push(0x01);
+        v
+    };
+    assert!(Schema::decode(&array(4096, 4096)).is_ok(), "MAX_ALIGN itself");
+    let err = Schema::decode(&array(8192, 8192)).unwrap_err();
+    assert!(err.to_string().contains("alignment 8192"), "{err}");
+    // A u16 field at offset 0 of a struct aligned to 1: aligned offset, but over-aligned.
+    let mut over_aligned = vec![1, 0x11, 1, b'S', 2, 0, 0, 0, 1, 0, 0, 0, 1, 0];
+    over_aligned.extend_from_slice(&[1, b'a', 0, 0, 0, 0, 0x02]);
+    let err = Schema::decode(&over_aligned).unwrap_err();
+    assert!(err.to_string().contains("misaligned"), "{err}");
+
+    // Structs nested past the depth limit.
+    let mut deep = vec![1u8];
+    for _ in 0..40 {
+        deep.extend_from_slice(&[0x11, 1, b'S', 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, b'a', 0, 0, 0, 0]);
+    }
+    deep.push(0x01);
+    assert!(matches!(Schema::decode(&deep), Err(SchemaError::TooDeep { .. })));
+
+    // A refused slice says why.
+    let err = Schema::decode(&[2, 0x13, 0, 0, 0, 0, 0x03]).unwrap_err();
+    assert!(err.to_string().contains("max_len must be 1"), "{err}");
+}

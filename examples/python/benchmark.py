@@ -4,6 +4,7 @@ what Python users have today, measured in the same run.
 
     .venv/bin/python examples/python/benchmark.py            # about 30 s
     .venv/bin/python examples/python/benchmark.py --quick    # 10x fewer iterations
+    .venv/bin/python examples/python/benchmark.py --smoke    # 1000x fewer: runs every row, measures nothing
 
 (Build the module with `cd eshm-py && ../.venv/bin/maturin develop --release` first: the test
 command builds it in debug mode.)
@@ -315,8 +316,9 @@ def pipe_throughput(total: int) -> Throughput:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10x fewer iterations")
+    parser.add_argument("--smoke", action="store_true", help="1000x fewer: runs every row, the figures mean nothing")
     args = parser.parse_args()
-    scale = 10 if args.quick else 1
+    scale = 1000 if args.smoke else 10 if args.quick else 1
     print(f"eshm {eshm.__version__} Python benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"processes pinned to CPU {CPU_A} and {CPU_B}")
 

@@ -129,6 +129,39 @@ fn example_dead_readers_leaves_no_reader_registered_asleep() {
 }
 
 #[test]
+fn example_service_bench_prints_well_formed_results() {
+    let out = example("service_bench")
+        .args(["--quick", "--only", "latency"])
+        .env("ESHM_BENCH_CASE", "service-blocking")
+        .output()
+        .unwrap();
+    let out = stdout_of(&out);
+    let results: Vec<&str> = out.lines().filter(|l| l.starts_with("RESULT ")).collect();
+    assert_eq!(results.len(), 1, "one case:\n{out}");
+    for key in
+        ["bench=service_8b", "wait=blocking", "oneway_p50_ns=", "rtt_p50_ns=", "calls_per_s="]
+    {
+        assert!(results[0].contains(key), "{}", results[0]);
+    }
+}
+
+#[test]
+fn example_service_server_and_client_talk() {
+    let name = format!("examples/calc/add/{}", std::process::id());
+    // The client makes 3 calls, 4 in flight, then 200: the server answers 207, then exits.
+    let server = example("service_server").args([&name, "207"]).stdout(Stdio::piped()).spawn();
+    let client = example("service_client").args([&name, "200"]).output().unwrap();
+    let server_out = stdout_of(&server.unwrap().wait_with_output().unwrap());
+    let client_out = stdout_of(&client);
+    for line in ["1 + 10 = 11", "3 + 30 = 33", "four calls in flight: [100, 101, 102, 103]"] {
+        assert!(client_out.contains(line), "{client_out}");
+    }
+    assert!(client_out.contains("200 calls in "), "{client_out}");
+    assert!(server_out.contains("client 0 call 1: 1 + 10 = 11"), "{server_out}");
+    assert!(server_out.contains("served 207 calls"), "{server_out}");
+}
+
+#[test]
 fn example_frames_checks_every_frame_in_place() {
     let out = stdout_of(&example("frames").arg("20").output().unwrap());
     let line = out.lines().find(|l| l.contains("checked")).expect("a summary line");
@@ -140,4 +173,30 @@ fn example_frames_checks_every_frame_in_place() {
     assert_eq!(checked + lost, 20, "{out}");
     let in_place: u64 = line.split('(').nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert_eq!(in_place, checked, "every frame read in place: {out}");
+}
+
+#[test]
+fn example_record_bench_prints_well_formed_results() {
+    // It runs the `eshm` command, which `cargo test --workspace` builds next to the examples.
+    let mut dir: PathBuf = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    if !dir.join("eshm").exists() {
+        eprintln!("skipped: build eshm-cli first (cargo build -p eshm-cli)");
+        return;
+    }
+    let out = stdout_of(&example("record_bench").arg("--quick").output().unwrap());
+    let results: Vec<&str> =
+        out.lines().filter(|l| l.starts_with("RESULT bench=record ")).collect();
+    assert_eq!(results.len(), 4, "{out}");
+    for r in results {
+        let value = |key: &str| -> f64 {
+            let v = r.split(&format!(" {key}=")).nth(1).unwrap_or_else(|| panic!("{key} in {r}"));
+            v.split(' ').next().unwrap().parse().unwrap()
+        };
+        // Everything published was recorded or counted lost: never more than published.
+        assert!(value("lost") <= value("published"), "{r}");
+        assert!(value("record_msgs_per_s") > 0.0 && value("publish_msgs_per_s") > 0.0, "{r}");
+    }
 }

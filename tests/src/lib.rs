@@ -286,10 +286,32 @@ macro_rules! named_tests {
 /// A child role: runs in the child process, with its command-line arguments.
 pub type ChildRole = fn(&[String]);
 
+/// Unless `ESHM_SHM_DIR` names one already, makes a segment directory for this run and points
+/// `ESHM_SHM_DIR` at it, for the tests and every child they start: what the tests leave (topics
+/// outlive their publishers; a killed server leaves its segments) stays out of `/dev/shm`.
+fn own_segment_directory() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    if std::env::var_os("ESHM_SHM_DIR").is_some() {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("eshm-tests-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir); // a directory of an earlier run with this pid
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .expect("creating the tests' segment directory");
+    // SAFETY: called from `run_main` before any test runs, while `main` is this process's only
+    // thread (the harness starts none, and no test has started one yet), so no other thread
+    // reads or writes the environment while it changes.
+    unsafe { std::env::set_var("ESHM_SHM_DIR", &dir) };
+    Some(dir)
+}
+
 /// The `main` of a multi-process test binary (`harness = false`): plays the child role named
 /// by [`CHILD_ROLE_ENV`] if it is set, with the command-line arguments; otherwise runs the
 /// tests whose name contains the first non-option argument (all without one) one after the
 /// other, libtest-style, and exits with status 1 if any failed. `--list` lists them.
+/// The tests run in a segment directory of their own (removed when they all pass).
 pub fn run_main(roles: &[(&str, ChildRole)], tests: &[(&str, fn())]) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Ok(role) = std::env::var(CHILD_ROLE_ENV) {
@@ -306,6 +328,7 @@ pub fn run_main(roles: &[(&str, ChildRole)], tests: &[(&str, fn())]) {
         }
         return;
     }
+    let own_dir = own_segment_directory();
     let filter = args.iter().find(|a| !a.starts_with('-'));
     let selected: Vec<_> =
         tests.iter().filter(|(n, _)| filter.is_none_or(|f| n.contains(f.as_str()))).collect();
@@ -321,8 +344,14 @@ pub fn run_main(roles: &[(&str, ChildRole)], tests: &[(&str, fn())]) {
         }
     }
     if failed.is_empty() {
+        if let Some(dir) = own_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         println!("\ntest result: ok. {} passed", selected.len());
     } else {
+        if let Some(dir) = own_dir {
+            println!("the segments the tests left are in {}", dir.display());
+        }
         println!("\ntest result: FAILED. failures: {failed:?}");
         std::process::exit(1);
     }

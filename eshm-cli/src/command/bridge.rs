@@ -6,7 +6,7 @@ use crate::{BridgeArgs, Outcome};
 
 #[cfg(feature = "bridge")]
 pub(crate) fn run(a: &BridgeArgs) -> Outcome {
-    use crate::{Exit, Failure};
+    use crate::{Exit, Failure, signals};
     use eshm_bridge::{Bridge, Config, Error};
     use std::io::Write as _;
 
@@ -72,36 +72,4 @@ pub(crate) fn run(_: &BridgeArgs) -> Outcome {
         "this eshm was built without the bridge (the Python package's `eshm` leaves Zenoh out); \
          install the command with it: cargo install --path eshm-cli",
     ))
-}
-
-/// SIGINT, SIGTERM and SIGHUP as a request to stop; a second one ends the process at once
-/// (status 130), for a stop that hangs.
-#[cfg(feature = "bridge")]
-mod signals {
-    // A flag this process's signal handlers set, not a shared-memory protocol.
-    #[allow(clippy::disallowed_types)]
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    #[allow(clippy::disallowed_types)]
-    static STOP: AtomicBool = AtomicBool::new(false);
-
-    #[derive(Clone, Copy, Debug)]
-    pub(super) struct Stop(());
-
-    impl Stop {
-        pub(super) fn requested(self) -> bool {
-            STOP.load(Ordering::Relaxed)
-        }
-    }
-
-    pub(super) fn install() -> std::io::Result<Stop> {
-        for signal in
-            [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP]
-        {
-            // Registered first, so that it sees the flag as the previous signal left it.
-            signal_hook::flag::register_conditional_shutdown(signal, 130, &STOP)?;
-            signal_hook::flag::register(signal, &STOP)?;
-        }
-        Ok(Stop(()))
-    }
 }

@@ -2,12 +2,15 @@
 //! suggestion when it is not there), durations in seconds, and subscribing to any type.
 
 pub(crate) mod bridge;
+pub(crate) mod call;
 pub(crate) mod clean;
 pub(crate) mod echo;
 pub(crate) mod hz;
 pub(crate) mod info;
 pub(crate) mod list;
+pub(crate) mod play;
 pub(crate) mod publish;
+pub(crate) mod record;
 
 use crate::{Exit, Failure, suggest};
 use eshm::RawSubscriber;
@@ -20,7 +23,7 @@ use std::time::{Duration, Instant};
 pub(crate) fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo, Failure> {
     let kinds = match kind {
         Some(k) => vec![k],
-        None => vec![SegmentKind::Topic, SegmentKind::Channel],
+        None => SegmentKind::ALL.to_vec(),
     };
     let mut found = Vec::new();
     for k in kinds {
@@ -34,8 +37,9 @@ pub(crate) fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo,
         0 => Err(not_found(name, kind)),
         1 => Ok(found.remove(0)),
         _ => Err(Failure::usage(format!(
-            "both a topic and a channel are named {name:?}: say which with --kind topic or \
-             --kind channel"
+            "a {} and a {} are both named {name:?}: say which with --kind",
+            found[0].kind.as_str(),
+            found[1].kind.as_str()
         ))),
     }
 }
@@ -43,8 +47,10 @@ pub(crate) fn find(name: &str, kind: Option<SegmentKind>) -> Result<SegmentInfo,
 pub(crate) fn not_found(name: &str, kind: Option<SegmentKind>) -> Failure {
     let all = inspect::list().unwrap_or_default();
     let same_kind = |i: &&SegmentInfo| kind.is_none_or(|k| i.kind == k);
-    let mut message =
-        format!("no {} named {name:?}", kind.map_or("topic or channel", |k| k.as_str()));
+    let mut message = format!(
+        "no {} named {name:?}",
+        kind.map_or("topic, channel, service or action", |k| k.as_str())
+    );
     if let Some(other) = all.iter().find(|i| i.name == name && !same_kind(i)) {
         message += &format!(" (there is a {} of that name)", other.kind.as_str());
     } else if let Some(close) = suggest(name, all.iter().filter(same_kind).map(|i| i.name.as_str()))

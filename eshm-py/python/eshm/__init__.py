@@ -16,6 +16,13 @@ Message types defined in Rust (``eshm.msg.Pose``, or your own with ``#[eshm(pyth
     pose_pub = eshm.Publisher("robot/pose", eshm.msg.Pose)
     pose_pub.publish(eshm.msg.Pose(position=eshm.msg.Vector3(x=1.0)))
 
+Services (request/response) and actions (goals with feedback), any number of clients::
+
+    server = eshm.ServiceServer("calc/square", eshm.u64, eshm.u64, lambda x: x * x)
+    client = eshm.ServiceClient("calc/square", eshm.u64, eshm.u64)  # in another process
+    assert client.call(7, timeout=1.0) == 49
+    ok, square = client.call(7, 100_000)           # SHM's form: timeout in µs, (ok, response)
+
 The duplex byte channel with the API of the ESHM library's Python wrapper::
 
     from eshm import ESHM, ESHMRole
@@ -26,6 +33,83 @@ The duplex byte channel with the API of the ESHM library's Python wrapper::
 Every object may be shared between threads; one inherited through ``fork()`` is closed in
 the child. ``eshm.list()`` and ``eshm.clean()`` do what ``eshm list --json`` and
 ``eshm clean`` do.
+
+Exceptions: every error eshm raises is an ``eshm.Error`` and also the built-in exception of its
+kind (``except ValueError:`` catches a bad argument; ``except RuntimeError:`` what the original
+ESHM wrapper raised as one)::
+
+    eshm.                   built-in bases              raised when
+    TimeoutError            TimeoutError                a blocking call reached its timeout:
+                                                        recv, ESHM.read, ESHM.write (the queue
+                                                        stayed full, or a slave's master
+                                                        missing, for 1 s); wait_for returns
+                                                        False instead
+    NoDataError             TimeoutError, RuntimeError  ESHM.read(timeout_ms=0) with nothing
+                                                        queued (an eshm.TimeoutError too)
+    InvalidNameError        ValueError                  a topic or channel name that cannot be
+                                                        used ("", a control character, too long)
+    InvalidArgumentError    ValueError                  an argument out of range: buffer_num=0,
+                                                        a capacity too small for max_message,
+                                                        wait="bogus", role=7, a negative or NaN
+                                                        timeout, a write_data key of 256 bytes,
+                                                        an invalid SCHEMA_BYTES
+    OutOfRangeError         ValueError, OverflowError   an integer that does not fit (an
+                                                        InvalidArgumentError too): 256 published
+                                                        on an eshm.u8 topic, history=-1
+    ArgumentTypeError       TypeError                   an argument of a type the call does not
+                                                        take: buffer_num="3", 1.5 published on
+                                                        an int topic, Publisher(name, "text"),
+                                                        write(5), write_data([...])
+    TypeMismatchError       ValueError                  the topic carries another message type
+    InvalidMessageError     ValueError                  a received message is not valid: a bool
+                                                        or enum field out of range, or read_data
+                                                        of a message that write_data did not
+                                                        write
+    MessageTooLargeError    ValueError, RuntimeError    ESHM.write of more than max_message
+                                                        bytes
+    BufferTooSmallError     ValueError, RuntimeError    ESHM.read with a buffer_size smaller
+                                                        than the next message (which stays
+                                                        queued)
+    PublisherExistsError    RuntimeError                a live process already publishes on the
+                                                        topic
+    RoleTakenError          RuntimeError                a live process already holds this role
+                                                        on the channel
+    NotFoundError           RuntimeError                a slave found no live master within
+                                                        max_reconnect_attempts
+    DisconnectedError       RuntimeError                the other end is gone and the disconnect
+                                                        behaviour gave up on it
+    FullError               RuntimeError                ESHM.try_write with no room in the queue
+                                                        now
+    CorruptSegmentError     RuntimeError                a segment file that is not a valid eshm
+                                                        segment (or of another layout version)
+    SegmentPermissionError  RuntimeError                a segment of another user or writable by
+                                                        others (unless allow_other_owners=True),
+                                                        or not a regular file
+    SegmentIOError          RuntimeError                a system call on a segment failed
+                                                        (ESHM_SHM_DIR is not a directory,
+                                                        /dev/shm is full)
+    ClosedError             RuntimeError                the object was closed, or was inherited
+                                                        through fork()
+    ServerExistsError       RuntimeError                a live process already serves the
+                                                        service or action
+    TooManyClientsError     RuntimeError                every client slot of the service or
+                                                        action is held by a live client
+    ServerGoneError         RuntimeError                the server died or closed before
+                                                        answering the call (or ending the goal)
+    NoServerError           RuntimeError                no live server serves the service or
+                                                        action (none came in time)
+    TooManyCallsError       RuntimeError                the client already has max_in_flight
+                                                        calls or goals in flight
+    CallDroppedError        RuntimeError                the server dropped the request without
+                                                        answering it (its handler raised)
+    UnknownGoalError        ValueError                  the action client has no goal with
+                                                        this id
+
+``eshm.Error`` itself is raised by nothing today (it would be, for an error of the Rust core
+that this version of the module does not name). Python's own ``TypeError`` comes only from a
+call with a wrong signature (a missing or unknown argument); message objects
+(``eshm.msg.Vector3(x="a")``, ``Vector3.from_bytes(b"")``) raise the built-in ``TypeError``,
+``ValueError`` or ``OverflowError`` of a wrong field, as Python classes do.
 """
 
 from __future__ import annotations
@@ -37,8 +121,13 @@ from typing import Any
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
 from ._eshm import (
+    ACTION_STATUS,
     ESHM,
+    ArgumentTypeError,
+    ActionClient,
+    ActionServer,
     BufferTooSmallError,
+    CallDroppedError,
     Closable,
     ClosedError,
     CorruptSegmentError,
@@ -48,12 +137,15 @@ from ._eshm import (
     ESHMError,
     ESHMRole,
     FullError,
+    GoalStatus,
     InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
     MessageTooLargeError,
     NoDataError,
+    NoServerError,
     NotFoundError,
+    OutOfRangeError,
     Publisher,
     PublisherExistsError,
     Role,
@@ -61,8 +153,17 @@ from ._eshm import (
     ScalarType,
     SegmentIOError,
     SegmentPermissionError,
+    ServerExistsError,
+    ServerGoal,
+    ServerGoneError,
+    ServiceClient,
+    ServiceRequest,
+    ServiceServer,
     Subscriber,
+    TooManyCallsError,
+    TooManyClientsError,
     TypeMismatchError,
+    UnknownGoalError,
     __version__,
     _list_json,
     f32,
@@ -105,8 +206,13 @@ def _unpickle_message(module: str, name: str, data: bytes) -> Any:
 # `TimeoutError`, `list` and `clean` stay out of `__all__`: `from eshm import *` must not
 # shadow the built-ins `TimeoutError` and `list` (eshm.TimeoutError is one anyway).
 __all__ = [
+    "ACTION_STATUS",
     "ESHM",
+    "ArgumentTypeError",
+    "ActionClient",
+    "ActionServer",
     "BufferTooSmallError",
+    "CallDroppedError",
     "Closable",
     "ClosedError",
     "CorruptSegmentError",
@@ -118,12 +224,15 @@ __all__ = [
     "ESHMRole",
     "ESHMStats",
     "FullError",
+    "GoalStatus",
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
     "NoDataError",
+    "NoServerError",
     "NotFoundError",
+    "OutOfRangeError",
     "Publisher",
     "PublisherExistsError",
     "Role",
@@ -131,8 +240,17 @@ __all__ = [
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",
+    "ServerExistsError",
+    "ServerGoal",
+    "ServerGoneError",
+    "ServiceClient",
+    "ServiceRequest",
+    "ServiceServer",
     "Subscriber",
+    "TooManyCallsError",
+    "TooManyClientsError",
     "TypeMismatchError",
+    "UnknownGoalError",
     "__version__",
     "bool_",
     "f32",

@@ -3,6 +3,7 @@
 import builtins
 import enum
 from types import TracebackType
+from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, final, overload
 
 from . import msg as msg
@@ -10,7 +11,12 @@ from . import msg as msg
 __version__: str
 
 __all__ = [
+    "ArgumentTypeError",
+    "ACTION_STATUS",
+    "ActionClient",
+    "ActionServer",
     "BufferTooSmallError",
+    "CallDroppedError",
     "Closable",
     "ClosedError",
     "CorruptSegmentError",
@@ -21,12 +27,15 @@ __all__ = [
     "ESHMRole",
     "Error",
     "FullError",
+    "GoalStatus",
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
     "NoDataError",
+    "NoServerError",
     "NotFoundError",
+    "OutOfRangeError",
     "Publisher",
     "PublisherExistsError",
     "Role",
@@ -34,9 +43,18 @@ __all__ = [
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",
+    "ServerExistsError",
+    "ServerGoal",
+    "ServerGoneError",
+    "ServiceClient",
+    "ServiceRequest",
+    "ServiceServer",
     "Subscriber",
     "TimeoutError",
+    "TooManyCallsError",
+    "TooManyClientsError",
     "TypeMismatchError",
+    "UnknownGoalError",
     "__version__",
     "_cli_main",
     "_list_json",
@@ -70,19 +88,25 @@ class InvalidNameError(Error, ValueError):
     """A topic or channel name cannot be used."""
 
 class InvalidArgumentError(Error, ValueError):
-    """An argument is out of range (a capacity, a size, a duration, an enum value)."""
+    """An argument is out of range (a capacity, a size, a timeout, an enum value, a wait strategy, a write_data key)."""
+
+class OutOfRangeError(InvalidArgumentError, OverflowError):
+    """An integer that does not fit: a value for a topic of a smaller type (256 for eshm.u8), a negative count."""
+
+class ArgumentTypeError(Error, TypeError):
+    """An argument of a type the call does not take: a value that is not of the topic's type, a default value that names no message type, a str where an int is expected."""
 
 class TypeMismatchError(Error, ValueError):
-    """The topic carries another message type."""
+    """The topic carries another message type than the one this process uses."""
 
 class InvalidMessageError(Error, ValueError):
-    """A message holds a value outside its field's range, or is not a message at all."""
+    """A received message holds a value outside its field's range (a bool or an enum), or is not a message of its kind at all (read_data)."""
 
 class MessageTooLargeError(Error, ValueError, RuntimeError):
-    """The message is larger than the channel's maximum."""
+    """The message is larger than the channel's maximum (also a RuntimeError, as the original ESHM wrapper raised it)."""
 
 class BufferTooSmallError(Error, ValueError, RuntimeError):
-    """The next message is larger than the buffer size given (it stays queued)."""
+    """The next message is larger than the buffer size given; it stays queued (also a RuntimeError, as the original ESHM wrapper raised it)."""
 
 class PublisherExistsError(Error, RuntimeError):
     """A live process already publishes on the topic."""
@@ -97,7 +121,7 @@ class DisconnectedError(Error, RuntimeError):
     """The other end of the channel is gone, and the disconnect behaviour gave up on it."""
 
 class FullError(Error, RuntimeError):
-    """The channel's queue has no room now."""
+    """The channel's queue has no room now (ESHM.try_write)."""
 
 class CorruptSegmentError(Error, RuntimeError):
     """A shared-memory segment is not valid (or comes from another eshm version)."""
@@ -110,6 +134,27 @@ class SegmentIOError(Error, RuntimeError):
 
 class ClosedError(Error, RuntimeError):
     """The object was closed, or inherited through fork() (create a new one in the child)."""
+
+class ServerExistsError(Error, RuntimeError):
+    """A live process already serves the service or action."""
+
+class TooManyClientsError(Error, RuntimeError):
+    """Every client slot of the service or action is held by a live client."""
+
+class ServerGoneError(Error, RuntimeError):
+    """The server died, or closed the service, before answering the call (or ending the goal)."""
+
+class NoServerError(Error, RuntimeError):
+    """No live server serves the service or action (none came in time)."""
+
+class TooManyCallsError(Error, RuntimeError):
+    """The client already has as many calls (or goals) in flight as the server allows."""
+
+class CallDroppedError(Error, RuntimeError):
+    """The server dropped the request without answering it (its handler failed, say)."""
+
+class UnknownGoalError(Error, ValueError):
+    """The action client has no goal with this id."""
 
 class ESHMRole(enum.IntEnum):
     """The role of a channel endpoint."""
@@ -126,6 +171,19 @@ class ESHMDisconnectBehavior(enum.IntEnum):
     IMMEDIATELY = 0
     ON_TIMEOUT = 1
     NEVER = 2
+
+class GoalStatus(enum.IntEnum):
+    """Where an action's goal stands (SHM's ACTION_STATUS values, plus PENDING and ABORTED; PREEMPTED is CANCELED)."""
+
+    ACTIVE = 0
+    REJECTED = 1
+    SUCCEEDED = 2
+    CANCELED = 3
+    PREEMPTED = CANCELED
+    PENDING = 4
+    ABORTED = 5
+
+ACTION_STATUS = GoalStatus
 
 class ESHMError(enum.IntEnum):
     """The result codes of the original ESHM library."""
@@ -349,6 +407,7 @@ class ESHM(Closable):
         wait: str = "default",
     ) -> Self: ...
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
+    def try_write(self, data: bytes | bytearray | memoryview) -> None: ...
     def read(self, buffer_size: int = 4096, timeout_ms: int | None = None) -> bytes: ...
     def try_read(self, buffer_size: int = 4096) -> bytes | None: ...
     def write_data(self, mapping: Any) -> None: ...
@@ -360,6 +419,193 @@ class ESHM(Closable):
     def is_remote_alive(self) -> builtins.bool: ...
     @property
     def name(self) -> str: ...
+
+_Req = TypeVar("_Req")
+_Res = TypeVar("_Res")
+_G = TypeVar("_G")
+_R = TypeVar("_R")
+_F = TypeVar("_F")
+
+@final
+class ServiceRequest(Generic[_Req, _Res]):
+    """A request a `ServiceServer` took: its value, and `respond`."""
+
+    @property
+    def request(self) -> _Req: ...
+    def respond(self, response: _Res) -> None: ...
+    def drop(self) -> None: ...
+    @property
+    def answered(self) -> builtins.bool: ...
+    @property
+    def client(self) -> int: ...
+    @property
+    def number(self) -> int: ...
+
+@final
+class ServiceServer(Closable, Generic[_Req, _Res]):
+    """The server of a service: requests of one type, responses of another."""
+
+    def __new__(
+        cls,
+        name: str,
+        request_type: type[_Req] | ScalarType[_Req],
+        response_type: type[_Res] | ScalarType[_Res],
+        handler: Callable[[_Req], _Res] | None = None,
+        *,
+        max_clients: int = 64,
+        max_in_flight: int = 16,
+        wait: str = "default",
+        mode: int = 0o600,
+    ) -> ServiceServer[_Req, _Res]: ...
+    def recv(self, timeout: float | None = None) -> ServiceRequest[_Req, _Res]: ...
+    def try_recv(self) -> ServiceRequest[_Req, _Res] | None: ...
+    def serve(self, handler: Callable[[_Req], _Res]) -> None: ...
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> ServiceRequest[_Req, _Res]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def request_type_name(self) -> str: ...
+    @property
+    def response_type_name(self) -> str: ...
+    @property
+    def generation(self) -> int: ...
+    @property
+    def served(self) -> int: ...
+    @property
+    def clients(self) -> int: ...
+    def __class_getitem__(cls, item: Any) -> Any: ...
+
+@final
+class ServiceClient(Closable, Generic[_Req, _Res]):
+    """Calls a service: requests of one type, responses of another."""
+
+    def __new__(
+        cls,
+        name: str,
+        request_type: type[_Req] | ScalarType[_Req],
+        response_type: type[_Res] | ScalarType[_Res],
+        *,
+        wait: str = "default",
+        stale_threshold_ms: int = 100,
+        wait_for_server: builtins.bool = True,
+        allow_other_owners: builtins.bool = False,
+    ) -> ServiceClient[_Req, _Res]: ...
+    @overload
+    def call(self, request: _Req, timeout_us: None = None, *, timeout: float | None = None) -> _Res: ...
+    @overload
+    def call(
+        self, request: _Req, timeout_us: int, *, timeout: float | None = None
+    ) -> tuple[builtins.bool, _Res]: ...
+    def is_server_connected(self) -> builtins.bool: ...
+    def isServerConnected(self) -> builtins.bool: ...
+    def wait_for_server(self, timeout: float | None = None) -> builtins.bool: ...
+    def waitForServer(self, timeout_us: int) -> builtins.bool: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def request_type_name(self) -> str: ...
+    @property
+    def response_type_name(self) -> str: ...
+    def __class_getitem__(cls, item: Any) -> Any: ...
+
+@final
+class ServerGoal(Generic[_G, _R, _F]):
+    """A goal an `ActionServer` took: accept or reject it, publish feedback, end it."""
+
+    @property
+    def goal(self) -> _G: ...
+    def accept(self) -> None: ...
+    def reject(self) -> None: ...
+    def is_cancel_requested(self) -> builtins.bool: ...
+    def publish_feedback(self, feedback: _F) -> None: ...
+    def succeed(self, result: _R) -> None: ...
+    def abort(self, result: _R | None = None) -> None: ...
+    def canceled(self, result: _R | None = None) -> None: ...
+    @property
+    def status(self) -> GoalStatus: ...
+    @property
+    def client(self) -> int: ...
+    @property
+    def number(self) -> int: ...
+
+@final
+class ActionServer(Closable, Generic[_G, _R, _F]):
+    """The server of an action: goals, results and feedback of three types."""
+
+    def __new__(
+        cls,
+        name: str,
+        goal_type: type[_G] | ScalarType[_G],
+        result_type: type[_R] | ScalarType[_R],
+        feedback_type: type[_F] | ScalarType[_F],
+        *,
+        max_clients: int = 64,
+        max_in_flight: int = 16,
+        feedback_depth: int = 16,
+        wait: str = "default",
+        mode: int = 0o600,
+    ) -> ActionServer[_G, _R, _F]: ...
+    def recv_goal(self, timeout: float | None = None) -> ServerGoal[_G, _R, _F]: ...
+    def try_recv_goal(self) -> ServerGoal[_G, _R, _F] | None: ...
+    def wait_new_goal_available(self, timeout_us: int | None = None) -> builtins.bool: ...
+    def waitNewGoalAvailable(self, timeout_us: int | None = None) -> builtins.bool: ...
+    def accept_new_goal(self) -> _G: ...
+    def acceptNewGoal(self) -> _G: ...
+    def reject_new_goal(self) -> None: ...
+    def rejectNewGoal(self) -> None: ...
+    def is_preempt_requested(self) -> builtins.bool: ...
+    def isPreemptRequested(self) -> builtins.bool: ...
+    def set_preempted(self, result: _R | None = None) -> None: ...
+    def setPreempted(self, result: _R | None = None) -> None: ...
+    def set_aborted(self, result: _R | None = None) -> None: ...
+    def publish_result(self, result: _R) -> None: ...
+    def publishResult(self, result: _R) -> None: ...
+    def publish_feedback(self, feedback: _F) -> None: ...
+    def publishFeedback(self, feedback: _F) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def clients(self) -> int: ...
+    def __class_getitem__(cls, item: Any) -> Any: ...
+
+@final
+class ActionClient(Closable, Generic[_G, _R, _F]):
+    """Sends goals to an action and follows them: status, feedback, cancel, result."""
+
+    def __new__(
+        cls,
+        name: str,
+        goal_type: type[_G] | ScalarType[_G],
+        result_type: type[_R] | ScalarType[_R],
+        feedback_type: type[_F] | ScalarType[_F],
+        *,
+        wait: str = "default",
+        stale_threshold_ms: int = 100,
+        wait_for_server: builtins.bool = True,
+        allow_other_owners: builtins.bool = False,
+    ) -> ActionClient[_G, _R, _F]: ...
+    def send_goal(self, goal: _G, timeout: float | None = 1.0) -> int: ...
+    def status(self, goal_id: int) -> GoalStatus: ...
+    def cancel(self, goal_id: int) -> None: ...
+    def wait_for_result(self, goal_id: int, timeout: float | None = None) -> tuple[GoalStatus, _R | None]: ...
+    def result(self, goal_id: int) -> tuple[GoalStatus, _R | None] | None: ...
+    def next_feedback(self, goal_id: int, timeout: float | None = None) -> _F | None: ...
+    def latest_feedback(self, goal_id: int) -> _F | None: ...
+    def feedback_lost(self, goal_id: int) -> int: ...
+    def is_server_connected(self) -> builtins.bool: ...
+    def wait_for_server(self, timeout: float | None = None) -> builtins.bool: ...
+    def sendGoal(self, goal: _G) -> builtins.bool: ...
+    def waitForResult(self, timeout_us: int) -> builtins.bool: ...
+    def getResult(self) -> _R: ...
+    def getFeedback(self) -> _F: ...
+    def getStatus(self) -> GoalStatus: ...
+    def cancelGoal(self) -> None: ...
+    def isServerConnected(self) -> builtins.bool: ...
+    def waitForServer(self, timeout_us: int) -> builtins.bool: ...
+    @property
+    def name(self) -> str: ...
+    def __class_getitem__(cls, item: Any) -> Any: ...
 
 def schema_fingerprint(encoded: bytes) -> int: ...
 def schema_definition(encoded: bytes) -> str: ...

@@ -5,8 +5,34 @@ with its import line changed to ``from eshm import shm_pub_sub``.
 ``subscribe() -> (value, is_success)`` behave as in SHM: ``subscribe()`` returns the newest
 value, successfully while it is younger than the data expiry (2 s; see
 ``setDataExpiryTime_us``), the last value stays readable after its publisher exits, and a
-leading ``/`` in a name is ignored."""
+leading ``/`` in a name is ignored.
 
-from ._eshm import Publisher, Subscriber
+SHM's services and actions (C++ only in SHM) are here under their SHM names too:
+``ServiceServer``, ``ServiceClient`` (``call(request, timeout_us) -> (ok, response)``),
+``ActionServer`` (``waitNewGoalAvailable``, ``acceptNewGoal``, ``rejectNewGoal``,
+``isPreemptRequested``, ``setPreempted``, ``publishResult``, ``publishFeedback``),
+``ActionClient`` (``sendGoal``, ``waitForResult``, ``getResult``, ``getFeedback``,
+``getStatus``, ``cancelGoal``, ``isServerConnected``, ``waitForServer``) and
+``ACTION_STATUS`` (``ACTIVE``, ``REJECTED``, ``SUCCEEDED``, ``PREEMPTED``, plus ``PENDING``
+and ``ABORTED``). Their types are given as in eshm: ``ServiceServer(name, request_type,
+response_type, handler)``."""
 
-__all__ = ["Publisher", "Subscriber"]
+from ._eshm import (
+    ACTION_STATUS,
+    ActionClient,
+    ActionServer,
+    Publisher,
+    ServiceClient,
+    ServiceServer,
+    Subscriber,
+)
+
+__all__ = [
+    "ACTION_STATUS",
+    "ActionClient",
+    "ActionServer",
+    "Publisher",
+    "ServiceClient",
+    "ServiceServer",
+    "Subscriber",
+]

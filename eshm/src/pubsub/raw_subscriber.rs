@@ -62,8 +62,10 @@ pub struct RawSubscriber {
     /// number of samples held.
     pub(super) held_token: Arc<()>,
     /// The segment last detached from (closed or superseded, and read to the end): never
-    /// attached again, which would deliver its messages twice.
-    drained: Option<FileId>,
+    /// attached again, which would deliver its messages twice. Known by its file's identity
+    /// and its creation time: once unmapped, its inode may be given to the next segment (ext4
+    /// does, when `ESHM_SHM_DIR` is on disk), which must not be taken for it.
+    drained: Option<(FileId, u64)>,
     /// Messages of the topic accounted for (received or counted lost) when this subscriber
     /// left its last segment, counted over every publisher of the topic (see
     /// `RingHeader::published_before`): what a later publisher published before that this
@@ -157,7 +159,7 @@ impl RawSubscriber {
         // A superseded segment is about to be replaced under its name (its replacement is
         // renamed in right after marking it), and a drained one was read to the end: wait for
         // the next segment instead.
-        if seg.state() == STATE_SUPERSEDED || self.drained == Some(seg.id()) {
+        if seg.state() == STATE_SUPERSEDED || self.drained == Some((seg.id(), info.created_ns)) {
             return Ok(false);
         }
 
@@ -220,7 +222,7 @@ impl RawSubscriber {
 
     fn detach(&mut self) {
         if let Some(att) = self.attached.take() {
-            self.drained = Some(att.ring.seg.id());
+            self.drained = Some((att.ring.seg.id(), att.ring.info.created_ns));
             self.accounted = Some(att.ring.published_before().saturating_add(self.next - 1));
             if let Some(i) = att.reader_slot {
                 att.ring.unregister_reader(i);
@@ -306,9 +308,9 @@ impl RawSubscriber {
                     ring.prefetch(self.next + READ_AHEAD);
                     return Ok(true);
                 }
-                // The header's state line is written only on close, so it stays cached and
-                // this check costs about a nanosecond.
-                Read::Pending if att.ring.seg.state() == STATE_LIVE => {
+                // The header's state line is written only on close, and the broken flag only
+                // on a truncation, so both stay cached and cost about a nanosecond.
+                Read::Pending if att.ring.seg.state() == STATE_LIVE && !att.ring.seg.is_broken() => {
                     self.idle_polls = self.idle_polls.wrapping_add(1);
                     if !self.idle_polls.is_multiple_of(1024) {
                         return Ok(false);

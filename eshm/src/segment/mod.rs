@@ -3,8 +3,9 @@
 //!
 //! # Names
 //!
-//! A topic `robot/pose` lives in `eshm.topic.robot%2Fpose` and a channel `control` in
-//! `eshm.chan.control`: the kind prefix keeps topics and channels apart, and percent-encoding
+//! A topic `robot/pose` lives in `eshm.topic.robot%2Fpose`, a channel `control` in
+//! `eshm.chan.control`, a service `calc/add` in `eshm.svc.calc%2Fadd` and an action `move` in
+//! `eshm.action.move`: the kind prefix keeps the four namespaces apart, and percent-encoding
 //! `%`, `/` and control characters makes the mapping injective and reversible.
 //!
 //! # Creating: a segment appears complete or not at all
@@ -47,7 +48,8 @@ pub use guard::absorbed as truncations_absorbed;
 
 use crate::error::{Error, Result};
 use crate::layout::{
-    HEADER_LEN, KIND_CHANNEL, KIND_TOPIC, LAYOUT_VERSION, MAGIC, MAX_NAME_LEN, SegmentHeader,
+    HEADER_LEN, KIND_ACTION, KIND_CHANNEL, KIND_SERVICE, KIND_TOPIC, LAYOUT_VERSION, MAGIC,
+    MAX_NAME_LEN, SegmentHeader,
 };
 use crate::os::{Dir, FileId, FileStat};
 use crate::schema::MAX_ENCODED_LEN;
@@ -224,6 +226,8 @@ impl Segment {
         let found_kind = match r32(&h.kind) {
             KIND_TOPIC => SegmentKind::Topic,
             KIND_CHANNEL => SegmentKind::Channel,
+            KIND_SERVICE => SegmentKind::Service,
+            KIND_ACTION => SegmentKind::Action,
             k => return Err(bad(format!("unknown segment kind {k}"))),
         };
         if found_kind != kind {

@@ -1,7 +1,7 @@
 //! Topic and channel names, and the file names that hold them (see the [module docs](super)).
 
 use crate::error::{Error, Result};
-use crate::layout::{KIND_CHANNEL, KIND_TOPIC};
+use crate::layout::{KIND_ACTION, KIND_CHANNEL, KIND_SERVICE, KIND_TOPIC};
 use crate::os;
 use crate::sync::{AtomicU64, Ordering};
 
@@ -9,6 +9,8 @@ use crate::sync::{AtomicU64, Ordering};
 pub const FILE_PREFIX: &str = "eshm.";
 const TOPIC_PREFIX: &str = "eshm.topic.";
 const CHANNEL_PREFIX: &str = "eshm.chan.";
+const SERVICE_PREFIX: &str = "eshm.svc.";
+const ACTION_PREFIX: &str = "eshm.action.";
 const TMP_PREFIX: &str = "eshm.tmp.";
 /// Longest file name Linux accepts.
 const NAME_MAX: usize = 255;
@@ -20,6 +22,10 @@ pub enum SegmentKind {
     Topic,
     /// A duplex byte channel.
     Channel,
+    /// A request/response service.
+    Service,
+    /// An action: long-running goals with feedback.
+    Action,
 }
 
 impl SegmentKind {
@@ -27,6 +33,8 @@ impl SegmentKind {
         match self {
             SegmentKind::Topic => TOPIC_PREFIX,
             SegmentKind::Channel => CHANNEL_PREFIX,
+            SegmentKind::Service => SERVICE_PREFIX,
+            SegmentKind::Action => ACTION_PREFIX,
         }
     }
 
@@ -34,16 +42,24 @@ impl SegmentKind {
         match self {
             SegmentKind::Topic => KIND_TOPIC,
             SegmentKind::Channel => KIND_CHANNEL,
+            SegmentKind::Service => KIND_SERVICE,
+            SegmentKind::Action => KIND_ACTION,
         }
     }
 
-    /// `"topic"` or `"channel"`.
+    /// `"topic"`, `"channel"`, `"service"` or `"action"`.
     pub fn as_str(self) -> &'static str {
         match self {
             SegmentKind::Topic => "topic",
             SegmentKind::Channel => "channel",
+            SegmentKind::Service => "service",
+            SegmentKind::Action => "action",
         }
     }
+
+    /// Every kind.
+    pub const ALL: [SegmentKind; 4] =
+        [SegmentKind::Topic, SegmentKind::Channel, SegmentKind::Service, SegmentKind::Action];
 }
 
 /// The bytes a file name holds percent-encoded: `/` (which a file name cannot hold) and `%`.
@@ -90,11 +106,9 @@ pub fn file_name(kind: SegmentKind, name: &str) -> Result<String> {
 
 /// The kind and name held by the file `file_name`, if it is an eshm segment name.
 pub fn parse_file_name(file_name: &str) -> Option<(SegmentKind, String)> {
-    let (kind, rest) = if let Some(rest) = file_name.strip_prefix(TOPIC_PREFIX) {
-        (SegmentKind::Topic, rest)
-    } else {
-        (SegmentKind::Channel, file_name.strip_prefix(CHANNEL_PREFIX)?)
-    };
+    let (kind, rest) = SegmentKind::ALL
+        .into_iter()
+        .find_map(|kind| Some((kind, file_name.strip_prefix(kind.prefix())?)))?;
     let bytes = rest.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -158,7 +172,7 @@ mod tests {
         let names = ["robot/pose", "robot%2Fpose", "a", "/a", "a/", "ü/ñ", "space here", "100%", "."];
         let mut files = std::collections::HashSet::new();
         for name in names {
-            for kind in [SegmentKind::Topic, SegmentKind::Channel] {
+            for kind in SegmentKind::ALL {
                 let f = file_name(kind, name).unwrap();
                 assert!(f.starts_with(FILE_PREFIX));
                 assert!(!f.contains('/'));

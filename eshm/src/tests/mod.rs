@@ -6,3 +6,5 @@ mod loom_pool;
 mod loom_queue;
 #[cfg(loom)]
 mod loom_ring;
+#[cfg(loom)]
+mod loom_service;

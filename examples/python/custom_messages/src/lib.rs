@@ -91,4 +91,20 @@ pub struct Sample {
     pub _pad: [u8; 5],
 }
 
-eshm::python_module!(robot_messages, [BatteryState, Odometry, Sample]);
+/// A small image with a mode per row: a nested array and an array of enums (the MCAP
+/// recording tests use it).
+#[derive(Clone, Copy, Debug, PartialEq, eshm::Message)]
+#[eshm(python(module = "robot_messages"))]
+#[repr(C)]
+pub struct Grid {
+    /// A time stamp (ns).
+    pub stamp_ns: u64,
+    /// Two rows of two RGB pixels.
+    pub pixels: [[[u8; 3]; 2]; 2],
+    /// The mode of each row.
+    pub modes: [Mode; 2],
+    /// A signed level.
+    pub level: i16,
+}
+
+eshm::python_module!(robot_messages, [BatteryState, Odometry, Sample, Grid]);

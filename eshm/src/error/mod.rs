@@ -5,7 +5,8 @@
 //!   can act on them (the live publisher's pid, both fingerprints, the first field where two
 //!   types differ).
 //! - The hot paths return small per-operation enums: [`RecvError`] (topic receives),
-//!   [`PublishError`], [`WriteError`] and [`ReadError`] (channels). They allocate nothing on
+//!   [`PublishError`], [`WriteError`] and [`ReadError`] (channels), [`CallError`] (service
+//!   calls and action goals, client side) and [`ServeError`] (their server side). They allocate nothing on
 //!   the common failures (a timeout, a full queue), never need matching on a string, and each
 //!   converts into [`Error`] with `?`.
 //!
@@ -15,7 +16,13 @@
 use crate::schema::ValidityError;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
+
+mod ops;
+mod service;
+
+pub use ops::{PublishError, ReadError, RecvError, WriteError};
+use ops::{held_limit, hold_slots_full};
+pub use service::{CallError, ServeError};
 
 /// Result alias for eshm operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -273,6 +280,77 @@ pub enum Error {
         given: usize,
     },
 
+    /// Another live process already serves this service or action.
+    #[error(
+        "{name:?} already has a live server (pid {pid}); a service has one server at a time: \
+         stop that process, or serve another name"
+    )]
+    ServerExists {
+        /// The service or action.
+        name: String,
+        /// The server's process id.
+        pid: u32,
+    },
+
+    /// Every client slot of the service is held by a live client.
+    #[error(
+        "{name:?} already has {max} live clients, as many as its server allows; close a \
+         client, or have the server allow more (`max_clients`)"
+    )]
+    TooManyClients {
+        /// The service or action.
+        name: String,
+        /// Its number of client slots.
+        max: usize,
+    },
+
+    /// The server that was handling a call died or closed the service before answering.
+    #[error(
+        "the server of {name:?} is gone (its process exited, or it closed the service) before \
+         answering; the next call waits for a new server"
+    )]
+    ServerGone {
+        /// The service or action.
+        name: String,
+    },
+
+    /// No live server serves the service (and the call was not to wait for one, or none came
+    /// in time).
+    #[error("{name:?} has no live server: start its server")]
+    NoServer {
+        /// The service or action.
+        name: String,
+    },
+
+    /// A client has as many calls (or goals) in flight as the service allows.
+    #[error(
+        "{name:?}: {max} calls already in flight from this client; wait for their answers (a \
+         call that timed out stays in flight until its answer comes or its server goes)"
+    )]
+    TooManyInFlight {
+        /// The service or action.
+        name: String,
+        /// Calls in flight allowed per client.
+        max: usize,
+    },
+
+    /// The server dropped a request without answering it (its handler failed, say).
+    #[error("the server of {name:?} dropped the request without answering it")]
+    CallDropped {
+        /// The service or action.
+        name: String,
+    },
+
+    /// An action client does not know the goal (it was never sent by this client, or its
+    /// result was taken long ago).
+    #[error("{name:?}: goal {goal} is not a goal of this client")]
+    UnknownGoal {
+        /// The action.
+        name: String,
+        /// The goal's number.
+        goal: u64,
+    },
+
     /// A system call on a segment file failed.
     #[error("{op} {}: {source}{}", path.display(), io_hint(source))]
     Io {
@@ -316,280 +394,5 @@ impl Error {
     /// Whether this is [`Error::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout)
-    }
-}
-
-/// Why receiving from a topic failed. The next receive carries on with the next message.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RecvError {
-    /// Nothing arrived before the deadline.
-    #[error("timed out")]
-    Timeout,
-    /// A message holds an invalid `bool` or enum value (a buggy publisher, or a segment written
-    /// by something other than eshm); it was skipped.
-    #[error("invalid message on {topic:?}: {source}")]
-    InvalidMessage {
-        /// The topic.
-        topic: Arc<str>,
-        /// Which field holds what.
-        #[source]
-        source: ValidityError,
-    },
-    /// The buffer given to an untyped receive is not the size of the topic's messages (the
-    /// topic may have been re-created with another type).
-    #[error("{topic:?} carries messages of {size} bytes, the buffer holds {buffer}")]
-    WrongSize {
-        /// The topic.
-        topic: Arc<str>,
-        /// Its message size.
-        size: usize,
-        /// The buffer's size.
-        buffer: usize,
-    },
-    /// The topic was re-created and attaching to it failed: another message type
-    /// ([`Error::TypeMismatch`]), a corrupt or foreign segment, or an I/O error.
-    #[error(transparent)]
-    Attach(Box<Error>),
-    /// This subscriber already holds as many samples as it may (`max_held`): drop one to
-    /// receive another in place. The message was not received.
-    #[error("{}", held_limit(*held))]
-    HeldLimit {
-        /// Samples held.
-        held: usize,
-        /// The subscriber's limit.
-        max: usize,
-    },
-    /// The topic's subscribers (in all processes) hold as many samples as its publisher
-    /// allows (`held_samples`). The message was not received.
-    #[error("{}", hold_slots_full(topic, *slots, *held))]
-    HoldSlotsFull {
-        /// The topic.
-        topic: Arc<str>,
-        /// The topic's hold slots.
-        slots: usize,
-        /// Samples this subscriber holds.
-        held: usize,
-    },
-}
-
-fn held_limit(held: usize) -> String {
-    format!(
-        "this subscriber holds {held} samples, its limit (`max_held`): drop one to receive \
-         another in place"
-    )
-}
-
-fn hold_slots_full(topic: &str, slots: usize, held: usize) -> String {
-    format!(
-        "the subscribers of {topic:?} hold all {slots} samples its publisher allows \
-         (`held_samples`; this subscriber holds {held}): drop samples, or create the topic \
-         with more"
-    )
-}
-
-const LOAN_HELD: &str =
-    "this thread holds a loan of this channel: commit or drop it before writing again";
-const REF_HELD: &str =
-    "this thread holds a message of this channel read in place: drop it before reading again";
-
-const TAKEN_OVER: &str = "another process took this topic over (did it see this process as \
-                          dead? run publishers and subscribers in one pid namespace)";
-
-/// Why publishing on a topic failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PublishError {
-    /// Another process took the topic over (it saw this one as dead, e.g. from another pid
-    /// namespace): messages would go nowhere.
-    #[error("topic {topic:?}: {TAKEN_OVER}")]
-    TakenOver {
-        /// The topic.
-        topic: Arc<str>,
-    },
-    /// Bytes given to an untyped publish are not the topic's message size.
-    #[error("{topic:?} carries messages of {size} bytes, not {given}")]
-    WrongSize {
-        /// The topic.
-        topic: Arc<str>,
-        /// Its message size.
-        size: usize,
-        /// The size given.
-        given: usize,
-    },
-    /// Another process truncated the topic's segment file while it was in use: what was
-    /// published went nowhere (see `eshm::segment`'s SIGBUS guard).
-    #[error(transparent)]
-    Segment(Box<Error>),
-    /// A slice longer than the topic's maximum.
-    #[error("{topic:?} carries at most {max_len} elements per message, not {len}")]
-    MessageTooLarge {
-        /// The topic.
-        topic: Arc<str>,
-        /// The elements given.
-        len: usize,
-        /// The topic's maximum.
-        max_len: usize,
-    },
-    /// Bytes given to an untyped publish are not a valid message (a `bool` or enum field out of
-    /// range).
-    #[error("invalid message for {topic:?}: {source}")]
-    InvalidMessage {
-        /// The topic.
-        topic: Arc<str>,
-        /// Which field holds what.
-        #[source]
-        source: ValidityError,
-    },
-}
-
-/// Why writing to a channel failed. The message was not written.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WriteError {
-    /// No room now (a non-blocking write).
-    #[error("the queue is full: the reader has not caught up yet")]
-    Full,
-    /// This thread holds room in this channel's queue (a `WriteLoan`): commit or drop it before
-    /// writing again (another thread's write would wait for it).
-    #[error("{LOAN_HELD}")]
-    LoanHeld,
-    /// The queue stayed full, or the remote stayed missing, until the deadline.
-    #[error("timed out")]
-    Timeout,
-    /// Larger than the channel's largest message.
-    #[error(
-        "message of {size} bytes is larger than the maximum of {max} bytes (the master sets \
-         the largest message with `max_message`)"
-    )]
-    TooLarge {
-        /// The message's size.
-        size: usize,
-        /// The largest size accepted.
-        max: usize,
-    },
-    /// The remote is gone and the disconnect behaviour gave up on it.
-    #[error("channel {channel:?} is disconnected: {reason}")]
-    Disconnected {
-        /// The channel.
-        channel: Arc<str>,
-        /// What happened.
-        reason: String,
-    },
-    /// The channel's segment is corrupt, or re-attaching to a new master failed.
-    #[error(transparent)]
-    Segment(Box<Error>),
-}
-
-/// Why reading from a channel failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReadError {
-    /// Nothing arrived before the deadline.
-    #[error("timed out")]
-    Timeout,
-    /// This thread holds a message of this channel read in place (a `ReadRef`): drop it before
-    /// reading again (another thread's read would wait for it).
-    #[error("{REF_HELD}")]
-    RefHeld,
-    /// The buffer given is too small for the next message, which stays queued.
-    #[error("the next message is {needed} bytes but the buffer holds only {capacity}")]
-    BufferTooSmall {
-        /// The message's size.
-        needed: usize,
-        /// The buffer's size.
-        capacity: usize,
-    },
-    /// Nothing is queued, the remote is gone, and the disconnect behaviour gave up on it.
-    #[error("channel {channel:?} is disconnected: {reason}")]
-    Disconnected {
-        /// The channel.
-        channel: Arc<str>,
-        /// What happened.
-        reason: String,
-    },
-    /// The channel's segment is corrupt, or re-attaching to a new master failed.
-    #[error(transparent)]
-    Segment(Box<Error>),
-}
-
-impl From<RecvError> for Error {
-    fn from(e: RecvError) -> Error {
-        match e {
-            RecvError::Timeout => Error::Timeout,
-            RecvError::InvalidMessage { topic, source } => {
-                Error::InvalidMessage { name: topic.to_string(), source }
-            }
-            RecvError::WrongSize { topic, size, buffer } => {
-                Error::WrongSize { name: topic.to_string(), size, given: buffer }
-            }
-            RecvError::Attach(e) => *e,
-            RecvError::HeldLimit { held, max } => Error::HeldLimit { held, max },
-            RecvError::HoldSlotsFull { topic, slots, held } => {
-                Error::HoldSlotsFull { name: topic.to_string(), slots, held }
-            }
-        }
-    }
-}
-
-impl From<PublishError> for Error {
-    fn from(e: PublishError) -> Error {
-        match e {
-            PublishError::TakenOver { topic } => {
-                Error::Disconnected { name: topic.to_string(), reason: TAKEN_OVER.to_owned() }
-            }
-            PublishError::WrongSize { topic, size, given } => {
-                Error::WrongSize { name: topic.to_string(), size, given }
-            }
-            PublishError::InvalidMessage { topic, source } => {
-                Error::InvalidMessage { name: topic.to_string(), source }
-            }
-            PublishError::Segment(e) => *e,
-            PublishError::MessageTooLarge { topic, len, max_len } => {
-                Error::SliceTooLong { name: topic.to_string(), len, max_len }
-            }
-        }
-    }
-}
-
-impl From<WriteError> for Error {
-    fn from(e: WriteError) -> Error {
-        match e {
-            WriteError::Full => Error::Full,
-            WriteError::LoanHeld => Error::HeldInPlace { what: LOAN_HELD },
-            WriteError::Timeout => Error::Timeout,
-            WriteError::TooLarge { size, max } => Error::MessageTooLarge {
-                size,
-                max,
-                hint: " (the master sets the largest message with `max_message`)",
-            },
-            WriteError::Disconnected { channel, reason } => {
-                Error::Disconnected { name: channel.to_string(), reason }
-            }
-            WriteError::Segment(e) => *e,
-        }
-    }
-}
-
-impl From<ReadError> for Error {
-    fn from(e: ReadError) -> Error {
-        match e {
-            ReadError::Timeout => Error::Timeout,
-            ReadError::RefHeld => Error::HeldInPlace { what: REF_HELD },
-            ReadError::BufferTooSmall { needed, capacity } => {
-                Error::BufferTooSmall { needed, capacity }
-            }
-            ReadError::Disconnected { channel, reason } => {
-                Error::Disconnected { name: channel.to_string(), reason }
-            }
-            ReadError::Segment(e) => *e,
-        }
-    }
-}
-
-impl RecvError {
-    /// Whether this is [`RecvError::Timeout`].
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, RecvError::Timeout)
     }
 }
