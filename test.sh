@@ -2,7 +2,10 @@
 # Runs every check eshm has, in the order a failure is cheapest to find:
 # formatting, lints, docs, the Rust tests (unit, integration, doc, compile-fail,
 # multi-process), the loom models, then the Python module: build, pytest, and
-# the type stubs checked against the compiled module.
+# the type stubs checked against the compiled module; last, the bridge between
+# hosts (Zenoh), whose tests need the Python module for their Python subscriber.
+# Zenoh is built once, in the dev profile (never under the release profile's
+# fat LTO).
 #
 #   ./test.sh            everything (what CI runs through .ci/run)
 #
@@ -24,8 +27,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
-step "cargo test (unit, integration, doc, compile-fail, multi-process)"
-cargo test --workspace --locked
+step "cargo test (unit, integration, doc, compile-fail, multi-process; the bridge's tests come last)"
+cargo test --workspace --locked --exclude eshm-bridge
 
 step "compile-fail expectations are current: TRYBUILD=overwrite on a scratch copy changes nothing"
 scratch=$(mktemp -d)
@@ -73,5 +76,8 @@ readme_py=$(mktemp -d)
 python3 .ci/readme_python.py "$readme_py"
 .venv/bin/python -m mypy --strict "$readme_py"/*.py
 rm -rf "$readme_py"
+
+step "bridge: two hosts over Zenoh (typed Rust and Python subscribers, restarts, conflicts, no echo; network namespaces when root)"
+ESHM_BRIDGE_REQUIRE_PYTHON=1 cargo test --locked -p eshm-bridge
 
 step "done: every check passed"

@@ -24,7 +24,7 @@ ORDER = [
     ["pubsub", "channel"],
     ["service"],
     ["action"],
-    ["inspect"],
+    ["inspect", "select"],
     ["msg"],
     ["python"],
 ]

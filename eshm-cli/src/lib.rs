@@ -5,6 +5,7 @@
 //! this library's [`run`], called by the `eshm` binary and by the Python package's `eshm`
 //! console script.
 
+mod bridged;
 mod command;
 mod progress;
 mod recording;
@@ -120,9 +121,30 @@ enum Command {
     Play(PlayArgs),
     /// Remove segments whose owner process is dead (never one whose owner is alive).
     Clean(CleanArgs),
+    /// Carry topics to and from other hosts over Zenoh, with their types, until Ctrl-C.
+    #[command(after_help = BRIDGE_HELP)]
+    Bridge(BridgeArgs),
     /// Call a service once: the request as JSON (or a primitive value), the response printed.
     Call(CallArgs),
 }
+
+const BRIDGE_HELP: &str = "\
+Patterns: `robot/*` matches one level (`robot/imu`), `robot/**` any number (`robot/arm/joint`),
+`[a-z]` a character class; any other argument is a topic name. Topics that appear later are
+included.
+
+Each bridge prints a line when it is ready and one per change (`exposing`, `importing`,
+`connected`, `type conflict`, ...). `eshm info TOPIC` shows what a bridge carried on a topic:
+messages received, lost on the network (gaps in sequence numbers) and on the source host, and
+dropped for type or publisher conflicts.
+
+Example, two hosts:
+  robot$ eshm bridge --expose 'robot/**' --import 'base/**' --listen tcp/0.0.0.0:7447
+  base$  eshm bridge --expose 'base/**' --import 'robot/**' --connect tcp/robot:7447
+
+Without --listen and --connect, Zenoh's defaults apply: bridges on one network find each other
+by multicast scouting. A topic a bridge imports is never exposed again (no echo), and a remote
+topic whose type differs from a live local publisher's is reported and not republished.";
 
 const RECORD_HELP: &str = "\
 Each topic of one message type is an MCAP channel: a ros2msg schema and CDR messages that
@@ -261,6 +283,35 @@ pub(crate) struct PubArgs {
     #[arg(long, value_name = "HZ", default_value_t = 10.0)]
     pub(crate) rate: f64,
     /// Messages the topic's ring keeps, when this creates it.
+    #[arg(long, value_name = "N")]
+    pub(crate) capacity: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+#[cfg_attr(not(feature = "bridge"), allow(dead_code))]
+pub(crate) struct BridgeArgs {
+    /// Send these local topics to other hosts (a name or a pattern; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) expose: Vec<String>,
+    /// Republish these remote topics here (a name or a pattern; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) import: Vec<String>,
+    /// Listen on this Zenoh endpoint, e.g. tcp/0.0.0.0:7447 (repeatable; default: a random
+    /// port on every interface).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub(crate) listen: Vec<String>,
+    /// Connect to this Zenoh endpoint, e.g. tcp/robot.local:7447 (repeatable; retried while
+    /// the other side is not there).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub(crate) connect: Vec<String>,
+    /// Do not look for other bridges by multicast: only --connect endpoints (and the peers
+    /// they tell of).
+    #[arg(long)]
+    pub(crate) no_multicast_scouting: bool,
+    /// Start from this Zenoh configuration file (JSON5 or YAML) instead of Zenoh's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) zenoh_config: Option<std::path::PathBuf>,
+    /// Messages the ring of each imported topic keeps.
     #[arg(long, value_name = "N")]
     pub(crate) capacity: Option<usize>,
 }
@@ -454,6 +505,7 @@ where
         Command::Record(a) => command::record::run(&a),
         Command::Play(a) => command::play::run(&a),
         Command::Clean(a) => command::clean::run(a.dry_run, a.include_corrupt),
+        Command::Bridge(a) => command::bridge::run(&a),
         Command::Call(a) => command::call::run(&a),
     };
     match result {

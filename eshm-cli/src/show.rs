@@ -282,8 +282,9 @@ fn row(info: &SegmentInfo) -> [String; 10] {
     ]
 }
 
-/// The `info` text.
-pub(crate) fn details(info: &SegmentInfo) -> String {
+/// The `info` text; `bridges` (lines about what bridges carry, for a topic) go before the
+/// schema.
+pub(crate) fn details(info: &SegmentInfo, bridges: &str) -> String {
     let mut o = String::new();
     let age = |d: Option<Duration>| d.map_or("-".to_owned(), |d| format!("{} ago", duration(d)));
     let _ = writeln!(o, "{} {:?}", info.kind.as_str(), info.name);
@@ -379,6 +380,7 @@ pub(crate) fn details(info: &SegmentInfo) -> String {
                 n => format!(" (and {n} reader(s) beyond the reader table)"),
             };
             let _ = writeln!(o, "  asleep       {} {}{unlisted}", asleep.len(), asleep.join(" "));
+            o.push_str(bridges);
             if let Some(schema) = &info.schema {
                 let _ = writeln!(o, "  schema");
                 for line in schema.definition().lines() {

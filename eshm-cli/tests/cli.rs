@@ -420,6 +420,58 @@ fn a_segment_others_may_write_exits_with_status_5() {
     hz.expect(5);
 }
 
+/// Field 22 of `/proc/<pid>/stat`: when the process started.
+fn start_time(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+/// `eshm info` shows what bridges' status files say about a topic (a running bridge, and the
+/// last word of one that stopped), escapes what they contain, and ignores files of another
+/// format or that name another process than their file name.
+fn info_shows_what_bridges_say_about_a_topic() {
+    let dir = Dir::new("bridged");
+    dir.eshm(&["pub", "speed", "--type", "f64", "1.5"]).expect(0);
+    let me = std::process::id();
+    let imported = json!({ "speed": {
+        "type": "f64", "fingerprint": "0x1", "state": "republishing", "received": 10,
+        "republished": 9, "lost_network": 3, "lost_at_source": 2, "dropped_type_conflict": 0,
+        "dropped_publisher_conflict": 0, "dropped_invalid": 1, "dropped_no_schema": 0,
+        "dropped_own": 0, "duplicates": 0, "origins": ["ab"] } });
+    let status = |pid: u32, start: u64, format: &str, id: &str, role: &str| json!({ "format": format, "pid": pid, "start_time": start, "id": id, role: imported });
+    let plant = |file_pid: u32, v: Value| {
+        std::fs::write(dir.path().join(format!("eshm.bridge.{file_pid}.json")), v.to_string())
+            .unwrap();
+    };
+    let running = start_time(me);
+    plant(me, status(me, running, "eshm-bridge-status/1", "\u{1b}[31mred", "imported"));
+    // A bridge that stopped without removing its file (its start time is not this process's).
+    plant(1, status(1, running + 1, "eshm-bridge-status/1", "old", "exposed"));
+    // Not ours, or lying about its process: ignored.
+    plant(2, status(2, 0, "something-else/1", "x", "imported"));
+    plant(3, status(4, 0, "eshm-bridge-status/1", "x", "imported"));
+
+    let text = dir.eshm(&["info", "speed"]).expect(0).to_owned();
+    assert!(
+        text.contains(&format!("imported by bridge pid {me} (running), id \\u{{1b}}[31mred"))
+            && text.contains(
+                "received 10, republished 9; lost on the network 3, lost on the source host 2"
+            )
+            && text.contains("invalid 1")
+            && text.contains("exposed by bridge pid 1 (not running: its last status), id old"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "an escape reached the terminal: {text:?}");
+    let bridges = dir.eshm(&["info", "speed", "--json"]).json()["bridges"].clone();
+    let bridges = bridges.as_array().unwrap();
+    assert_eq!(bridges.len(), 2, "{bridges:?}");
+    assert_eq!(
+        (&bridges[0]["pid"], &bridges[0]["alive"], &bridges[0]["role"]),
+        (&json!(1), &json!(false), &json!("exposed"))
+    );
+    assert_eq!((&bridges[1]["alive"], &bridges[1]["lost_network"]), (&json!(true), &json!(3)));
+}
+
 fn main() {
     eshm_tests::run_main(
         &[
@@ -438,6 +490,7 @@ fn main() {
             a_corrupt_segment_is_reported_not_trusted,
             hz_reports_the_rate_and_losses,
             a_segment_others_may_write_exits_with_status_5,
+            info_shows_what_bridges_say_about_a_topic,
         ],
     );
 }

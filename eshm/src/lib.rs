@@ -52,6 +52,7 @@
 //! | [`service`] | request/response: a server answers any number of clients' calls |
 //! | [`action`] | long-running goals on the service machinery: accept, feedback, cancel, result |
 //! | [`inspect`] | the outside view for tools: list, info, clean |
+//! | [`select`] | choosing topics by name: exact names and shell-style patterns (`robot/**`) |
 //! | [`msg`], `python` | standard message types; Python classes for message types |
 
 // The loom build (`--cfg loom`) compiles only the protocols it model-checks (`sync`,
@@ -91,6 +92,8 @@ pub mod service;
 pub mod action;
 #[cfg(not(loom))]
 pub mod inspect;
+#[cfg(not(loom))]
+pub mod select;
 // Beside the layers.
 pub mod msg;
 #[cfg(feature = "python")]

@@ -144,10 +144,15 @@ impl ChildProcess {
     /// [`spawn`](Self::spawn), with extra environment variables (`ESHM_SHM_DIR`, say).
     pub fn spawn_with_env(role: &str, args: &[String], env: &[(&str, &str)]) -> ChildProcess {
         let exe = std::env::current_exe().expect("current_exe");
-        let mut child = Command::new(exe)
-            .args(args)
-            .envs(env.iter().copied())
-            .env(CHILD_ROLE_ENV, role)
+        let mut command = Command::new(exe);
+        command.args(args).envs(env.iter().copied()).env(CHILD_ROLE_ENV, role);
+        ChildProcess::from_command(role, command)
+    }
+
+    /// Runs `command` (another program, or this one under a wrapper such as `ip netns exec`)
+    /// as a child named `role`, with its stdin and stdout piped as for [`spawn`](Self::spawn).
+    pub fn from_command(role: &str, mut command: Command) -> ChildProcess {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -174,11 +179,20 @@ impl ChildProcess {
     /// Waits for a line of the child's stdout starting with `prefix` and returns it. Panics if
     /// the child exits first or prints none within [`CHILD_PATIENCE`].
     pub fn expect_line(&mut self, prefix: &str) -> String {
+        self.expect_line_unless(prefix, &[])
+    }
+
+    /// [`expect_line`](Self::expect_line), but panics as soon as a line starting with one of
+    /// `forbidden` comes first.
+    pub fn expect_line_unless(&mut self, prefix: &str, forbidden: &[&str]) -> String {
         let deadline = Instant::now() + CHILD_PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if line.starts_with(prefix) => return line,
+                Ok(line) if forbidden.iter().any(|f| line.starts_with(f)) => {
+                    panic!("child `{}` printed {line:?} before a {prefix:?} line", self.role)
+                }
                 Ok(_) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     panic!(

@@ -1,11 +1,11 @@
-//! `eshm info NAME`: one topic's or channel's header in full; or, for a recording (`NAME`
-//! ends in `.mcap`, or is an existing file and no topic or channel has that name), its
-//! topics, types, message counts, duration and losses.
+//! `eshm info NAME`: one topic's or channel's header in full, and what bridges say about a
+//! topic; or, for a recording (`NAME` ends in `.mcap`, or is an existing file and no topic or
+//! channel has that name), its topics, types, message counts, duration and losses.
 
 use super::find;
 use crate::recording::file::Recording;
 use crate::recording::report::Report;
-use crate::{Exit, Failure, Outcome, show};
+use crate::{Exit, Failure, Outcome, bridged, show};
 use eshm::segment::SegmentKind;
 use std::io::{self, Write as _};
 use std::path::Path;
@@ -22,12 +22,18 @@ pub(crate) fn run(name: &str, kind: Option<SegmentKind>, json: bool) -> Outcome 
         }
         Err(f) => return Err(f),
     };
+    let bridges =
+        if info.kind == SegmentKind::Topic { bridged::about(&info.name) } else { Vec::new() };
     let mut out = io::stdout().lock();
     if json {
-        let text = serde_json::to_string_pretty(&show::to_json(&info)).expect("JSON values print");
+        let mut v = show::to_json(&info);
+        if info.kind == SegmentKind::Topic {
+            v["bridges"] = bridged::json(&bridges);
+        }
+        let text = serde_json::to_string_pretty(&v).expect("JSON values print");
         writeln!(out, "{text}")?;
     } else {
-        write!(out, "{}", show::details(&info))?;
+        write!(out, "{}", show::details(&info, &bridged::text(&bridges)))?;
     }
     match info.problem {
         Some(problem) => {

@@ -1,6 +1,7 @@
 //! The subcommands, one file each, and what they share: finding a topic by name (with a
 //! suggestion when it is not there), durations in seconds, and subscribing to any type.
 
+pub(crate) mod bridge;
 pub(crate) mod call;
 pub(crate) mod clean;
 pub(crate) mod echo;

@@ -1,0 +1,582 @@
+//! The importing side: remote topics that the selection matches, republished here by a local
+//! publisher of the remote type.
+//!
+//! Messages arrive on Zenoh's receiving threads (a subscriber callback per import key
+//! expression, declared with `allowed_origin(Locality::Remote)`: this bridge's own puts never
+//! come back to it). A message of a topic whose local publisher is ready is published there and
+//! then, on that thread (a copy into the ring; it never blocks). Anything else (the first
+//! message of a topic, a new type) queues behind the topic's earlier messages for the
+//! *resolver* thread, which may block: it fetches the schema from the bridges that know it
+//! (`eshm/@schema/<fingerprint>`), checks the local topic, creates the publisher, and then
+//! publishes the queue in order.
+//!
+//! The local topic decides: a live local publisher of another type is a *type conflict*, of the
+//! same type a *publisher conflict* (eshm topics have one publisher); either is reported once
+//! and its messages are dropped and counted, never republished, until that publisher is gone
+//! (looked at again at most once a second). Every message is published with
+//! `RawPublisher::publish_bytes`, which refuses a payload of the wrong length or with invalid
+//! `bool` or enum values: what comes from the network is checked like any untyped publish.
+//!
+//! Losses: each stream (topic, origin bridge) numbers its messages (see `wire`); a gap is
+//! counted as lost on the network, and the origin's own count of what it lost before sending
+//! is kept beside it.
+
+use crate::event::Event;
+use crate::select::Selection;
+use crate::status::Imported;
+use crate::wire::{Header, id_text};
+use crate::{Shared, key};
+use eshm::pubsub::PublisherOptions;
+use eshm::segment::SegmentKind;
+use eshm::{Error as EshmError, PublishError, RawPublisher, Schema};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use zenoh::Wait as _;
+use zenoh::sample::{Locality, Sample};
+
+/// Messages of one topic kept while its publisher is being set up (the oldest are dropped
+/// beyond, and counted as without schema).
+const MAX_QUEUED: usize = 1024;
+/// How long a schema query waits for replies.
+const SCHEMA_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a topic in conflict, or without a schema, is looked at again.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// A message waiting for its topic's publisher.
+struct Queued {
+    fingerprint: u64,
+    payload: Vec<u8>,
+}
+
+/// Where one imported topic stands.
+enum State {
+    /// No publisher yet: the resolver sets one up.
+    Waiting,
+    Ready {
+        publisher: Box<RawPublisher>,
+        fingerprint: u64,
+    },
+    /// Messages of `fingerprint` are dropped until `recheck`.
+    Refused {
+        fingerprint: u64,
+        recheck: Instant,
+        kind: Refusal,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    TypeConflict,
+    PublisherConflict,
+    NoSchema,
+}
+
+#[derive(Default)]
+struct Topic {
+    /// The topic's name (the map holds topics by the key they arrive on).
+    name: String,
+    state: Option<State>,
+    queue: VecDeque<Queued>,
+    /// Whether the topic is in the resolver's list.
+    listed: bool,
+    /// Per origin bridge: the last sequence number and the origin's `lost_at_source`.
+    streams: HashMap<[u8; 16], (u64, u64)>,
+    stats: Imported,
+    /// The last trouble reported: a message refused again for the same reason is only
+    /// counted.
+    trouble: Option<String>,
+}
+
+impl Topic {
+    /// The event reporting `what`, unless it was the last one reported.
+    fn trouble(&mut self, what: String) -> Option<Event> {
+        if self.trouble.as_deref() == Some(&what) {
+            return None;
+        }
+        self.trouble = Some(what.clone());
+        Some(Event::Trouble { topic: self.name.clone(), what })
+    }
+}
+
+#[derive(Default)]
+struct Inbound {
+    /// Imported topics, by the key they arrive on (looked up as is: no decoding per message).
+    topics: HashMap<String, Topic>,
+    /// Keys that carry no selected topic (decoded once, then ignored).
+    ignored: HashSet<String>,
+    /// Keys of topics with work for the resolver.
+    work: VecDeque<String>,
+    stopping: bool,
+}
+
+/// The importing side (shared between Zenoh's callbacks and the resolver thread).
+pub(crate) struct Importer {
+    shared: Arc<Shared>,
+    selection: Selection,
+    options: PublisherOptions,
+    inbound: Mutex<Inbound>,
+    work_ready: Condvar,
+}
+
+impl Importer {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        selection: Selection,
+        options: PublisherOptions,
+    ) -> Self {
+        Importer {
+            shared,
+            selection,
+            options,
+            inbound: Mutex::new(Inbound::default()),
+            work_ready: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inbound> {
+        self.inbound.lock().expect("import state")
+    }
+
+    /// The counters of every imported topic, for the status file.
+    pub(crate) fn stats(&self) -> BTreeMap<String, Imported> {
+        self.lock().topics.values().map(|t| (t.name.clone(), t.stats.clone())).collect()
+    }
+
+    /// Declares a subscriber per import key expression, delivering to this importer.
+    ///
+    /// # Errors
+    ///
+    /// Zenoh's, as text.
+    pub(crate) fn subscribe(
+        self: &Arc<Self>,
+        session: &zenoh::Session,
+    ) -> Result<Vec<zenoh::pubsub::Subscriber<()>>, String> {
+        let mut subscribers = Vec::new();
+        for ke in self.selection.key_exprs() {
+            let me = Arc::clone(self);
+            let sub = session
+                .declare_subscriber(ke)
+                .allowed_origin(Locality::Remote)
+                .callback(move |sample| me.on_sample(&sample))
+                .wait()
+                .map_err(|e| e.to_string())?;
+            subscribers.push(sub);
+        }
+        Ok(subscribers)
+    }
+
+    /// Closes the local publishers of imported topics (their subscribers wait for the next).
+    pub(crate) fn close(&self) {
+        self.lock().topics.clear();
+    }
+
+    /// Stops the resolver.
+    pub(crate) fn stop(&self) {
+        self.lock().stopping = true;
+        self.work_ready.notify_all();
+    }
+
+    /// One message from the network (on a Zenoh thread: never blocks for long).
+    fn on_sample(&self, sample: &Sample) {
+        let key = sample.key_expr().as_str();
+        let header = sample.attachment().map(|a| Header::decode(&a.to_bytes()));
+        let mut guard = self.lock();
+        let inbound = &mut *guard;
+        if !inbound.topics.contains_key(key) {
+            if inbound.ignored.contains(key) {
+                return;
+            }
+            match key::topic(key).filter(|name| self.selection.matches(name)) {
+                Some(name) => {
+                    inbound.topics.insert(key.to_owned(), Topic { name, ..Topic::default() });
+                }
+                None => {
+                    inbound.ignored.insert(key.to_owned());
+                    return;
+                }
+            }
+        }
+        let t = inbound.topics.get_mut(key).expect("just looked");
+        t.stats.received += 1;
+        let header = match header {
+            Some(Ok(h)) => h,
+            other => {
+                t.stats.dropped_invalid += 1;
+                let what = match other {
+                    Some(Err(e)) => format!("messages from the network are refused: {e}"),
+                    _ => "messages from the network without eshm's attachment are refused".into(),
+                };
+                let event = t.trouble(what);
+                drop(guard);
+                if let Some(e) = event {
+                    (self.shared.events)(&e);
+                }
+                return;
+            }
+        };
+        if header.origin == self.shared.id {
+            t.stats.dropped_own += 1;
+            return;
+        }
+        if !account(t, &header) {
+            return;
+        }
+        let payload = sample.payload().to_bytes();
+        match &mut t.state {
+            Some(State::Ready { publisher, fingerprint })
+                if *fingerprint == header.fingerprint && t.queue.is_empty() =>
+            {
+                match publisher.publish_bytes(&payload) {
+                    Ok(()) => {
+                        t.stats.republished += 1;
+                        t.trouble = None;
+                    }
+                    Err(e) => {
+                        let lost_publisher = !matches!(
+                            e,
+                            PublishError::WrongSize { .. }
+                                | PublishError::InvalidMessage { .. }
+                                | PublishError::MessageTooLarge { .. }
+                        );
+                        let what = format!("a message from the network was not republished: {e}");
+                        let event = t.trouble(what);
+                        if lost_publisher {
+                            // Taken over, or its file truncated: set up a new one, this
+                            // message first.
+                            t.state = Some(State::Waiting);
+                            enqueue(t, header.fingerprint, payload.into_owned());
+                            list(inbound, key);
+                            self.work_ready.notify_one();
+                        } else {
+                            t.stats.dropped_invalid += 1;
+                        }
+                        drop(guard);
+                        if let Some(e) = event {
+                            (self.shared.events)(&e);
+                        }
+                    }
+                }
+            }
+            Some(State::Refused { fingerprint, recheck, kind })
+                if *fingerprint == header.fingerprint && Instant::now() < *recheck =>
+            {
+                count_refused(&mut t.stats, *kind, 1);
+            }
+            _ => {
+                enqueue(t, header.fingerprint, payload.into_owned());
+                list(inbound, key);
+                self.work_ready.notify_one();
+            }
+        }
+    }
+
+    /// The resolver: sets up publishers for topics with queued messages, until stopped.
+    pub(crate) fn resolve(&self, session: &zenoh::Session) {
+        let mut schemas: HashMap<u64, Schema> = HashMap::new();
+        loop {
+            let (key, name, fingerprint) = {
+                let mut inbound = self.lock();
+                let key = loop {
+                    if inbound.stopping {
+                        return;
+                    }
+                    if let Some(key) = inbound.work.pop_front() {
+                        break key;
+                    }
+                    inbound = self.work_ready.wait(inbound).expect("import state");
+                };
+                let t = inbound.topics.get_mut(&key).expect("listed topics exist");
+                t.listed = false;
+                let Some(first) = t.queue.front() else { continue };
+                let fingerprint = first.fingerprint;
+                // A publisher of another type that this bridge owns goes: the type changed at
+                // the source (local subscribers of the old type then get a type mismatch).
+                if matches!(&t.state, Some(State::Ready { fingerprint: old, .. }) if *old != fingerprint)
+                {
+                    t.state = Some(State::Waiting);
+                }
+                (key, t.name.clone(), fingerprint)
+            };
+            let outcome = self.set_up(session, &mut schemas, &key, &name, fingerprint);
+            self.install(&key, fingerprint, outcome);
+        }
+    }
+
+    /// Makes the publisher of topic `name` (arriving on `key`) for type `fingerprint`
+    /// (blocking: queries, system calls).
+    fn set_up(
+        &self,
+        session: &zenoh::Session,
+        schemas: &mut HashMap<u64, Schema>,
+        key: &str,
+        name: &str,
+        fingerprint: u64,
+    ) -> Outcome {
+        if let Some(State::Ready { fingerprint: fp, .. }) = &self.lock().topics[key].state
+            && *fp == fingerprint
+        {
+            return Outcome::AlreadyReady;
+        }
+        let schema = match schemas.get(&fingerprint) {
+            Some(s) => s.clone(),
+            None => match fetch_schema(session, fingerprint) {
+                Ok(s) => {
+                    self.shared.schemas.lock().expect("schemas").insert(fingerprint, s.encode());
+                    schemas.insert(fingerprint, s.clone());
+                    s
+                }
+                Err(reason) => {
+                    return Outcome::Refused(
+                        Refusal::NoSchema,
+                        Event::SchemaUnavailable { topic: name.to_owned(), fingerprint, reason },
+                    );
+                }
+            },
+        };
+        if let Some(refusal) = local_conflict(name, &schema) {
+            return refusal;
+        }
+        // A topic this bridge publishes is never exposed: mark it before it exists.
+        self.shared.mark_imported(name);
+        match RawPublisher::create_with(name, &schema, &self.options) {
+            Ok(publisher) => Outcome::Ready(Box::new(publisher), schema),
+            Err(EshmError::PublisherExists { pid, .. }) => {
+                // Appeared meanwhile.
+                local_conflict(name, &schema).unwrap_or(Outcome::Refused(
+                    Refusal::PublisherConflict,
+                    Event::PublisherConflict { topic: name.to_owned(), pid },
+                ))
+            }
+            Err(e) => Outcome::Refused(
+                Refusal::NoSchema,
+                Event::Trouble {
+                    topic: name.to_owned(),
+                    what: format!("the local topic cannot be created: {e}"),
+                },
+            ),
+        }
+    }
+
+    /// Installs the outcome of [`set_up`](Self::set_up) for the topic arriving on `key`, and
+    /// publishes (or drops) its queue.
+    fn install(&self, key: &str, fingerprint: u64, outcome: Outcome) {
+        let mut event = None;
+        {
+            let mut guard = self.lock();
+            let inbound = &mut *guard;
+            let t = inbound.topics.get_mut(key).expect("imported topics stay");
+            match outcome {
+                Outcome::AlreadyReady => {}
+                Outcome::Ready(publisher, schema) => {
+                    t.stats.type_name = schema.type_name();
+                    t.stats.fingerprint = fingerprint;
+                    t.stats.state = "republishing";
+                    t.state = Some(State::Ready { publisher, fingerprint });
+                    event = Some(Event::Importing {
+                        topic: t.name.clone(),
+                        type_name: schema.type_name(),
+                        fingerprint,
+                    });
+                }
+                Outcome::Refused(kind, e) => {
+                    let again = matches!(
+                        &t.state,
+                        Some(State::Refused { fingerprint: fp, kind: k, .. })
+                            if *fp == fingerprint && *k == kind
+                    );
+                    t.stats.state = match kind {
+                        Refusal::TypeConflict => "type conflict",
+                        Refusal::PublisherConflict => "publisher conflict",
+                        Refusal::NoSchema => "no schema",
+                    };
+                    t.state = Some(State::Refused {
+                        fingerprint,
+                        recheck: Instant::now() + RECHECK,
+                        kind,
+                    });
+                    if !again {
+                        event = Some(e);
+                    }
+                }
+            }
+            // Publish (or drop) the queue in order, up to a message of another type.
+            while t.queue.front().is_some_and(|q| q.fingerprint == fingerprint) {
+                let q = t.queue.pop_front().expect("a front");
+                match &mut t.state {
+                    Some(State::Ready { publisher, .. }) => {
+                        match publisher.publish_bytes(&q.payload) {
+                            Ok(()) => t.stats.republished += 1,
+                            Err(_) => t.stats.dropped_invalid += 1,
+                        }
+                    }
+                    Some(State::Refused { kind, .. }) => count_refused(&mut t.stats, *kind, 1),
+                    _ => {}
+                }
+            }
+            if !t.queue.is_empty() {
+                list(inbound, key);
+            }
+        }
+        if let Some(e) = event {
+            (self.shared.events)(&e);
+        }
+    }
+}
+
+/// What setting a topic up came to.
+enum Outcome {
+    AlreadyReady,
+    Ready(Box<RawPublisher>, Schema),
+    Refused(Refusal, Event),
+}
+
+/// Whether a live local process other than this one publishes `name`: the refusal it causes.
+fn local_conflict(name: &str, remote: &Schema) -> Option<Outcome> {
+    let info = eshm::inspect::info(SegmentKind::Topic, name).ok()?;
+    if !info.owner_alive
+        || info.owner_pid == std::process::id()
+        || info.state != eshm::inspect::SegmentState::Live
+    {
+        return None;
+    }
+    let topic = name.to_owned();
+    if info.fingerprint == remote.fingerprint() {
+        let e = Event::PublisherConflict { topic, pid: info.owner_pid };
+        return Some(Outcome::Refused(Refusal::PublisherConflict, e));
+    }
+    let local_type = info.schema.as_ref().map_or_else(|| "?".to_owned(), Schema::type_name);
+    let difference = info
+        .schema
+        .as_ref()
+        .and_then(|local| local.first_difference(remote))
+        .unwrap_or_else(|| "their layouts differ".to_owned());
+    let e = Event::TypeConflict {
+        topic,
+        local_type,
+        local_fingerprint: info.fingerprint,
+        remote_type: remote.type_name(),
+        remote_fingerprint: remote.fingerprint(),
+        difference,
+    };
+    Some(Outcome::Refused(Refusal::TypeConflict, e))
+}
+
+/// Counts the message of `header` in its stream: network losses, duplicates. Whether it goes
+/// on (a duplicate does not).
+fn account(t: &mut Topic, header: &Header) -> bool {
+    let (last, lost_at_source) = t.streams.entry(header.origin).or_insert_with(|| {
+        t.stats.origins.push(id_text(&header.origin));
+        (0, 0)
+    });
+    if *last != 0 && header.seq <= *last {
+        t.stats.duplicates += 1;
+        return false;
+    }
+    if *last != 0 {
+        t.stats.lost_network += header.seq - *last - 1;
+    }
+    *last = header.seq;
+    *lost_at_source = header.lost_at_source;
+    t.stats.lost_at_source = t.streams.values().map(|(_, l)| l).sum();
+    true
+}
+
+fn enqueue(t: &mut Topic, fingerprint: u64, payload: Vec<u8>) {
+    if t.queue.len() == MAX_QUEUED {
+        t.queue.pop_front();
+        t.stats.dropped_no_schema += 1;
+    }
+    t.queue.push_back(Queued { fingerprint, payload });
+    if t.state.is_none() {
+        t.state = Some(State::Waiting);
+        t.stats.state = "waiting";
+    }
+}
+
+fn list(inbound: &mut Inbound, key: &str) {
+    let t = inbound.topics.get_mut(key).expect("the topic exists");
+    if !t.listed {
+        t.listed = true;
+        inbound.work.push_back(key.to_owned());
+    }
+}
+
+fn count_refused(stats: &mut Imported, kind: Refusal, n: u64) {
+    match kind {
+        Refusal::TypeConflict => stats.dropped_type_conflict += n,
+        Refusal::PublisherConflict => stats.dropped_publisher_conflict += n,
+        Refusal::NoSchema => stats.dropped_no_schema += n,
+    }
+}
+
+/// Asks the other bridges for the schema of `fingerprint`; checks that it has that
+/// fingerprint.
+fn fetch_schema(session: &zenoh::Session, fingerprint: u64) -> Result<Schema, String> {
+    let replies = session
+        .get(key::schema_key(fingerprint))
+        .allowed_destination(Locality::Remote)
+        .timeout(SCHEMA_TIMEOUT)
+        .wait()
+        .map_err(|e| format!("the query failed: {e}"))?;
+    let mut last = "no bridge answered".to_owned();
+    while let Ok(reply) = replies.recv() {
+        match reply.result() {
+            Ok(sample) => match Schema::decode(&sample.payload().to_bytes()) {
+                Ok(s) if s.fingerprint() == fingerprint => return Ok(s),
+                Ok(s) => {
+                    last = format!(
+                        "a bridge answered a schema of fingerprint {:#018x}",
+                        s.fingerprint()
+                    )
+                }
+                Err(e) => last = format!("a bridge answered a schema that does not decode: {e}"),
+            },
+            Err(e) => last = format!("a bridge answered an error: {e:?}"),
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(origin: u8, seq: u64, lost_at_source: u64) -> Header {
+        Header { fingerprint: 7, seq, stamp_unix_ns: 0, lost_at_source, origin: [origin; 16] }
+    }
+
+    #[test]
+    fn import_account_counts_gaps_per_stream_and_refuses_repeats() {
+        let mut t = Topic::default();
+        // A stream may start anywhere (a bridge restarted on either side): no loss.
+        assert!(account(&mut t, &header(1, 41, 0)));
+        assert!(account(&mut t, &header(1, 42, 0)));
+        assert_eq!(t.stats.lost_network, 0);
+        // 43 and 44 went missing.
+        assert!(account(&mut t, &header(1, 45, 2)));
+        assert_eq!((t.stats.lost_network, t.stats.lost_at_source), (2, 2));
+        // A repeat, or an older message, is not republished.
+        assert!(!account(&mut t, &header(1, 45, 2)));
+        assert!(!account(&mut t, &header(1, 3, 2)));
+        assert_eq!(t.stats.duplicates, 2);
+        // A second origin is a stream of its own; source losses add up over origins.
+        assert!(account(&mut t, &header(2, 1, 5)));
+        assert!(account(&mut t, &header(2, 3, 6)));
+        assert!(account(&mut t, &header(1, 46, 2)));
+        assert_eq!((t.stats.lost_network, t.stats.lost_at_source), (3, 8));
+        assert_eq!(t.stats.origins.len(), 2);
+    }
+
+    #[test]
+    fn import_enqueue_keeps_the_newest_and_counts_the_dropped() {
+        let mut t = Topic::default();
+        for i in 0..MAX_QUEUED + 3 {
+            enqueue(&mut t, 7, vec![i as u8]);
+        }
+        assert_eq!(t.queue.len(), MAX_QUEUED);
+        assert_eq!(t.queue.front().map(|q| q.payload[0]), Some(3));
+        assert_eq!(t.stats.dropped_no_schema, 3);
+        assert_eq!(t.stats.state, "waiting");
+    }
+}
