@@ -13,12 +13,12 @@
 //! # Ok::<(), eshm::Error>(())
 //! ```
 
+use crate::channel::{ChannelDetails, Link};
 use crate::error::{Error, Result};
 use crate::layout::{STATE_CLOSED, STATE_LIVE, STATE_SUPERSEDED};
-use crate::channel::{ChannelDetails, Link};
+use crate::os::{self, Dir, FileStat};
 use crate::ring::mapped::MappedRing;
 use crate::schema::Schema;
-use crate::os::{self, Dir, FileStat};
 use crate::segment::{self, SegmentKind};
 use crate::service::ServiceDetails;
 use crate::service::mapped::{Mapped, wake_action, wake_service};

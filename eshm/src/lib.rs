@@ -70,30 +70,30 @@ macro_rules! not_under_loom {
 }
 
 // The layers, from the bottom up; every `use crate::` points down this list.
-pub mod error;
-mod layout;
-pub mod message;
-pub mod schema;
-mod sync;
-#[cfg(not(loom))]
-mod os;
-#[cfg(not(loom))]
-pub mod segment;
-mod queue;
-mod ring;
-#[cfg(not(loom))]
-pub mod wait;
-#[cfg(not(loom))]
-pub mod pubsub;
-#[cfg(not(loom))]
-pub mod channel;
-pub mod service;
 #[cfg(not(loom))]
 pub mod action;
 #[cfg(not(loom))]
+pub mod channel;
+pub mod error;
+#[cfg(not(loom))]
 pub mod inspect;
+mod layout;
+pub mod message;
+#[cfg(not(loom))]
+mod os;
+#[cfg(not(loom))]
+pub mod pubsub;
+mod queue;
+mod ring;
+pub mod schema;
+#[cfg(not(loom))]
+pub mod segment;
 #[cfg(not(loom))]
 pub mod select;
+pub mod service;
+mod sync;
+#[cfg(not(loom))]
+pub mod wait;
 // Beside the layers.
 pub mod msg;
 #[cfg(feature = "python")]

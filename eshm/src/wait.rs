@@ -35,9 +35,7 @@ impl WaitStrategy {
     pub(crate) fn spin_end(self, now: Instant, until: Option<Instant>) -> Option<Instant> {
         match self {
             WaitStrategy::Spin => until,
-            WaitStrategy::SpinThenPark(d) => {
-                Some(until.map_or(now + d, |u| (now + d).min(u)))
-            }
+            WaitStrategy::SpinThenPark(d) => Some(until.map_or(now + d, |u| (now + d).min(u))),
             WaitStrategy::Park => Some(now),
         }
     }
@@ -133,12 +131,24 @@ mod tests {
     #[test]
     fn wait_spin_stops_at_its_end_or_when_polled_ready() {
         let mut n = 0;
-        assert_eq!(spin(None, true, || (n == 10).then_some(n).or_else(|| { n += 1; None })), Some(10));
+        assert_eq!(
+            spin(None, true, || (n == 10).then_some(n).or_else(|| {
+                n += 1;
+                None
+            })),
+            Some(10)
+        );
         let past = Instant::now();
         assert_eq!(spin::<()>(Some(past), false, || None), None);
         // Unbounded: gives the caller a look every 4096 polls.
         let mut polls = 0;
-        assert_eq!(spin::<()>(None, true, || { polls += 1; None }), None);
+        assert_eq!(
+            spin::<()>(None, true, || {
+                polls += 1;
+                None
+            }),
+            None
+        );
         assert_eq!(polls, 4096);
     }
 
@@ -247,7 +257,11 @@ impl Doorbell {
 /// With more than 127 registered wake-ups.
 pub fn wait_any(wakeups: &[&Wakeup], doorbell: &Doorbell, ticket: u32, timeout: Duration) {
     let registered = wakeups.iter().filter(|w| !w.is_poll()).count();
-    assert!(registered < futex::MAX_WAIT_ANY, "at most {} wake-ups at once", futex::MAX_WAIT_ANY - 1);
+    assert!(
+        registered < futex::MAX_WAIT_ANY,
+        "at most {} wake-ups at once",
+        futex::MAX_WAIT_ANY - 1
+    );
     let mut words = vec![(&doorbell.0, ticket)];
     let mut timeout = timeout;
     for w in wakeups {

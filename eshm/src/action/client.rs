@@ -105,7 +105,8 @@ impl RawActionClient {
 
     /// Waits up to `timeout` for a live server; whether there is one.
     pub fn wait_for_server(&mut self, timeout: Duration) -> bool {
-        self.wait_for_server_until(Some(Instant::now() + timeout), None).unwrap_or(Some(false)) == Some(true)
+        self.wait_for_server_until(Some(Instant::now() + timeout), None).unwrap_or(Some(false))
+            == Some(true)
     }
 
     /// Waits for a live server until `deadline` (`Ok(Some(false))` then), or returns
@@ -450,7 +451,11 @@ impl<G: Message, R: Message, F: Message> ActionClientBuilder<G, R, F> {
     ///
     /// As [`ActionClient::open`].
     pub fn open(self) -> Result<ActionClient<G, R, F>> {
-        let raw = RawActionClient::open(&self.name, Some([G::SCHEMA, R::SCHEMA, F::SCHEMA]), self.options)?;
+        let raw = RawActionClient::open(
+            &self.name,
+            Some([G::SCHEMA, R::SCHEMA, F::SCHEMA]),
+            self.options,
+        )?;
         Ok(ActionClient { raw, _types: PhantomData })
     }
 }
@@ -483,7 +488,11 @@ impl<G: Message, R: Message, F: Message> ActionClient<G, R, F> {
 
     /// A builder, for other options.
     pub fn builder(name: &str) -> ActionClientBuilder<G, R, F> {
-        ActionClientBuilder { name: name.to_owned(), options: ClientOptions::default(), _types: PhantomData }
+        ActionClientBuilder {
+            name: name.to_owned(),
+            options: ClientOptions::default(),
+            _types: PhantomData,
+        }
     }
 
     /// Sends a goal (waiting up to a second for a server if there is none); it is
@@ -495,7 +504,10 @@ impl<G: Message, R: Message, F: Message> ActionClient<G, R, F> {
     /// server allows per client), [`CallError::Attach`].
     pub fn send_goal(&mut self, goal: &G) -> Result<GoalId, CallError> {
         let deadline = Some(Instant::now() + Duration::from_secs(1));
-        Ok(self.raw.send_goal_until(message::as_bytes(goal), deadline, None)?.expect("no slice end"))
+        Ok(self
+            .raw
+            .send_goal_until(message::as_bytes(goal), deadline, None)?
+            .expect("no slice end"))
     }
 
     /// The goal's status now.
@@ -523,7 +535,11 @@ impl<G: Message, R: Message, F: Message> ActionClient<G, R, F> {
     ///
     /// [`CallError::Timeout`], [`CallError::ServerGone`] (within the stale threshold of the
     /// server's death), [`CallError::UnknownGoal`], [`CallError::InvalidResponse`].
-    pub fn wait_for_result(&mut self, goal: GoalId, timeout: Duration) -> Result<GoalResult<R>, CallError> {
+    pub fn wait_for_result(
+        &mut self,
+        goal: GoalId,
+        timeout: Duration,
+    ) -> Result<GoalResult<R>, CallError> {
         let status = self.raw.wait_result_until(goal, Some(Instant::now() + timeout), None)?;
         let status = status.expect("no slice end");
         self.result(goal)?.ok_or(CallError::Timeout).map(|r| GoalResult { status, ..r })
@@ -547,7 +563,11 @@ impl<G: Message, R: Message, F: Message> ActionClient<G, R, F> {
     /// # Errors
     ///
     /// As [`wait_for_result`](Self::wait_for_result).
-    pub fn next_feedback(&mut self, goal: GoalId, timeout: Duration) -> Result<Option<F>, CallError> {
+    pub fn next_feedback(
+        &mut self,
+        goal: GoalId,
+        timeout: Duration,
+    ) -> Result<Option<F>, CallError> {
         let next = self.raw.next_feedback_until(goal, Some(Instant::now() + timeout), None)?;
         next.expect("no slice end").map(|b| decode(&self.raw, &b)).transpose()
     }

@@ -26,7 +26,11 @@ impl Shared {
     fn check(&self, schema: &Schema, bytes: &[u8]) -> Result<(), ServeError> {
         let service = || self.core.name.clone();
         if bytes.len() != schema.size() {
-            return Err(ServeError::WrongSize { service: service(), size: schema.size(), given: bytes.len() });
+            return Err(ServeError::WrongSize {
+                service: service(),
+                size: schema.size(),
+                given: bytes.len(),
+            });
         }
         if schema.has_invalid_bit_patterns() {
             schema
@@ -68,7 +72,8 @@ impl RawActionServer {
         feedback: &Schema,
         options: &ServerOptions,
     ) -> Result<Self> {
-        let core = ServerCore::create(name, SegmentKind::Action, &[goal, result, feedback], options)?;
+        let core =
+            ServerCore::create(name, SegmentKind::Action, &[goal, result, feedback], options)?;
         Ok(RawActionServer {
             intake: Intake::new(&core.mapped, goal),
             shared: Arc::new(Shared {
@@ -114,7 +119,11 @@ impl RawActionServer {
     ) -> Result<Option<RawGoalRequest>, ServeError> {
         let found = self.intake.recv_until(&self.shared.core, deadline, slice_end)?;
         Ok(found.map(|inc| RawGoalRequest {
-            goal: RawGoal { shared: self.shared.clone(), call: inc.call, bytes: self.intake.payload.clone() },
+            goal: RawGoal {
+                shared: self.shared.clone(),
+                call: inc.call,
+                bytes: self.intake.payload.clone(),
+            },
             decided: false,
         }))
     }
@@ -343,7 +352,13 @@ impl<G: Message, R: Message, F: Message> ActionServerBuilder<G, R, F> {
     ///
     /// As [`ActionServer::create`].
     pub fn create(self) -> Result<ActionServer<G, R, F>> {
-        let raw = RawActionServer::create_with(&self.name, G::SCHEMA, R::SCHEMA, F::SCHEMA, &self.options)?;
+        let raw = RawActionServer::create_with(
+            &self.name,
+            G::SCHEMA,
+            R::SCHEMA,
+            F::SCHEMA,
+            &self.options,
+        )?;
         Ok(ActionServer { raw, _types: PhantomData })
     }
 }
@@ -369,7 +384,11 @@ impl<G: Message, R: Message, F: Message> ActionServer<G, R, F> {
 
     /// A builder, for other options.
     pub fn builder(name: &str) -> ActionServerBuilder<G, R, F> {
-        ActionServerBuilder { name: name.to_owned(), options: ServerOptions::default(), _types: PhantomData }
+        ActionServerBuilder {
+            name: name.to_owned(),
+            options: ServerOptions::default(),
+            _types: PhantomData,
+        }
     }
 
     fn typed(raw: RawGoalRequest) -> GoalRequest<G, R, F> {
@@ -393,7 +412,10 @@ impl<G: Message, R: Message, F: Message> ActionServer<G, R, F> {
     /// # Errors
     ///
     /// [`ServeError::Timeout`], or as [`recv_goal`](Self::recv_goal).
-    pub fn recv_goal_timeout(&mut self, timeout: Duration) -> Result<GoalRequest<G, R, F>, ServeError> {
+    pub fn recv_goal_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<GoalRequest<G, R, F>, ServeError> {
         let raw = self.raw.recv_until(Some(Instant::now() + timeout), None)?.expect("no slice end");
         Ok(Self::typed(raw))
     }

@@ -225,4 +225,3 @@ impl ChannelBuilder {
         Channel::open_with(self, false)
     }
 }
-

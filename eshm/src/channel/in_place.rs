@@ -154,7 +154,8 @@ impl Drop for Held<'_> {
 
 /// The next record of the incoming queue, without consuming it.
 fn peek(link: &Link, role: Role) -> Result<Option<Record>, ReadError> {
-    let peeked = link.incoming(role).peek().map_err(|c| ReadError::Segment(Channel::corrupt(link, c)));
+    let peeked =
+        link.incoming(role).peek().map_err(|c| ReadError::Segment(Channel::corrupt(link, c)));
     if link.seg.is_broken() {
         return Err(ReadError::Segment(Box::new(link.seg.broken_error())));
     }

@@ -85,14 +85,18 @@ impl Liveness {
 impl Gone {
     pub(super) fn into_write(self, channel: &Arc<str>) -> WriteError {
         match self {
-            Gone::Disconnected(reason) => WriteError::Disconnected { channel: channel.clone(), reason },
+            Gone::Disconnected(reason) => {
+                WriteError::Disconnected { channel: channel.clone(), reason }
+            }
             Gone::Segment(e) => WriteError::Segment(e),
         }
     }
 
     pub(super) fn into_read(self, channel: &Arc<str>) -> ReadError {
         match self {
-            Gone::Disconnected(reason) => ReadError::Disconnected { channel: channel.clone(), reason },
+            Gone::Disconnected(reason) => {
+                ReadError::Disconnected { channel: channel.clone(), reason }
+            }
             Gone::Segment(e) => ReadError::Segment(e),
         }
     }
@@ -213,7 +217,10 @@ impl Channel {
         let link = Link::new(seg, info)?;
         claim_slave(&link, &self.cfg.name, self.cfg.stale_threshold)?;
         let link = Arc::new(link);
-        let old = std::mem::replace(&mut *self.links.lock().unwrap_or_else(|p| p.into_inner()), link.clone());
+        let old = std::mem::replace(
+            &mut *self.links.lock().unwrap_or_else(|p| p.into_inner()),
+            link.clone(),
+        );
         self.link_generation.fetch_add(1, Ordering::Release);
         release_endpoint(&old, Role::Slave);
         *self.beat.link.lock().unwrap_or_else(|p| p.into_inner()) = Some(link);

@@ -58,16 +58,16 @@
 mod builder;
 mod in_place;
 mod link;
-mod read;
 mod liveness;
+mod read;
 mod stats;
 mod wakeups;
 
 pub use builder::{ChannelBuilder, DisconnectBehavior, Role};
 pub use in_place::{ReadRef, WriteLoan};
 pub use link::MAX_CAPACITY;
-pub use read::Sink;
 pub(crate) use link::{Link, wake_segment};
+pub use read::Sink;
 pub use stats::{ChannelDetails, EndpointInfo, QueueInfo, Stats};
 
 use crate::error::{Error, Result, WriteError};
@@ -325,8 +325,8 @@ impl Channel {
         side.link.beat(self.role);
         let patient = Instant::now() < deadline;
         // A master writes whether or not a slave is there; a slave needs its master.
-        let needs_remote =
-            self.role == Role::Slave || self.cfg.disconnect_behavior == DisconnectBehavior::Immediately;
+        let needs_remote = self.role == Role::Slave
+            || self.cfg.disconnect_behavior == DisconnectBehavior::Immediately;
         loop {
             let mut missing = false;
             let mut next_attempt = None;

@@ -62,7 +62,8 @@ impl Channel {
         let link = side.link.clone();
         let queue = 1 - self.incoming_index();
         let ticket = link.queue(queue).register_for_space(record_size(len));
-        Ok(ticket.map(|t| Wakeup::registered(Box::new(QueueWakeup { link, queue, data: false }), t)))
+        Ok(ticket
+            .map(|t| Wakeup::registered(Box::new(QueueWakeup { link, queue, data: false }), t)))
     }
 
     /// Index of the queue this end reads (0: master to slave).

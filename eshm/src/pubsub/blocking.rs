@@ -8,8 +8,8 @@ use crate::os;
 use crate::ring::mapped::MappedRing;
 use crate::sync::{AtomicU32, Ordering};
 use crate::wait::{self, Registered, Stand, WaitStrategy, Wakeup};
-use std::sync::Arc;
 use std::mem::MaybeUninit;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A subscriber's registration with its topic's writer (see [`RawSubscriber::wakeup`]).
@@ -28,7 +28,8 @@ impl Drop for RingWakeup {
     fn drop(&mut self) {
         // The reader's entry is this process's still unless the subscriber went away
         // meanwhile; then its bit went with it (a new holder's claim resets it).
-        let slot = self.slot.filter(|&i| self.ring.reader(i).pid.load(Ordering::Relaxed) == os::pid());
+        let slot =
+            self.slot.filter(|&i| self.ring.reader(i).pid.load(Ordering::Relaxed) == os::pid());
         self.ring.view().deregister(slot.map(|i| (self.ring.reader(i), i)));
     }
 }
@@ -42,10 +43,7 @@ impl RawSubscriber {
     /// # Errors
     ///
     /// [`RecvError::Timeout`], or as [`Subscriber::try_recv`](super::Subscriber::try_recv).
-    pub fn recv_bytes_deadline(
-        &mut self,
-        deadline: Option<Instant>,
-    ) -> Result<Vec<u8>, RecvError> {
+    pub fn recv_bytes_deadline(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>, RecvError> {
         self.block(deadline, |sub| sub.try_recv_bytes())
     }
 

@@ -49,9 +49,7 @@ mod raw_subscriber;
 mod sample;
 mod subscriber;
 
-pub use crate::ring::geometry::{
-    DEFAULT_HELD_SAMPLES, MAX_CAPACITY, MAX_HELD_SAMPLES, POOLED_MIN,
-};
+pub use crate::ring::geometry::{DEFAULT_HELD_SAMPLES, MAX_CAPACITY, MAX_HELD_SAMPLES, POOLED_MIN};
 pub use crate::wait::WaitStrategy;
 pub use options::{DEFAULT_MAX_HELD, PublisherOptions, SubscriberOptions};
 pub use payload::Payload;

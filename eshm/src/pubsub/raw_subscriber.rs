@@ -310,7 +310,9 @@ impl RawSubscriber {
                 }
                 // The header's state line is written only on close, and the broken flag only
                 // on a truncation, so both stay cached and cost about a nanosecond.
-                Read::Pending if att.ring.seg.state() == STATE_LIVE && !att.ring.seg.is_broken() => {
+                Read::Pending
+                    if att.ring.seg.state() == STATE_LIVE && !att.ring.seg.is_broken() =>
+                {
                     self.idle_polls = self.idle_polls.wrapping_add(1);
                     if !self.idle_polls.is_multiple_of(1024) {
                         return Ok(false);
@@ -486,7 +488,6 @@ impl RawSubscriber {
             unsafe { torn::assume_init_vec(buf) }
         }))
     }
-
 }
 
 impl Drop for RawSubscriber {
@@ -494,8 +495,6 @@ impl Drop for RawSubscriber {
         self.detach();
     }
 }
-
-
 
 /// Whether a subscriber expecting `expected` accepts a topic of `found` (whose fingerprint is
 /// `fingerprint`): the same type, or for a slice, slices of the same element type.
@@ -527,4 +526,3 @@ pub(super) fn as_uninit(dst: &mut [u8]) -> &mut [MaybeUninit<u8>] {
     // initialised, as its owner assumes.
     unsafe { &mut *(std::ptr::from_mut(dst) as *mut [MaybeUninit<u8>]) }
 }
-

@@ -140,9 +140,10 @@ impl<T: ?Sized + Payload> Subscriber<T> {
             return None;
         }
         let n = schema.size();
-        let error = bytes.chunks_exact(n).enumerate().find_map(|(i, item)| {
-            schema.validate(item).err().map(|e| (i, e))
-        })?;
+        let error = bytes
+            .chunks_exact(n)
+            .enumerate()
+            .find_map(|(i, item)| schema.validate(item).err().map(|e| (i, e)))?;
         let (i, source) = error;
         let source = if T::IS_SLICE { prefix_index(source, i, n) } else { source };
         Some(RecvError::InvalidMessage { topic: self.raw.topic.clone(), source })
@@ -150,14 +151,15 @@ impl<T: ?Sized + Payload> Subscriber<T> {
 }
 
 /// `e`, about element `i` (of `n` bytes) of a slice.
-fn prefix_index(e: crate::schema::ValidityError, i: usize, n: usize) -> crate::schema::ValidityError {
+fn prefix_index(
+    e: crate::schema::ValidityError,
+    i: usize,
+    n: usize,
+) -> crate::schema::ValidityError {
     match e {
         crate::schema::ValidityError::BitPattern { path, offset, value, expected } => {
-            let sep = if path.is_empty() || path.starts_with('[') || path == "value" {
-                ""
-            } else {
-                "."
-            };
+            let sep =
+                if path.is_empty() || path.starts_with('[') || path == "value" { "" } else { "." };
             let path = if path == "value" { String::new() } else { path };
             crate::schema::ValidityError::BitPattern {
                 path: format!("[{i}]{sep}{path}"),

@@ -270,11 +270,8 @@ unsafe extern "C" fn on_sigbus(signal: c_int, info: *mut libc::siginfo_t, contex
             let page = PAGE.load(Relaxed);
             let low = addr & !(page - 1);
             let end = hit.start.wrapping_add(hit.len).wrapping_add(page - 1) & !(page - 1);
-            let protection = if hit.writable {
-                ProtFlags::READ | ProtFlags::WRITE
-            } else {
-                ProtFlags::READ
-            };
+            let protection =
+                if hit.writable { ProtFlags::READ | ProtFlags::WRITE } else { ProtFlags::READ };
             // SAFETY: `[low, end)` lies in a mapping registered here and still mapped; a fixed
             // anonymous mapping replaces its lost pages with zero pages in one system call
             // (rustix issues it directly: no lock, no allocation, errno untouched).

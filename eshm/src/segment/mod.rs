@@ -41,10 +41,10 @@ mod open;
 
 pub use crate::os::{SHM_DIR_ENV, shm_dir};
 pub(crate) use create::{Created, NewSegment, Removed, create, remove_unowned};
-pub use name::{FILE_PREFIX, SegmentKind, file_name, parse_file_name};
-pub(crate) use name::tmp_file_pid;
-pub(crate) use open::{Trust, open, open_for_inspection};
 pub use guard::absorbed as truncations_absorbed;
+pub(crate) use name::tmp_file_pid;
+pub use name::{FILE_PREFIX, SegmentKind, file_name, parse_file_name};
+pub(crate) use open::{Trust, open, open_for_inspection};
 
 use crate::error::{Error, Result};
 use crate::layout::{

@@ -169,7 +169,8 @@ mod tests {
 
     #[test]
     fn segment_names_map_injectively_and_back() {
-        let names = ["robot/pose", "robot%2Fpose", "a", "/a", "a/", "ü/ñ", "space here", "100%", "."];
+        let names =
+            ["robot/pose", "robot%2Fpose", "a", "/a", "a/", "ü/ñ", "space here", "100%", "."];
         let mut files = std::collections::HashSet::new();
         for name in names {
             for kind in SegmentKind::ALL {
@@ -185,9 +186,16 @@ mod tests {
 
     #[test]
     fn segment_names_reject_unusable_names() {
-        for bad in
-            ["", "a\0b", "tab\there", "\u{1b}]0;title\u{7}", "del\u{7f}", "c1\u{9b}", &"x".repeat(250), &"/".repeat(90)]
-        {
+        for bad in [
+            "",
+            "a\0b",
+            "tab\there",
+            "\u{1b}]0;title\u{7}",
+            "del\u{7f}",
+            "c1\u{9b}",
+            &"x".repeat(250),
+            &"/".repeat(90),
+        ] {
             assert!(
                 matches!(file_name(SegmentKind::Topic, bad), Err(Error::InvalidName { .. })),
                 "{bad:?}"

@@ -67,7 +67,10 @@ fn mappable_len(path: &Path, stat: &FileStat) -> Result<usize> {
     let len = usize::try_from(stat.len)
         .map_err(|_| Error::corrupt(path, "the file is too large to map"))?;
     if len < HEADER_LEN {
-        return Err(Error::corrupt(path, format!("the file is {len} bytes, shorter than a header")));
+        return Err(Error::corrupt(
+            path,
+            format!("the file is {len} bytes, shorter than a header"),
+        ));
     }
     Ok(len)
 }
@@ -139,16 +142,14 @@ pub(crate) fn lock_and_examine(
         return Ok(Examined::Vanished);
     }
     let len = usize::try_from(stat.len).unwrap_or(0);
-    let lock = if write {
-        Some(file.try_clone().map_err(|e| Error::io("open", &path, e))?)
-    } else {
-        None
-    };
+    let lock =
+        if write { Some(file.try_clone().map_err(|e| Error::io("open", &path, e))?) } else { None };
     if len < HEADER_LEN {
         return Ok(Examined::Found { seg: None, header: None, owner_alive: false, _lock: lock });
     }
     let seg = Segment::new(file, stat, len, write, path, file_name.to_owned())?;
     let header = seg.read_header(kind).ok();
-    let owner_alive = header.as_ref().is_some_and(|h| os::is_alive(h.owner_pid, h.owner_start_time));
+    let owner_alive =
+        header.as_ref().is_some_and(|h| os::is_alive(h.owner_pid, h.owner_start_time));
     Ok(Examined::Found { seg: Some(seg), header, owner_alive, _lock: lock })
 }

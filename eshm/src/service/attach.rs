@@ -104,7 +104,11 @@ impl std::fmt::Debug for ClientCore {
 
 /// What each of the types of a service or action is, for messages.
 fn roles(kind: SegmentKind) -> &'static [&'static str] {
-    if kind == SegmentKind::Action { &["goal", "result", "feedback"] } else { &["request", "response"] }
+    if kind == SegmentKind::Action {
+        &["goal", "result", "feedback"]
+    } else {
+        &["request", "response"]
+    }
 }
 
 impl ClientCore {
@@ -143,7 +147,8 @@ impl ClientCore {
         if self.attached.is_some() {
             return Ok(true);
         }
-        let Some((seg, info)) = segment::open(&self.dir, self.kind, &self.name, self.options.trust)?
+        let Some((seg, info)) =
+            segment::open(&self.dir, self.kind, &self.name, self.options.trust)?
         else {
             return Ok(false);
         };
@@ -153,8 +158,7 @@ impl ClientCore {
         let mapped = Arc::new(Mapped::new(seg, info, self.kind)?);
         self.check_types(&mapped)?;
         let (slot, generation) = claim(&mapped, &self.name)?;
-        let validate_response =
-            mapped.schemas.get(1).is_some_and(|s| s.has_invalid_bit_patterns());
+        let validate_response = mapped.schemas.get(1).is_some_and(|s| s.has_invalid_bit_patterns());
         self.epochs += 1;
         self.attached = Some(Attached {
             server_gen: mapped.generation(),
@@ -269,7 +273,9 @@ impl ClientCore {
             let until = match wait::check(now, deadline, slice_end) {
                 Stand::Expired => return Err(no_server()),
                 Stand::SliceEnd => return Ok(None),
-                Stand::Until(until) => until.map_or(now + SERVER_POLL, |u| u.min(now + SERVER_POLL)),
+                Stand::Until(until) => {
+                    until.map_or(now + SERVER_POLL, |u| u.min(now + SERVER_POLL))
+                }
             };
             std::thread::sleep(until.saturating_duration_since(now));
         }

@@ -156,15 +156,16 @@ impl RawClient {
         // The fast path (attached to a server that is there, an answer within a few µs)
         // reads no clock: the deadline is taken only if the answer is slow to come, or if
         // there is no server yet.
-        let fast = self
-            .core
-            .attached_now()
-            .is_some_and(|a| a.mapped.geo.request_size == request.len());
+        let fast =
+            self.core.attached_now().is_some_and(|a| a.mapped.geo.request_size == request.len());
         let (ticket, start) = if fast {
             (self.core.send(OP_CALL, request, answered)?, None)
         } else {
             let start = Instant::now();
-            (self.send_until(request, Some(start + timeout), None)?.expect("no slice end"), Some(start))
+            (
+                self.send_until(request, Some(start + timeout), None)?.expect("no slice end"),
+                Some(start),
+            )
         };
         if self.poll_quick(ticket, response)? {
             return Ok(());
@@ -196,7 +197,11 @@ impl RawClient {
     /// # Errors
     ///
     /// As [`wait_until`](Self::wait_until), without [`CallError::Timeout`].
-    pub fn poll_quick(&mut self, ticket: CallTicket, response: &mut Vec<u8>) -> Result<bool, CallError> {
+    pub fn poll_quick(
+        &mut self,
+        ticket: CallTicket,
+        response: &mut Vec<u8>,
+    ) -> Result<bool, CallError> {
         response.resize(self.core.attachment(ticket)?.mapped.geo.response_size, 0);
         let n = ticket.n;
         let quick = self.core.quick_look(ticket, |a| {
@@ -364,7 +369,11 @@ impl<Req: Message, Res: Message> Client<Req, Res> {
 
     /// A builder, for other options.
     pub fn builder(name: &str) -> ClientBuilder<Req, Res> {
-        ClientBuilder { name: name.to_owned(), options: ClientOptions::default(), _types: PhantomData }
+        ClientBuilder {
+            name: name.to_owned(),
+            options: ClientOptions::default(),
+            _types: PhantomData,
+        }
     }
 
     /// Calls the service and waits for its answer, for at most `timeout` in all (waiting for
@@ -414,7 +423,11 @@ impl<Req: Message, Res: Message> Client<Req, Res> {
     /// # Errors
     ///
     /// As [`call`](Self::call), except `Timeout` and `ServerGone`.
-    pub fn send_timeout(&self, request: &Req, timeout: Duration) -> Result<Pending<'_, Req, Res>, CallError> {
+    pub fn send_timeout(
+        &self,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Pending<'_, Req, Res>, CallError> {
         let ticket = self.send_deadline(request, Some(Instant::now() + timeout))?;
         Ok(Pending { client: self, ticket })
     }

@@ -137,7 +137,11 @@ impl ServerCore {
         // Pairs with the Release store below: the previous holder's writes come first.
         while lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
             spins += 1;
-            if spins.is_multiple_of(64) { std::thread::yield_now() } else { crate::sync::spin_loop() }
+            if spins.is_multiple_of(64) {
+                std::thread::yield_now()
+            } else {
+                crate::sync::spin_loop()
+            }
         }
         let present = slot.generation.load(Ordering::Acquire) == call.generation;
         if present {
@@ -211,7 +215,10 @@ impl ServerCore {
 /// wake-up woke nobody and its process is gone), so that it costs no more system calls.
 fn wake(slot: &ClientSlot) {
     if protocol::wake_client(slot) == Some(0)
-        && !os::pid_slot_alive(slot.pid.load(Ordering::Acquire), slot.start_time.load(Ordering::Acquire))
+        && !os::pid_slot_alive(
+            slot.pid.load(Ordering::Acquire),
+            slot.start_time.load(Ordering::Acquire),
+        )
     {
         slot.waiters.store(0, Ordering::Relaxed);
     }
@@ -327,7 +334,10 @@ impl Intake {
         let head = m.entry(s, e).read_request(tok, as_uninit(&mut self.payload))?;
         self.cursors[s].next = c.next + 1;
         self.turn = (s + 1) % m.geo.max_clients;
-        Some(Incoming { call: CallId { slot: s as u32, generation: c.generation, n: c.next }, head })
+        Some(Incoming {
+            call: CallId { slot: s as u32, generation: c.generation, n: c.next },
+            head,
+        })
     }
 
     /// Takes the next request if it is valid; requests that break the protocol (another

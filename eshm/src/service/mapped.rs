@@ -3,8 +3,8 @@
 //! the protocol works on, and waking everyone when it is closed or superseded.
 
 use super::layout::{
-    ClientSlot, MAX_CLIENTS, MAX_FEEDBACK_DEPTH, MAX_IN_FLIGHT, MAX_SCHEMAS, REQ_PAYLOAD,
-    RES_PAYLOAD, FB_PAYLOAD, ServiceHeader,
+    ClientSlot, FB_PAYLOAD, MAX_CLIENTS, MAX_FEEDBACK_DEPTH, MAX_IN_FLIGHT, MAX_SCHEMAS,
+    REQ_PAYLOAD, RES_PAYLOAD, ServiceHeader,
 };
 use super::protocol::Entry;
 use crate::error::{Error, Result};
@@ -42,7 +42,9 @@ pub(crate) struct Geometry {
 
 /// Bytes of a part holding `header_words` words and a `payload`-byte message, in whole lines.
 fn part(header_words: usize, payload: usize) -> Option<usize> {
-    (header_words * 8).checked_add(payload.checked_next_multiple_of(8)?)?.checked_next_multiple_of(64)
+    (header_words * 8)
+        .checked_add(payload.checked_next_multiple_of(8)?)?
+        .checked_next_multiple_of(64)
 }
 
 /// Bytes of the header and the schemas, before the slots.
@@ -74,7 +76,12 @@ impl Geometry {
         };
         limit("a service's number of clients", max_clients, 1, MAX_CLIENTS)?;
         limit("a service's calls in flight per client", max_in_flight, 1, MAX_IN_FLIGHT)?;
-        limit("an action's feedback messages kept per goal", feedback_depth, 0, MAX_FEEDBACK_DEPTH)?;
+        limit(
+            "an action's feedback messages kept per goal",
+            feedback_depth,
+            0,
+            MAX_FEEDBACK_DEPTH,
+        )?;
         let too_large = || Error::InvalidCapacity {
             what: "a service's message size (bytes)",
             requested: sizes.iter().copied().max().unwrap_or(0) as u64,
@@ -87,8 +94,11 @@ impl Geometry {
         let [request_size, response_size, feedback_size] = sizes;
         let request_part = part(REQ_PAYLOAD, request_size).ok_or_else(too_large)?;
         let response_part = part(RES_PAYLOAD, response_size).ok_or_else(too_large)?;
-        let feedback_part =
-            if feedback_depth == 0 { 0 } else { part(FB_PAYLOAD, feedback_size).ok_or_else(too_large)? };
+        let feedback_part = if feedback_depth == 0 {
+            0
+        } else {
+            part(FB_PAYLOAD, feedback_size).ok_or_else(too_large)?
+        };
         let entries = max_in_flight.next_power_of_two();
         let mut geo = Geometry {
             max_clients,
@@ -231,13 +241,8 @@ impl Mapped {
         for (size, schema) in sizes.iter_mut().zip(spec.schemas) {
             *size = schema.size();
         }
-        let mut geo = Geometry::new(
-            sizes,
-            spec.max_clients,
-            spec.max_in_flight,
-            spec.feedback_depth,
-            &refs,
-        )?;
+        let mut geo =
+            Geometry::new(sizes, spec.max_clients, spec.max_in_flight, spec.feedback_depth, &refs)?;
         let body_len = geo.body_len().expect("checked by Geometry::new");
         let new = NewSegment {
             kind: spec.kind,
@@ -391,7 +396,8 @@ fn geometry_of(seg: &Segment, kind: SegmentKind) -> Option<(HeaderInfo, Geometry
 
 /// A new server's generation: one more than the one it replaces.
 fn inherit(old: &Segment, new: &Segment, kind: SegmentKind) {
-    let (Some((old_info, _)), Some((new_info, _))) = (geometry_of(old, kind), geometry_of(new, kind))
+    let (Some((old_info, _)), Some((new_info, _))) =
+        (geometry_of(old, kind), geometry_of(new, kind))
     else {
         return;
     };

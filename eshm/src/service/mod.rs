@@ -115,8 +115,6 @@
 //! process read out of bounds or take another client's answer.
 
 // The protocol and its layout are model-checked under loom; the rest does I/O.
-pub(crate) mod layout;
-pub(crate) mod protocol;
 #[cfg(not(loom))]
 mod attach;
 #[cfg(not(loom))]
@@ -125,10 +123,12 @@ mod client;
 mod details;
 #[cfg(not(loom))]
 mod intake;
+pub(crate) mod layout;
 #[cfg(not(loom))]
 pub(crate) mod mapped;
 #[cfg(not(loom))]
 mod options;
+pub(crate) mod protocol;
 #[cfg(not(loom))]
 mod server;
 not_under_loom! {

@@ -248,8 +248,12 @@ impl<Req: Message, Res: Message> ServerBuilder<Req, Res> {
     ///
     /// As [`Server::create`].
     pub fn create(self) -> Result<Server<Req, Res>> {
-        let core =
-            ServerCore::create(&self.name, SegmentKind::Service, &[Req::SCHEMA, Res::SCHEMA], &self.options)?;
+        let core = ServerCore::create(
+            &self.name,
+            SegmentKind::Service,
+            &[Req::SCHEMA, Res::SCHEMA],
+            &self.options,
+        )?;
         Ok(Server {
             intake: Intake::new(&core.mapped, Req::SCHEMA),
             core: Arc::new(core),
@@ -283,7 +287,11 @@ impl<Req: Message, Res: Message> Server<Req, Res> {
 
     /// A builder, for other options.
     pub fn builder(name: &str) -> ServerBuilder<Req, Res> {
-        ServerBuilder { name: name.to_owned(), options: ServerOptions::default(), _types: PhantomData }
+        ServerBuilder {
+            name: name.to_owned(),
+            options: ServerOptions::default(),
+            _types: PhantomData,
+        }
     }
 
     fn take(&mut self, inc: Incoming) -> Request<'_, Req, Res> {
