@@ -120,6 +120,7 @@ from typing import Any
 
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
+from ._declare import Array, Enum, Message
 from ._eshm import (
     ACTION_STATUS,
     ESHM,
@@ -142,6 +143,7 @@ from ._eshm import (
     InvalidMessageError,
     InvalidNameError,
     MessageTooLargeError,
+    MessageTypeError,
     NoDataError,
     NoServerError,
     NotFoundError,
@@ -211,6 +213,7 @@ __all__ = [
     "ArgumentTypeError",
     "ActionClient",
     "ActionServer",
+    "Array",
     "BufferTooSmallError",
     "CallDroppedError",
     "Closable",
@@ -220,6 +223,7 @@ __all__ = [
     "Error",
     "ESHMConfig",
     "ESHMDisconnectBehavior",
+    "Enum",
     "ESHMError",
     "ESHMRole",
     "ESHMStats",
@@ -228,7 +232,9 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
+    "Message",
     "MessageTooLargeError",
+    "MessageTypeError",
     "NoDataError",
     "NoServerError",
     "NotFoundError",
