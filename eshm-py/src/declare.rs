@@ -11,7 +11,7 @@
 
 use crate::errors::{Ex, invalid_argument, raise};
 use eshm::Schema;
-use eshm::schema::{Kind, LayoutError, Primitive};
+use eshm::schema::{Kind, LayoutError, Primitive, SchemaError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -21,7 +21,12 @@ fn decode(encoded: &[u8]) -> PyResult<Schema> {
 }
 
 fn layout_error(err: LayoutError) -> PyErr {
-    raise(Ex::MessageType, err.to_string())
+    let message = match err {
+        // Built here, not decoded: the position in an encoding means nothing to the user.
+        LayoutError::Schema(SchemaError::Invalid { reason, .. }) => reason,
+        other => other.to_string(),
+    };
+    raise(Ex::MessageType, message)
 }
 
 fn encoded<'py>(py: Python<'py>, schema: &Schema) -> Bound<'py, PyBytes> {

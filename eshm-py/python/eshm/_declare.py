@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
 import sys
 import types
 import typing
@@ -84,7 +85,9 @@ def _refusal(owner: str, field: str, ann: Any) -> MessageTypeError:
             "store the value and a `bool` (or `u8`) field that says whether it is set",
         )
     elif isinstance(ann, str):
-        text = f"`{ann}` is not a message type: an annotation that names nothing this class can see"
+        text = _not_a_message_type(
+            f"`{ann}`", "the annotation names nothing the class can see", "define or import the type before the class"
+        )
     elif isinstance(ann, type) and issubclass(ann, enum.Enum):
         text = _not_a_message_type(
             f"`{ann.__name__}`",
@@ -138,10 +141,17 @@ def _annotations(cls: type) -> dict[str, Any]:
     out: dict[str, Any] = {}
     module = sys.modules.get(cls.__module__)
     scope = dict(vars(module)) if module is not None else {}
+    local: dict[str, Any] = {}
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") in (__name__, "types"):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is not None:  # where the class statement is: its names, a function's local classes
+        scope = {**frame.f_globals, **scope} if module is not None else dict(frame.f_globals)
+        local = dict(frame.f_locals)
     for name, ann in inspect.get_annotations(cls).items():
         if isinstance(ann, str):
             try:
-                ann = eval(ann, scope, dict(vars(cls)))  # noqa: S307 (the class's own annotation)
+                ann = eval(ann, scope, {**local, **vars(cls)})  # noqa: S307 (the class's own annotation)
             except Exception:  # noqa: BLE001 (reported as the field's error)
                 raise _refusal(cls.__name__, name, ann) from None
         if ann is ClassVar or typing.get_origin(ann) is ClassVar:
@@ -227,7 +237,10 @@ class Message(metaclass=_MessageMeta):
                 raise MessageTypeError(f"field `{field}` of `{name}` would hide `Message.{field}`; rename the field")
             encoded, named = _schema_of(name, field, ann)
             fields.append((field, encoded, named))
-        cls.SCHEMA_BYTES = bytes(_eshm._struct_schema(name, [(f, e) for f, e, _ in fields]))
+        try:
+            cls.SCHEMA_BYTES = bytes(_eshm._struct_schema(name, [(f, e) for f, e, _ in fields]))
+        except MessageTypeError as e:  # the derive's words, with the padding field spelt in Python
+            raise MessageTypeError(re.sub(r"\[u8; (\d+)\]", r"eshm.Array(eshm.u8, \1)", str(e))) from None
         _finish(cls, {f: named for f, _, named in fields})
 
     def __init__(self, **fields: Any) -> None:
