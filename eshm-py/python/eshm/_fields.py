@@ -130,8 +130,11 @@ def dtype(encoded: bytes) -> Any:
         return np.dtype(NUMPY[kind[1]])
     if kind[0] == "enum":
         return np.dtype(NUMPY[kind[2]])
-    if kind[0] in ("array", "slice"):
+    if kind[0] == "slice":
         return np.dtype((dtype(kind[1]), (kind[2],)))
+    if kind[0] == "array":  # [[u8; 3]; 2]: u8 of shape (2, 3)
+        shape, element = _array_dims(encoded)
+        return np.dtype((dtype(element), shape))
     _, _, size, fields = kind
     return np.dtype(
         {
