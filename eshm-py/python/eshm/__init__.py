@@ -16,6 +16,15 @@ Message types defined in Rust (``eshm.msg.Pose``, or your own with ``#[eshm(pyth
     pose_pub = eshm.Publisher("robot/pose", eshm.msg.Pose)
     pose_pub.publish(eshm.msg.Pose(position=eshm.msg.Vector3(x=1.0)))
 
+Message types declared in Python, with the layout, schema and fingerprint of the Rust derive of
+the same struct (see ``eshm.Message``)::
+
+    class Imu(eshm.Message):
+        stamp_ns: eshm.u64
+        accel: eshm.Array(eshm.f32, 3)
+        valid: bool
+        _pad: eshm.Array(eshm.u8, 3)
+
 Services (request/response) and actions (goals with feedback), any number of clients::
 
     server = eshm.ServiceServer("calc/square", eshm.u64, eshm.u64, lambda x: x * x)
@@ -104,6 +113,11 @@ ESHM wrapper raised as one)::
                                                         answering it (its handler raised)
     UnknownGoalError        ValueError                  the action client has no goal with
                                                         this id
+    MessageTypeError        TypeError                   a message class declared in Python
+                                                        breaks a rule of #[derive(Message)]
+                                                        (padding, a field type that is not a
+                                                        message type, a bad enum), when the
+                                                        class is created
 
 ``eshm.Error`` itself is raised by nothing today (it would be, for an error of the Rust core
 that this version of the module does not name). Python's own ``TypeError`` comes only from a
