@@ -3,6 +3,7 @@ real processes (the `declared` example, examples/declared.rs): 10,000 messages e
 one checked field by field; a declared type that differs is refused naming the field."""
 
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -142,3 +143,14 @@ def test_a_declared_type_that_differs_is_a_type_mismatch_naming_the_field(name, 
     check(right.recv(timeout=60), 0)
     rust.send("done")
     rust.finish_ok()
+
+
+def test_the_example_script_logs_every_message_with_the_rust_fingerprint(name, declared_binary):
+    script = ROOT / "examples" / "python" / "declared_messages.py"
+    run = subprocess.run([sys.executable, script, "--name", name, "--count", "300"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    rust = subprocess.run([declared_binary, "fingerprint"], capture_output=True, text=True, check=True).stdout
+    imu = dict(line.split() for line in rust.splitlines())["Imu"]
+    lines = run.stdout.splitlines()
+    assert f"fingerprint {imu}, 40 bytes" in lines, run.stdout
+    assert lines[-3:] == ["received 300, lost 0", "last stamp 299000000 ns, mean gyro z 1.495", "modes ['Streaming']"]

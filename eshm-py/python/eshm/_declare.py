@@ -154,7 +154,7 @@ def _annotations(cls: type) -> dict[str, Any]:
                 ann = eval(ann, scope, {**local, **vars(cls)})  # noqa: S307 (the class's own annotation)
             except Exception:  # noqa: BLE001 (reported as the field's error)
                 raise _refusal(cls.__name__, name, ann) from None
-        if ann is ClassVar or typing.get_origin(ann) is ClassVar:
+        if ann is ClassVar or typing.get_origin(ann) is ClassVar:  # type: ignore[comparison-overlap]
             continue
         out[name] = ann
     return out
@@ -354,11 +354,11 @@ def _struct_class(encoded: bytes) -> type:
     fingerprint = schema_fingerprint(encoded)
     found = _BY_FINGERPRINT.get(fingerprint)
     if found is not None and issubclass(found, Message):
-        return found
+        return typing.cast(type, found)
     _, name, _, fields = _fields.node(encoded)
     annotations = {field: _Schema(schema) for field, _, schema in fields}
-    cls = _MessageMeta(name, (Message,), {"__module__": __name__, "__qualname__": name, "__annotations__": annotations})
-    assert cls.FINGERPRINT == fingerprint, "the schema rules of the derive and of _struct_schema agree"
+    cls: type = _MessageMeta(name, (Message,), {"__module__": __name__, "__qualname__": name, "__annotations__": annotations})
+    assert getattr(cls, "FINGERPRINT") == fingerprint, "the schema rules of the derive and of _struct_schema agree"
     return cls
 
 
@@ -377,10 +377,12 @@ def _enum_class(encoded: bytes) -> type:
         return found
     _, name, repr_name, _ = _fields.node(encoded)
     members = _fields.enum_values(encoded)
-    made = types.new_class(
-        name, (Enum,), {"repr": getattr(_eshm, repr_name)}, lambda ns: [ns.__setitem__(n, v) for n, v in members]
-    )
-    return made
+
+    def body(namespace: dict[str, Any]) -> None:
+        for n, v in members:
+            namespace[n] = v
+
+    return types.new_class(name, (Enum,), {"repr": getattr(_eshm, repr_name)}, body)
 
 
 _RESOLVER = _fields.Resolver(_struct_class, _enum_class)
@@ -437,12 +439,13 @@ def _finish_enum(cls: Any) -> None:
         # The encoding stores a u64 value above i64::MAX as the i64 of the same bits.
         variants.append((name, value - (1 << 64) if value >= 1 << 63 else value))
     encoded = bytes(_eshm._enum_schema(cls.__name__, repr_name, variants))
-    for key, value in (
+    attributes: list[tuple[str, Any]] = [
         ("SCHEMA_BYTES", encoded),
         ("FINGERPRINT", schema_fingerprint(encoded)),
         ("SCHEMA", schema_definition(encoded)),
         ("SIZE", _fields._size(encoded)),
-    ):
+    ]
+    for key, value in attributes:
         type.__setattr__(cls, key, value)
     _BY_FINGERPRINT.setdefault(cls.FINGERPRINT, cls)
 
@@ -458,8 +461,8 @@ class Array:
         encoded, _ = _schema_of("Array", "element", element)
         for n in reversed(dims):
             encoded = bytes(_eshm._array_schema(encoded, n))
-        self.element = element
-        self.shape = dims
+        self.element: Any = element
+        self.shape: tuple[int, ...] = dims
         self.SCHEMA_BYTES = encoded
         self.FINGERPRINT = schema_fingerprint(encoded)
         self.SIZE = _fields._size(encoded)

@@ -32,6 +32,7 @@ __all__ = [
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
+    "MessageTypeError",
     "NoDataError",
     "NoServerError",
     "NotFoundError",
@@ -57,7 +58,14 @@ __all__ = [
     "UnknownGoalError",
     "__version__",
     "_cli_main",
+    "_array_schema",
+    "_enum_schema",
     "_list_json",
+    "_schema_check",
+    "_schema_init",
+    "_schema_node",
+    "_schema_repr",
+    "_struct_schema",
     "bool",
     "clean",
     "f32",
@@ -152,6 +160,9 @@ class TooManyCallsError(Error, RuntimeError):
 
 class CallDroppedError(Error, RuntimeError):
     """The server dropped the request without answering it (its handler failed, say)."""
+
+class MessageTypeError(Error, TypeError):
+    """A message class declared in Python breaks a rule of `#[derive(eshm::Message)]`: implicit padding, a field type that is not a message type, no fields, a bad enum (raised when the class is created)."""
 
 class UnknownGoalError(Error, ValueError):
     """The action client has no goal with this id."""
@@ -611,5 +622,12 @@ def schema_fingerprint(encoded: bytes) -> int: ...
 def schema_definition(encoded: bytes) -> str: ...
 def clean(dry_run: builtins.bool = False, include_corrupt: builtins.bool = False) -> dict[str, Any]: ...
 def _list_json() -> str: ...
+def _struct_schema(name: str, fields: list[tuple[str, bytes]]) -> bytes: ...
+def _array_schema(element: bytes, len: int) -> bytes: ...
+def _enum_schema(name: str, repr: str, variants: list[tuple[str, int]]) -> bytes: ...
+def _schema_node(encoded: bytes) -> tuple[Any, ...]: ...
+def _schema_init(encoded: bytes) -> bytes: ...
+def _schema_check(encoded: bytes, data: bytes) -> None: ...
+def _schema_repr(encoded: bytes, data: bytes) -> str: ...
 def _cli_main(argv: list[str]) -> int: ...
 def _after_fork_in_child() -> None: ...

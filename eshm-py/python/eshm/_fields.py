@@ -265,7 +265,8 @@ def _number_array(name: str, shape: tuple[int, ...]) -> tuple[Getter, Setter]:
         np = numpy()
         if np is not None:
             return np.frombuffer(buf, dtype=NUMPY[name], count=count, offset=pos).reshape(shape)
-        return memoryview(buf)[pos : pos + size].cast(fmt, shape)
+        view: Any = memoryview(buf)[pos : pos + size]
+        return view.cast(fmt, shape)
 
     def put(buf: Buffer, pos: int, value: Any) -> None:
         np = numpy()
@@ -288,7 +289,7 @@ def _numpy_bytes(np: Any, name: str, shape: tuple[int, ...], value: Any) -> byte
     target = np.dtype(NUMPY[name])
     if arr.dtype == object:
         flat = [scalar_converter(name)(v) for v in arr.reshape(-1)]
-        return np.array(flat, dtype=target).tobytes()
+        return bytes(np.array(flat, dtype=target).tobytes())
     if name == "bool" and arr.dtype != np.bool_:
         raise TypeError(f"expected {describe(name)}, got an array of {arr.dtype}")
     if name[0] in "ui":
