@@ -45,13 +45,14 @@ step "loom models of the shared-memory protocols (release build, --cfg loom)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
   cargo test --locked -p eshm --lib --release --target-dir target/loom loom_
 
-step "python: tools in .venv (maturin, pytest, mypy, mcap readers)"
+step "python: tools in .venv (maturin, pytest, mypy, mcap readers, numpy)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   "maturin>=1.9.4,<2" "pytest>=8" "pytest-timeout>=2" "mypy>=1.18" "typing_extensions>=4.12" \
-  "mcap==1.6.0" "mcap-ros2-support==0.6.0"  # test_mcap.py: a third-party reader and CDR decoder (pinned: it uses a private serializer)
+  "mcap==1.6.0" "mcap-ros2-support==0.6.0" \
+  "numpy>=1.24"  # mcap: test_mcap.py's third-party reader and CDR decoder (pinned: it uses a private serializer); numpy: the eshm[numpy] extra
 
 step "python: build the eshm module, and the example message module, into .venv (maturin develop)"
 (cd eshm-py && ../.venv/bin/maturin develop --quiet --locked)

@@ -6,7 +6,15 @@
 //! interop receive NAME COUNT    # receives COUNT Pose messages and prints them
 //! interop slices NAME COUNT     # publishes COUNT messages on the slice topics NAME/scan and
 //!                               # NAME/points, once a reader is on each
+//! interop arrays NAME COUNT     # publishes COUNT frames on NAME/rgb ([[[u8; 3]; 640]; 480])
+//!                               # and COUNT clouds on NAME/points ([f32], at most 1 << 20),
+//!                               # one of each per line read from stdin, once a reader is on each
+//! interop array-sums NAME COUNT # receives COUNT of each of those (in place), printing sums
 //! ```
+//!
+//! Frame `i` of `arrays` holds byte `(i + k) % 251` at flat index `k`; cloud `i` holds
+//! `1000 * i + 1` elements `i + j / 4`. `array-sums` prints `rgb SUM FIRST LAST` (the sum of
+//! the bytes, the first and the last) and `points LEN SUM` for each message.
 //!
 //! Message `i` has `position = (i, 2i, -i)`, `orientation = (0.5, 0.5, 0.5, 0.5)`; its `Imu`
 //! has `stamp_ns = 1000 + i`, angular velocity `(i, 0, 0)` and linear acceleration
@@ -17,6 +25,21 @@
 use eshm::msg::{Imu, Pose, Quaternion, Vector3};
 use eshm::{Publisher, Subscriber};
 use std::time::Duration;
+
+/// A 640x480 RGB frame, as Python's `eshm.Array(eshm.u8, (480, 640, 3))`.
+type Frame = [[[u8; 3]; 640]; 480];
+
+fn frame(i: u64) -> Box<Frame> {
+    let mut f: Box<Frame> = Box::new([[[0; 3]; 640]; 480]);
+    for (k, b) in f.as_flattened_mut().as_flattened_mut().iter_mut().enumerate() {
+        *b = ((i as usize + k) % 251) as u8;
+    }
+    f
+}
+
+fn cloud(i: u64) -> Vec<f32> {
+    (0..1000 * i + 1).map(|j| i as f32 + j as f32 * 0.25).collect()
+}
 
 fn pose(i: u64) -> Pose {
     let f = i as f64;
@@ -38,6 +61,24 @@ fn imu(i: u64) -> Imu {
 fn wait_for_reader(name: &str) -> eshm::Result<()> {
     while eshm::inspect::info(eshm::segment::SegmentKind::Topic, name)?.readers == 0 {
         std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// `array-sums`: receives `count` frames and clouds in place, printing their sums.
+fn array_sums(name: &str, count: u64) -> eshm::Result<()> {
+    let mut rgb = Subscriber::<Frame>::open(&format!("{name}/rgb"))?;
+    let mut points = Subscriber::<[f32]>::open(&format!("{name}/points"))?;
+    println!("ready");
+    for _ in 0..count {
+        let f = rgb.recv_ref_timeout(Duration::from_secs(30))?;
+        let bytes = f.as_flattened().as_flattened();
+        let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+        println!("rgb {sum} {} {}", bytes[0], bytes[bytes.len() - 1]);
+        drop(f);
+        let p = points.recv_ref_timeout(Duration::from_secs(30))?;
+        let sum: f64 = p.iter().map(|&x| f64::from(x)).sum();
+        println!("points {} {sum}", p.len());
     }
     Ok(())
 }
@@ -95,6 +136,33 @@ fn main() -> eshm::Result<()> {
             }
             println!("published {count}");
             let _ = std::io::stdin().read_line(&mut String::new());
+        }
+        "arrays" => {
+            let (rgb_name, points_name) = (format!("{name}/rgb"), format!("{name}/points"));
+            let mut rgb = Publisher::<Frame>::create(&rgb_name)?;
+            let mut points = Publisher::<[f32]>::builder(&points_name).max_len(1 << 20).create()?;
+            println!("ready");
+            wait_for_reader(&rgb_name)?;
+            wait_for_reader(&points_name)?;
+            for i in 0..count {
+                if std::io::stdin().read_line(&mut String::new()).unwrap_or(0) == 0 {
+                    break;
+                }
+                rgb.publish(&frame(i))?;
+                points.publish(&cloud(i))?;
+                println!("sent {i}");
+            }
+            let _ = std::io::stdin().read_line(&mut String::new());
+        }
+        "array-sums" => {
+            // A thread with room on its stack: a debug build of the typed subscriber of a
+            // 900 KiB array may keep more than one on the stack.
+            let worker = std::thread::Builder::new().stack_size(64 << 20);
+            worker
+                .spawn(move || array_sums(&name, count))
+                .expect("a thread")
+                .join()
+                .expect("array-sums")?;
         }
         other => {
             eprintln!("unknown command {other:?}");

@@ -47,7 +47,7 @@ impl ScalarType {
     }
 
     fn __repr__(&self) -> String {
-        format!("eshm.{}", self.attribute_name())
+        self.repr()
     }
 
     /// Pickling: the module attribute it is (`eshm.f32`), so that it unpickles as itself.
@@ -57,6 +57,19 @@ impl ScalarType {
 }
 
 impl ScalarType {
+    pub(crate) fn new(primitive: Primitive) -> ScalarType {
+        ScalarType { primitive }
+    }
+
+    pub(crate) fn primitive(&self) -> Primitive {
+        self.primitive
+    }
+
+    /// `eshm.f32`, as `repr` shows it.
+    pub(crate) fn repr(&self) -> String {
+        format!("eshm.{}", self.attribute_name())
+    }
+
     /// The Rust name, which `_eshm` uses as the attribute name (`f32`, `bool`).
     pub(crate) fn name_str(&self) -> &'static str {
         self.primitive.name()
@@ -84,6 +97,8 @@ pub(crate) enum Codec {
         /// The type's fingerprint, which another module's copy of the class shares.
         fingerprint: u64,
     },
+    /// An array or slice topic (`eshm.Array`, `eshm.Slice`): numpy arrays or memoryviews.
+    Array(std::sync::Arc<crate::ndarray::ArrayCodec>),
 }
 
 /// What a topic carries, as decided from a default value.
@@ -98,7 +113,8 @@ pub(crate) struct Typed {
 }
 
 const EXPECTED: &str = "the message type comes from the default value: a bool, an int (i64), a float (f64), \
-                        a scalar type such as eshm.f32 or eshm.u8, or a message class or instance such as eshm.msg.Pose";
+                        a scalar type such as eshm.f32 or eshm.u8, a message class or instance such as eshm.msg.Pose, \
+                        or an eshm.Array or eshm.Slice";
 
 fn message_class<'py>(value: &Bound<'py, PyAny>) -> Option<Bound<'py, PyType>> {
     let class = match value.cast::<PyType>() {
@@ -147,6 +163,22 @@ impl Typed {
             let zero = Codec::Scalar(p).decode(py, &vec![0; p.size()])?;
             return Ok(scalar(p, zero.into_bound(py)));
         }
+        let array = |codec: crate::ndarray::ArrayCodec, schema: &Schema| -> PyResult<Typed> {
+            Ok(Typed {
+                default: codec.default_value(py)?,
+                codec: Codec::Array(std::sync::Arc::new(codec)),
+                validate: schema.has_invalid_bit_patterns(),
+                schema: schema.clone(),
+            })
+        };
+        if let Ok(a) = value.cast::<crate::array::Array>() {
+            let a = a.get();
+            return array(crate::ndarray::ArrayCodec::of_array(py, a), &a.schema);
+        }
+        if let Ok(s) = value.cast::<crate::array::Slice>() {
+            let s = s.get();
+            return array(crate::ndarray::ArrayCodec::of_slice(py, s), &s.schema);
+        }
         if let Some(class) = message_class(value) {
             let encoded: Vec<u8> =
                 class.getattr("SCHEMA_BYTES")?.extract().map_err(|e| ours(py, e))?;
@@ -182,6 +214,12 @@ impl Codec {
                 out.resize(p.size(), 0);
                 write_scalar(*p, value, out).map_err(|e| ours(value.py(), e))
             }
+            Codec::Array(codec) => {
+                let source = codec.source(value)?;
+                out.resize(source.len(), 0);
+                source.copy_into(out);
+                Ok(())
+            }
             Codec::Message { native: Some(native), .. } if (native.encode)(value, out) => Ok(()),
             Codec::Message { class, fingerprint, .. } => {
                 let class = class.bind(value.py());
@@ -213,6 +251,7 @@ impl Codec {
     pub(crate) fn decode(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyAny>> {
         Ok(match self {
             Codec::Scalar(p) => read_scalar(py, *p, bytes)?,
+            Codec::Array(codec) => codec.decode(py, bytes)?,
             Codec::Message { native: Some(native), .. } => (native.decode)(py, bytes)?,
             Codec::Message { class, .. } => class
                 .bind(py)

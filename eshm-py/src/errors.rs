@@ -162,7 +162,8 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         Ex::Full,
         "FullError",
         &[Own(Ex::Error), Builtin("RuntimeError")],
-        "The channel's queue has no room now (ESHM.try_write).",
+        "No room now: in the channel's queue (ESHM.try_write), among the samples a \
+         subscriber or a topic may hold (recv_view), or for a second loan.",
     ),
     (
         Ex::Corrupt,
@@ -306,7 +307,7 @@ fn kind(err: &Error) -> Ex {
         Error::NotFound { .. } | Error::NoMaster { .. } => Ex::NotFound,
         Error::Disconnected { .. } => Ex::Disconnected,
         // No room now: in the queue, or among the samples a subscriber or a topic may hold in
-        // place (the Python classes hold none yet: these come with in-place receives).
+        // place (`recv_view`).
         Error::Full | Error::HeldLimit { .. } | Error::HoldSlotsFull { .. } => Ex::Full,
         Error::Corrupt { .. } | Error::LayoutVersion { .. } => Ex::Corrupt,
         Error::Permission { .. } => Ex::Permission,

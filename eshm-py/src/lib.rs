@@ -9,6 +9,7 @@
 mod action_client;
 mod action_server;
 mod args;
+mod array;
 mod channel;
 mod codec;
 mod data;
@@ -16,6 +17,8 @@ mod declare;
 mod enums;
 mod errors;
 mod handle;
+mod loan;
+mod ndarray;
 mod publisher;
 mod server_goal;
 mod service_client;
@@ -152,6 +155,11 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<server_goal::ServerGoal>()?;
     m.add_class::<action_client::ActionClient>()?;
     m.add_class::<codec::ScalarType>()?;
+    m.add_class::<array::Array>()?;
+    m.add_class::<array::Slice>()?;
+    m.add_class::<loan::Loan>()?;
+    m.add_class::<ndarray::HeldSample>()?;
+    m.add_class::<ndarray::SampleView>()?;
     for scalar in codec::ScalarType::all() {
         let name = scalar.name_str();
         m.add(name, Bound::new(py, scalar)?)?;

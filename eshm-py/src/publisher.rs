@@ -1,18 +1,20 @@
 //! `eshm.Publisher`: publishes Python values on a topic.
 
 use crate::args;
-use crate::codec::Typed;
-use crate::errors::IntoPy;
+use crate::codec::{Codec, Typed};
+use crate::errors::{IntoPy, argument_type};
 use crate::handle::{Closable, Counter, Handle};
+use crate::loan::{Core, Loan, lock};
 use eshm::RawPublisher;
 use eshm::pubsub::PublisherOptions;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use std::sync::Arc;
 
-/// What a publisher changes: the topic, and a buffer for encoding values.
+/// What a publisher changes: the topic (shared with its open loan, see `crate::loan`), and a
+/// buffer for encoding values.
 struct State {
-    raw: RawPublisher,
+    core: Arc<std::sync::Mutex<Core>>,
     buf: Vec<u8>,
 }
 
@@ -24,7 +26,8 @@ pub(crate) struct Publisher {
     name: String,
     /// Readable after `close()`.
     capacity: usize,
-    published: Counter,
+    /// Shared with its loans, which publish too.
+    published: Arc<Counter>,
 }
 
 #[pymethods]
@@ -45,7 +48,8 @@ impl Publisher {
             PublisherOptions::default().capacity(buffer_num).mode(mode).unlink_on_drop(false);
         let raw = RawPublisher::create_with(name, &typed.schema, &options).py()?;
         let capacity = raw.capacity();
-        let handle = Arc::new(Handle::new(State { raw, buf: Vec::new() }, "Publisher"));
+        let state = State { core: Core::new(raw), buf: Vec::new() };
+        let handle = Arc::new(Handle::new(state, "Publisher"));
         let base = PyClassInitializer::from(Closable::new(handle.clone()));
         let name = name.to_owned();
         Ok(base.add_subclass(Publisher {
@@ -53,18 +57,72 @@ impl Publisher {
             typed,
             name,
             capacity,
-            published: Counter::new(0),
+            published: Arc::new(Counter::new(0)),
         }))
     }
 
-    /// Publishes `value` (never blocks).
+    /// Publishes `value` (never blocks). On an array or slice topic, `value` is any array of
+    /// the element type and shape (contiguous or not), copied once, into shared memory.
     fn publish(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.handle.exclusive(py, |s| {
-            self.typed.codec.encode(value, &mut s.buf)?;
-            let published = s.raw.publish_bytes(&s.buf).py();
-            self.published.set(s.raw.published());
+            // Python runs (`to_bytes`, `numpy.asarray`, and any garbage collection) before the
+            // core is locked: a loan the collector drops locks it too.
+            let direct = match &self.typed.codec {
+                // Types without invalid bit patterns: straight into a loan, unvalidated.
+                Codec::Array(codec) if !self.typed.validate => Some(codec.source(value)?),
+                codec => {
+                    codec.encode(value, &mut s.buf)?;
+                    None
+                }
+            };
+            let mut core = lock(&s.core);
+            core.check_no_loan()?;
+            let published = match direct {
+                Some(source) => {
+                    let mut loan = core.raw.loan(source.len()).py()?;
+                    let ptr = loan.as_mut_ptr();
+                    // SAFETY: the loan's room is `source.len()` bytes (the length it was
+                    // asked for), valid for writes while the loan lives, and readers do not
+                    // see them before `publish` (`RawLoan::as_mut_ptr`); nothing else in
+                    // this process writes them (the loan borrows the publisher mutably).
+                    let room = unsafe { std::slice::from_raw_parts_mut(ptr, source.len()) };
+                    source.copy_into(room);
+                    loan.publish().py()
+                }
+                None => core.raw.publish_bytes(&s.buf).py(),
+            };
+            self.published.set(core.raw.published());
             published
         })
+    }
+
+    /// Room for the next message of an array topic (`loan()`) or of a slice topic of `n`
+    /// elements (`loan(n)`), written in place: `with pub.loan() as frame: frame[...] = x`
+    /// publishes at the end of the block. One loan at a time: while it is out, `publish` and
+    /// `loan` raise `FullError`.
+    #[pyo3(signature = (n = None))]
+    fn loan(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::opt_int)] n: Option<usize>,
+    ) -> PyResult<Loan> {
+        let Codec::Array(codec) = &self.typed.codec else {
+            return Err(argument_type(format!(
+                "loan() is for array and slice topics (eshm.Array, eshm.Slice); this topic \
+                 carries {}",
+                self.typed.schema.type_name()
+            )));
+        };
+        if self.typed.validate {
+            return Err(argument_type(format!(
+                "loan() is for types without invalid bit patterns; {} has bool or enum \
+                 elements, which publish() checks",
+                self.typed.schema.type_name()
+            )));
+        }
+        let len = codec.len_of(n)?;
+        let core = self.handle.exclusive(py, |s| Ok(s.core.clone()))?;
+        Loan::take(self.handle.clone(), core, codec.clone(), len, self.published.clone())
     }
 
     /// The topic's name.

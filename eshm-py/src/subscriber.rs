@@ -3,11 +3,13 @@
 //! (`subscribe`, `wait_for`, `is_updated`, data expiry).
 
 use crate::args;
-use crate::codec::Typed;
+use crate::codec::{Codec, Typed};
 use crate::errors::IntoPy;
 use crate::handle::{Closable, Counter, Handle};
+use crate::ndarray::{HeldSample, SampleView};
 use crate::wait::wait_strategy;
 use eshm::RawSubscriber;
+use eshm::pubsub::RawSample;
 use eshm::pubsub::SubscriberOptions;
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
@@ -66,13 +68,38 @@ impl Subscriber {
         self.typed.codec.decode(py, bytes)
     }
 
+    /// Whether this is a slice topic (messages of any number of elements up to a maximum).
+    fn is_slice(&self) -> bool {
+        self.typed.schema.slice_element().is_some()
+    }
+
+    /// Receives the next message into `s.buf` if one has arrived; its length.
+    fn try_recv_buf(&self, s: &mut State) -> PyResult<Option<usize>> {
+        if self.is_slice() {
+            s.raw.try_recv_slice_into(&mut s.buf).py()
+        } else {
+            Ok(s.raw.try_recv_into(&mut s.buf).py()?.then_some(s.buf.len()))
+        }
+    }
+
+    /// Receives the newest message into `s.buf`, skipping older unread ones; its length. (A
+    /// slice topic's messages vary in length, which `latest_into` does not take: the unread
+    /// ones are received in turn, and the last kept.)
+    fn latest_buf(&self, s: &mut State) -> PyResult<Option<usize>> {
+        if !self.is_slice() {
+            return Ok(s.raw.latest_into(&mut s.buf).py()?.then_some(s.buf.len()));
+        }
+        let mut newest = None;
+        while let Some(len) = s.raw.try_recv_slice_into(&mut s.buf).py()? {
+            newest = Some(len);
+        }
+        Ok(newest)
+    }
+
     fn recv_blocking(&self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Py<PyAny>> {
-        let now = self.state(py, |s| {
-            if s.raw.try_recv_into(&mut s.buf).py()? {
-                self.decode(py, &s.buf).map(Some)
-            } else {
-                Ok(None)
-            }
+        let now = self.state(py, |s| match self.try_recv_buf(s)? {
+            Some(len) => self.decode(py, &s.buf[..len]).map(Some),
+            None => Ok(None),
         })?;
         if let Some(value) = now {
             return Ok(value);
@@ -80,12 +107,46 @@ impl Subscriber {
         let deadline = deadline_in(timeout_s);
         // The bytes leave the lock with this call, so that threads sharing the subscriber
         // each get their own message.
+        let slice = self.is_slice();
         let bytes = self.handle.blocking_exclusive(py, "Subscriber.recv", deadline, |s, end| {
-            let got = s.raw.recv_into_deadline(&mut s.buf, Some(end));
+            let got = if slice {
+                s.raw.recv_bytes_deadline(Some(end))
+            } else {
+                s.raw.recv_into_deadline(&mut s.buf, Some(end)).map(|()| s.buf.clone())
+            };
             self.lost.set(s.raw.lost());
-            got.map(|()| Some(s.buf.clone()))
+            got.map(Some)
         })?;
         self.decode(py, &bytes)
+    }
+
+    /// The view of a sample just received (see `recv_view`).
+    fn view_of(&self, py: Python<'_>, sample: RawSample) -> PyResult<SampleView> {
+        let value = self.decode_view(py, sample)?;
+        Ok(SampleView::new(value))
+    }
+
+    fn decode_view(&self, py: Python<'_>, sample: RawSample) -> PyResult<Py<PyAny>> {
+        match &self.typed.codec {
+            Codec::Array(codec) => {
+                if self.typed.validate {
+                    self.typed
+                        .schema
+                        .validate(&sample)
+                        .map_err(|source| eshm::Error::InvalidMessage {
+                            name: self.name.clone(),
+                            source,
+                        })
+                        .py()?;
+                }
+                let len = sample.len();
+                let held = Bound::new(py, HeldSample::new(sample))?;
+                Ok(codec.wrap(held.as_any(), len)?.unbind())
+            }
+            // A message topic: the decoded message, a copy (message objects own their bytes);
+            // the sample goes back at once.
+            _ => self.decode(py, &sample),
+        }
     }
 }
 
@@ -99,8 +160,8 @@ fn deadline_in(timeout_s: Option<f64>) -> Option<Instant> {
 impl Subscriber {
     #[new]
     #[pyo3(
-        signature = (name, default_value, *, wait = "default".to_owned(), history = 1, allow_other_owners = false),
-        text_signature = "(name, default_value, *, wait='default', history=1, allow_other_owners=False)"
+        signature = (name, default_value, *, wait = "default".to_owned(), history = 1, allow_other_owners = false, max_held = eshm::pubsub::DEFAULT_MAX_HELD),
+        text_signature = "(name, default_value, *, wait='default', history=1, allow_other_owners=False, max_held=2)"
     )]
     fn new(
         #[pyo3(from_py_with = args::text)] name: String,
@@ -108,13 +169,15 @@ impl Subscriber {
         #[pyo3(from_py_with = args::text)] wait: String,
         #[pyo3(from_py_with = args::int)] history: u64,
         #[pyo3(from_py_with = args::flag)] allow_other_owners: bool,
+        #[pyo3(from_py_with = args::int)] max_held: usize,
     ) -> PyResult<PyClassInitializer<Self>> {
         let name = crate::topic_name(&name);
         let typed = Typed::from_default(default_value)?;
         let options = SubscriberOptions::default()
             .wait_strategy(wait_strategy(&wait)?)
             .history(history)
-            .allow_other_owners(allow_other_owners);
+            .allow_other_owners(allow_other_owners)
+            .max_held(max_held);
         let raw = RawSubscriber::open(name, Some(&typed.schema), options).py()?;
         let buf = vec![0; typed.schema.size()];
         let state = State { raw, buf, last: None, expiry: Some(DEFAULT_EXPIRY), last_at: None };
@@ -131,8 +194,8 @@ impl Subscriber {
     /// does).
     fn subscribe(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
         self.state(py, |s| {
-            if s.raw.latest_into(&mut s.buf).py()? {
-                s.last = Some(self.decode(py, &s.buf)?);
+            if let Some(len) = self.latest_buf(s)? {
+                s.last = Some(self.decode(py, &s.buf[..len])?);
                 let age = s.raw.last_publish_age().unwrap_or_default();
                 s.last_at = Some(Instant::now().checked_sub(age).unwrap_or_else(Instant::now));
             }
@@ -222,23 +285,57 @@ impl Subscriber {
 
     /// The next value in order, or `None` if none has arrived (never blocks).
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.state(py, |s| {
-            if s.raw.try_recv_into(&mut s.buf).py()? {
-                self.decode(py, &s.buf).map(Some)
-            } else {
-                Ok(None)
-            }
+        self.state(py, |s| match self.try_recv_buf(s)? {
+            Some(len) => self.decode(py, &s.buf[..len]).map(Some),
+            None => Ok(None),
         })
+    }
+
+    /// The next message in order, held where it lies in shared memory (on a topic of
+    /// messages of 4 KiB or more; a copy for smaller ones), waiting at most `timeout`
+    /// seconds: `with sub.recv_view(timeout=1.0) as frame:` gives a read-only array over it
+    /// on an array or slice topic (on a message topic, the decoded message, a copy). The
+    /// sample stays held until the block ends and no array over it is left. `FullError` if
+    /// this subscriber holds `max_held` samples, or the topic's subscribers all its hold
+    /// slots. Releases the GIL while it waits.
+    #[pyo3(signature = (timeout = None))]
+    fn recv_view(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = args::seconds)] timeout: Option<f64>,
+    ) -> PyResult<SampleView> {
+        if let Some(sample) = self.state(py, |s| s.raw.try_recv_sample().py())? {
+            return self.view_of(py, sample);
+        }
+        let deadline = deadline_in(timeout);
+        let sample =
+            self.handle.blocking_exclusive(py, "Subscriber.recv_view", deadline, |s, end| {
+                let got = s.raw.recv_sample_deadline(Some(end));
+                self.lost.set(s.raw.lost());
+                got.map(Some)
+            })?;
+        self.view_of(py, sample)
+    }
+
+    /// `recv_view` without waiting: `None` if no message has arrived.
+    fn try_recv_view(&self, py: Python<'_>) -> PyResult<Option<SampleView>> {
+        match self.state(py, |s| s.raw.try_recv_sample().py())? {
+            Some(sample) => self.view_of(py, sample).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Samples this subscriber holds (views not yet given back).
+    #[getter]
+    fn held(&self, py: Python<'_>) -> PyResult<usize> {
+        self.handle.exclusive(py, |s| Ok(s.raw.held()))
     }
 
     /// The newest value if one arrived since the last receive, skipping older ones; else `None`.
     fn latest(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.state(py, |s| {
-            if s.raw.latest_into(&mut s.buf).py()? {
-                self.decode(py, &s.buf).map(Some)
-            } else {
-                Ok(None)
-            }
+        self.state(py, |s| match self.latest_buf(s)? {
+            Some(len) => self.decode(py, &s.buf[..len]).map(Some),
+            None => Ok(None),
         })
     }
 

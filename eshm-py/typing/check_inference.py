@@ -229,3 +229,22 @@ def _declared_message_types() -> None:
     assert_type(_Imu().to_bytes(), bytes)
     assert_type(_Imu().mode.value, int)
     assert_type(_Mode.FINGERPRINT, int)
+
+
+def _array_topics() -> None:
+    """Array and slice topics carry numpy arrays; loans and views give them too."""
+    frame = eshm.Array(eshm.u8, (480, 640, 3))
+    assert_type(eshm.Subscriber("t", frame), eshm.Subscriber[NDArray[Any]])
+    assert_type(eshm.Subscriber("t", frame).recv(), NDArray[Any])
+    assert_type(eshm.Subscriber("t", eshm.Slice(eshm.f32, max_len=8)).try_recv(), NDArray[Any] | None)
+    pub = eshm.Publisher("t", frame)
+    assert_type(pub, eshm.Publisher[NDArray[Any]])
+    with pub.loan() as loaned:
+        assert_type(loaned, NDArray[Any])
+    sub = eshm.Subscriber("t", frame, max_held=4)
+    with sub.recv_view(timeout=1.0) as view:
+        assert_type(view, NDArray[Any])
+    assert_type(sub.try_recv_view(), eshm.SampleView[NDArray[Any]] | None)
+    assert_type(eshm.Subscriber("t", msg.Pose).recv_view().value, msg.Pose)
+    assert_type(frame.shape, tuple[int, ...])
+    eshm.Publisher("t", 0.0).loan()  # type: ignore[misc]  # loans are for array topics

@@ -188,6 +188,36 @@ fn loans_write_pooled_messages_in_place_and_a_dropped_loan_publishes_nothing() {
 }
 
 #[test]
+fn raw_loans_taken_apart_and_resumed_publish_or_give_their_room_back() {
+    // As a binding keeps a loan across calls: `into_parts`, then `resume_loan` on the same
+    // publisher with nothing published or lent in between; inline (small) and pooled topics.
+    for (what, len) in [("inline", 64usize), ("pooled", POOLED_MIN * 2)] {
+        let n = name(what);
+        let schema =
+            eshm::Schema::slice(eshm::Schema::primitive(eshm::schema::Primitive::U8), len).unwrap();
+        let mut sub = RawSubscriber::open(&n, Some(&schema), Default::default()).unwrap();
+        let mut publisher = eshm::RawPublisher::create(&n, &schema).unwrap();
+        for round in 0..6u8 {
+            let parts = publisher.loan(len).unwrap().into_parts();
+            assert_eq!(parts.len(), len);
+            // SAFETY: `parts` is `len` bytes of room, valid for writes while the loan is out.
+            unsafe { std::ptr::write_bytes(parts.as_mut_ptr(), round, len) };
+            // SAFETY: `parts` came from this publisher's loan, and it published and lent
+            // nothing since.
+            let loan = unsafe { publisher.resume_loan(parts) };
+            if round % 2 == 0 {
+                loan.publish().unwrap();
+            } else {
+                drop(loan); // publishes nothing
+            }
+        }
+        let got: Vec<Vec<u8>> = std::iter::from_fn(|| sub.try_recv_bytes().unwrap()).collect();
+        assert_eq!(got, [0u8, 2, 4].map(|b| vec![b; len]), "{what}");
+        assert_eq!((publisher.published(), sub.lost()), (3, 0), "{what}");
+    }
+}
+
+#[test]
 fn slice_topics_deliver_every_length_in_order_inline_and_pooled() {
     for (max_len, what) in [(100usize, "inline"), (4096, "pooled")] {
         let n = name(what);

@@ -5,6 +5,7 @@ what Python users have today, measured in the same run.
     .venv/bin/python examples/python/benchmark.py            # about 30 s
     .venv/bin/python examples/python/benchmark.py --quick    # 10x fewer iterations
     .venv/bin/python examples/python/benchmark.py --smoke    # 1000x fewer: runs every row, measures nothing
+    .venv/bin/python examples/python/benchmark.py --numpy    # arrays, zero-copy (numpy_benchmark.py)
 
 (Build the module with `cd eshm-py && ../.venv/bin/maturin develop --release` first: the test
 command builds it in debug mode.)
@@ -317,8 +318,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10x fewer iterations")
     parser.add_argument("--smoke", action="store_true", help="1000x fewer: runs every row, the figures mean nothing")
+    parser.add_argument("--numpy", action="store_true",
+                        help="the numpy rows instead (numpy_benchmark.py: arrays through loans and views, next to raw shared memory)")
     args = parser.parse_args()
     scale = 1000 if args.smoke else 10 if args.quick else 1
+    if args.numpy:
+        import numpy_benchmark  # beside this script; needs numpy
+
+        numpy_benchmark.run(min(scale, 100))
+        return
     print(f"eshm {eshm.__version__} Python benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"processes pinned to CPU {CPU_A} and {CPU_B}")
 

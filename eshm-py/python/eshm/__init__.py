@@ -88,7 +88,9 @@ ESHM wrapper raised as one)::
     DisconnectedError       RuntimeError                the other end is gone and the disconnect
                                                         behaviour gave up on it
     FullError               RuntimeError                ESHM.try_write with no room in the queue
-                                                        now
+                                                        now; recv_view past the held-sample
+                                                        limits; publish or loan while a loan
+                                                        is open
     CorruptSegmentError     RuntimeError                a segment file that is not a valid eshm
                                                         segment (or of another layout version)
     SegmentPermissionError  RuntimeError                a segment of another user or writable by
@@ -134,11 +136,12 @@ from typing import Any
 
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
-from ._declare import Array, Enum, Message
+from ._declare import Enum, Message
 from ._eshm import (
     ACTION_STATUS,
     ESHM,
     ArgumentTypeError,
+    Array,
     ActionClient,
     ActionServer,
     BufferTooSmallError,
@@ -156,6 +159,7 @@ from ._eshm import (
     InvalidArgumentError,
     InvalidMessageError,
     InvalidNameError,
+    Loan,
     MessageTooLargeError,
     MessageTypeError,
     NoDataError,
@@ -166,6 +170,7 @@ from ._eshm import (
     PublisherExistsError,
     Role,
     RoleTakenError,
+    SampleView,
     ScalarType,
     SegmentIOError,
     SegmentPermissionError,
@@ -175,6 +180,7 @@ from ._eshm import (
     ServiceClient,
     ServiceRequest,
     ServiceServer,
+    Slice,
     Subscriber,
     TooManyCallsError,
     TooManyClientsError,
@@ -226,6 +232,7 @@ __all__ = [
     "ESHM",
     "ArgumentTypeError",
     "ActionClient",
+    "Array",
     "ActionServer",
     "Array",
     "BufferTooSmallError",
@@ -246,6 +253,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidMessageError",
     "InvalidNameError",
+    "Loan",
     "Message",
     "MessageTooLargeError",
     "MessageTypeError",
@@ -257,6 +265,7 @@ __all__ = [
     "PublisherExistsError",
     "Role",
     "RoleTakenError",
+    "SampleView",
     "ScalarType",
     "SegmentIOError",
     "SegmentPermissionError",
@@ -266,6 +275,7 @@ __all__ = [
     "ServiceClient",
     "ServiceRequest",
     "ServiceServer",
+    "Slice",
     "Subscriber",
     "TooManyCallsError",
     "TooManyClientsError",

@@ -449,24 +449,3 @@ def _finish_enum(cls: Any) -> None:
         type.__setattr__(cls, key, value)
     _BY_FINGERPRINT.setdefault(cls.FINGERPRINT, cls)
 
-
-class Array:
-    """The type of a fixed-shape array field: ``eshm.Array(eshm.f32, 3)`` is the Rust
-    ``[f32; 3]``, ``eshm.Array(eshm.u8, (480, 640, 3))`` the Rust ``[[[u8; 3]; 640]; 480]``."""
-
-    def __init__(self, element: Any, shape: int | tuple[int, ...]):
-        dims = (shape,) if isinstance(shape, int) else tuple(shape)
-        if isinstance(element, Array):
-            dims, element = dims + element.shape, element.element
-        encoded, _ = _schema_of("Array", "element", element)
-        for n in reversed(dims):
-            encoded = bytes(_eshm._array_schema(encoded, n))
-        self.element: Any = element
-        self.shape: tuple[int, ...] = dims
-        self.SCHEMA_BYTES = encoded
-        self.FINGERPRINT = schema_fingerprint(encoded)
-        self.SIZE = _fields._size(encoded)
-
-    def __repr__(self) -> str:
-        shape = self.shape[0] if len(self.shape) == 1 else self.shape
-        return f"eshm.Array({self.element!r}, {shape})"

@@ -6,12 +6,18 @@ from types import TracebackType
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, final, overload
 
+from numpy.typing import ArrayLike, NDArray
+
 from . import msg as msg
 
 __version__: str
 
 __all__ = [
     "ArgumentTypeError",
+    "Array",
+    "HeldSample",
+    "Loan",
+    "SampleView",
     "ACTION_STATUS",
     "ActionClient",
     "ActionServer",
@@ -50,6 +56,7 @@ __all__ = [
     "ServiceClient",
     "ServiceRequest",
     "ServiceServer",
+    "Slice",
     "Subscriber",
     "TimeoutError",
     "TooManyCallsError",
@@ -254,6 +261,105 @@ f32: ScalarType[float]
 f64: ScalarType[float]
 bool: ScalarType[builtins.bool]
 
+@final
+class Array:
+    """The type of a fixed-shape array: `eshm.Array(eshm.u8, (480, 640, 3))` is the Rust
+    `[[[u8; 3]; 640]; 480]` (same schema and fingerprint)."""
+
+    def __new__(
+        cls,
+        element: ScalarType[Any] | type[_MessageClass] | Array,
+        shape: int | tuple[int, ...] | builtins.list[int],
+    ) -> Self: ...
+    @property
+    def SCHEMA_BYTES(self) -> bytes: ...
+    @property
+    def FINGERPRINT(self) -> int: ...
+    @property
+    def SIZE(self) -> int: ...
+    @property
+    def element(self) -> ScalarType[Any] | type[_MessageClass]: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> Any: ...
+    @property
+    def type_name(self) -> str: ...
+    def __eq__(self, value: object, /) -> builtins.bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Slice:
+    """The type of a slice topic: `eshm.Slice(eshm.f32, max_len=1 << 20)` is the Rust `[f32]`
+    topic of at most `max_len` elements."""
+
+    def __new__(
+        cls, element: ScalarType[Any] | type[_MessageClass] | Array, *, max_len: int
+    ) -> Self: ...
+    @property
+    def SCHEMA_BYTES(self) -> bytes: ...
+    @property
+    def FINGERPRINT(self) -> int: ...
+    @property
+    def element(self) -> ScalarType[Any] | type[_MessageClass]: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def max_len(self) -> int: ...
+    @property
+    def dtype(self) -> Any: ...
+    @property
+    def type_name(self) -> str: ...
+    def __eq__(self, value: object, /) -> builtins.bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Loan:
+    """Room for the next message of an array or slice topic (`Publisher.loan()`), written in
+    place: `with pub.loan() as frame:` publishes at the end of the block."""
+
+    def array(self) -> NDArray[Any]: ...
+    def __enter__(self) -> NDArray[Any]: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> builtins.bool: ...
+    def publish(self) -> None: ...
+    def discard(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
+
+@final
+class SampleView(Generic[_T_co]):
+    """What `Subscriber.recv_view()` returns: `with sub.recv_view() as frame:` gives a
+    read-only array over the held sample (a message topic: the decoded message)."""
+
+    @property
+    def value(self) -> _T_co: ...
+    def __enter__(self) -> _T_co: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> builtins.bool: ...
+    def release(self) -> None: ...
+
+@final
+class HeldSample:
+    """A sample held in place, exported read-only through the buffer protocol."""
+
+    @property
+    def in_place(self) -> builtins.bool: ...
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
+
 class Closable:
     """The base class of `Publisher`, `Subscriber` and `ESHM`: `close()`, `closed`, and the
     context-manager protocol."""
@@ -292,13 +398,21 @@ class Publisher(Closable, Generic[_T]):
     ) -> Publisher[_T]: ...
     @overload
     def __new__(
+        cls, name: str, default_value: Array | Slice, buffer_num: int = 3, *, mode: int = 0o600
+    ) -> Publisher[NDArray[Any]]: ...
+    @overload
+    def __new__(
         cls, name: str, default_value: type[_M], buffer_num: int = 3, *, mode: int = 0o600
     ) -> Publisher[_M]: ...
     @overload
     def __new__(
         cls, name: str, default_value: _M, buffer_num: int = 3, *, mode: int = 0o600
     ) -> Publisher[_M]: ...
+    @overload
+    def publish(self: Publisher[NDArray[Any]], value: ArrayLike) -> None: ...
+    @overload
     def publish(self, value: _T) -> None: ...
+    def loan(self: Publisher[NDArray[Any]], n: int | None = None) -> Loan: ...
     @property
     def name(self) -> str: ...
     @property
@@ -324,6 +438,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[builtins.bool]: ...
     @overload
     def __new__(
@@ -334,6 +449,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[int]: ...
     @overload
     def __new__(
@@ -344,6 +460,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[float]: ...
     @overload
     def __new__(
@@ -354,7 +471,19 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[_T_co]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: Array | Slice,
+        *,
+        wait: str = "default",
+        history: int = 1,
+        allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
+    ) -> Subscriber[NDArray[Any]]: ...
     @overload
     def __new__(
         cls,
@@ -364,6 +493,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[_M]: ...
     @overload
     def __new__(
@@ -374,6 +504,7 @@ class Subscriber(Closable, Generic[_T_co]):
         wait: str = "default",
         history: int = 1,
         allow_other_owners: builtins.bool = False,
+        max_held: int = 2,
     ) -> Subscriber[_M]: ...
     def subscribe(self) -> tuple[_T_co, builtins.bool]: ...
     def set_data_expiry_time_us(self, expiry_us: int) -> None: ...
@@ -385,6 +516,10 @@ class Subscriber(Closable, Generic[_T_co]):
     def recv(self, timeout: float | None = None) -> _T_co: ...
     def try_recv(self) -> _T_co | None: ...
     def latest(self) -> _T_co | None: ...
+    def recv_view(self, timeout: float | None = None) -> SampleView[_T_co]: ...
+    def try_recv_view(self) -> SampleView[_T_co] | None: ...
+    @property
+    def held(self) -> int: ...
     def __iter__(self) -> Self: ...
     def __next__(self) -> _T_co: ...
     @property

@@ -56,7 +56,7 @@ pub use crate::wait::WaitStrategy;
 pub use options::{DEFAULT_MAX_HELD, PublisherOptions, SubscriberOptions};
 pub use payload::Payload;
 pub use publisher::{Loan, Publisher, PublisherBuilder};
-pub use raw_publisher::{RawLoan, RawPublisher};
+pub use raw_publisher::{LoanParts, RawLoan, RawPublisher};
 pub use raw_subscriber::RawSubscriber;
 pub use sample::{RawSample, Sample};
 pub use subscriber::{Subscriber, SubscriberBuilder};

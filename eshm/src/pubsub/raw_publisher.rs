@@ -277,6 +277,57 @@ impl RawPublisher {
         };
         Ok(RawLoan { publisher: self, n, ptr, len, block, published: false })
     }
+
+    /// Puts a loan taken apart with [`RawLoan::into_parts`] back together, to publish it or
+    /// to drop it (which gives its room back).
+    ///
+    /// # Safety
+    ///
+    /// `parts` came from a loan of this publisher, and the publisher has published nothing
+    /// and lent nothing since (the loan's message number and pool block are still its next
+    /// ones, and the block is not in the pool's free list).
+    pub unsafe fn resume_loan(&mut self, parts: LoanParts) -> RawLoan<'_> {
+        let LoanParts { n, ptr, len, block } = parts;
+        RawLoan { publisher: self, n, ptr, len, block, published: false }
+    }
+}
+
+/// A [`RawLoan`] taken apart by [`RawLoan::into_parts`], for bindings that keep a loan across
+/// calls (a Python `with` block); [`RawPublisher::resume_loan`] puts it back together. On its
+/// own it does nothing: dropping it neither publishes nor gives the room back (the publisher
+/// must not be used for loans or publishing while it is out).
+#[derive(Debug)]
+pub struct LoanParts {
+    n: u64,
+    ptr: NonNull<u8>,
+    len: usize,
+    block: Option<u32>,
+}
+
+// SAFETY: `LoanParts` is an address and three numbers; nothing dereferences the address but
+// a caller of `as_mut_ptr`, whose own `unsafe` code answers for it, and `resume_loan` (an
+// `unsafe fn`), on the publisher that lent it. Moving or sharing the numbers between threads
+// is harmless.
+unsafe impl Send for LoanParts {}
+// SAFETY: see `Send`: `&LoanParts` only reads the numbers.
+unsafe impl Sync for LoanParts {}
+
+impl LoanParts {
+    /// The loan's bytes, as [`RawLoan::as_mut_ptr`]: valid for writes of [`len`](Self::len)
+    /// bytes while the publisher lives and the loan is neither published nor dropped.
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The message's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the message has no bytes (an empty slice).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl Drop for RawPublisher {
@@ -331,6 +382,13 @@ impl RawLoan<'_> {
     /// in a ring slot.
     pub fn is_pooled(&self) -> bool {
         self.block.is_some()
+    }
+
+    /// Takes the loan apart without publishing it or giving its room back, so that a binding
+    /// can keep it across calls; [`RawPublisher::resume_loan`] puts it back together.
+    pub fn into_parts(self) -> LoanParts {
+        let me = std::mem::ManuallyDrop::new(self);
+        LoanParts { n: me.n, ptr: me.ptr, len: me.len, block: me.block }
     }
 
     /// The words of the lent room.
