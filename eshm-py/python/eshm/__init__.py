@@ -136,7 +136,7 @@ from typing import Any
 
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
-from ._declare import Enum, Message
+from ._declare import Enum, Message, _add_numpy_helpers
 from ._eshm import (
     ACTION_STATUS,
     ESHM,
@@ -204,6 +204,9 @@ from ._eshm import (
 from ._eshm import TimeoutError as TimeoutError
 from ._eshm import bool as bool_
 from ._eshm import clean as clean
+
+for _class in (msg.Vector3, msg.Quaternion, msg.Pose, msg.Twist, msg.Imu):
+    _add_numpy_helpers(_class)  # dtype and frombuffer, as declared classes have
 
 # u8 ... f64 and bool_ are the scalar message types, usable as the default value of a
 # Publisher or Subscriber (`eshm.Publisher("speed", eshm.f32)`).

@@ -449,3 +449,33 @@ def _finish_enum(cls: Any) -> None:
         type.__setattr__(cls, key, value)
     _BY_FINGERPRINT.setdefault(cls.FINGERPRINT, cls)
 
+
+
+# The enum classes made for the enums of classes generated from Rust, by encoded schema (kept:
+# every field read of such an enum looks its class up here).
+_GENERATED_ENUMS: dict[bytes, type] = {}
+
+
+def _generated_enum(encoded: bytes) -> type:
+    """The ``eshm.Enum`` class an enum field of a class generated from Rust reads as (called by
+    the generated getters; one class per enum type, made on first use)."""
+    found = _GENERATED_ENUMS.get(encoded)
+    if found is None:
+        found = _GENERATED_ENUMS[encoded] = _enum_class(encoded)
+    return found
+
+
+def _frombuffer(cls: Any, buffer: Any, count: int = -1, offset: int = 0) -> Any:
+    """The messages in `buffer` (a recorded stream of them, back to back) as a numpy array of
+    ``cls.dtype``, without a copy (``numpy.frombuffer``): ``arr["stamp_ns"]`` is a column."""
+    np = _fields.numpy()
+    if np is None:
+        raise ImportError("frombuffer needs numpy: pip install numpy (or eshm[numpy])")
+    return np.frombuffer(buffer, dtype=_fields.dtype(cls.SCHEMA_BYTES), count=count, offset=offset)
+
+
+def _add_numpy_helpers(cls: Any) -> None:
+    """Gives a class generated from Rust the ``dtype`` of its layout and ``frombuffer`` (the
+    messages in a buffer as a numpy structured array, without a copy), as declared classes have."""
+    cls.dtype = _ClassProperty(_dtype)
+    cls.frombuffer = classmethod(_frombuffer)
