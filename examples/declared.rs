@@ -57,7 +57,7 @@ fn track(i: u64) -> Track {
         stamp_ns: (1 << 40) + 2 * i + k,
         accel: [i as f32, k as f32, -1.5],
         gyro: [0.25, (i % 7) as f32, k as f32],
-        valid: (i + k) % 2 == 0,
+        valid: (i + k).is_multiple_of(2),
         mode: [Mode::Idle, Mode::Streaming, Mode::Fault][((i + k) % 3) as usize],
         _pad: [0; 6],
     };
