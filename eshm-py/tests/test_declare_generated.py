@@ -64,3 +64,10 @@ def test_an_enum_field_of_a_generated_class_is_an_int_enum_member():
     assert b.supply == 2 and b.supply.name == "Full"
     with pytest.raises(ValueError, match="is not a `PowerSupply` value"):
         b.supply = 7
+
+
+def test_rust_doc_comments_are_the_class_and_property_docs():
+    assert robot_messages.BatteryState.__doc__.strip() == "A battery report."
+    assert robot_messages.BatteryState.voltage.__doc__.strip() == "Volts."
+    assert robot_messages.Odometry.velocity.__doc__.strip() == "Linear velocity (m/s)."
+    assert msg.Pose.__doc__.strip() == "A position and an orientation."
