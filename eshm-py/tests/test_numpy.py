@@ -5,8 +5,6 @@ test_numpy_absent.py."""
 
 import gc
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -436,8 +434,3 @@ def test_numpy_loan_outlives_a_closed_publisher(name):
         loan.publish()
     assert int(f[0, 0, 0]) == 1
 
-
-def test_numpy_subprocess_check(name):
-    # The interpreter used by the children has numpy too (else the tests above prove little).
-    out = subprocess.run([sys.executable, "-c", "import numpy; print(numpy.__version__)"], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
