@@ -181,7 +181,7 @@ def accessor(encoded: bytes, resolve: Resolver, cls: Any = None) -> tuple[Getter
     if not (isinstance(element_cls, type) and getattr(element_cls, "SCHEMA_BYTES", None) == element):
         element_cls = None
     get, put = accessor(element, resolve, element_cls)
-    return _item_array(get, put, shape, node(element)[2] if node(element)[0] != "enum" else _size(element))
+    return _item_array(get, put, shape, _size(element))
 
 
 def _size(encoded: bytes) -> int:

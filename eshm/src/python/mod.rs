@@ -272,11 +272,14 @@ macro_rules! python_module {
 pub fn add_class<T: PyMessage>(module: &Bound<'_, PyModule>) -> PyResult<()> {
     add_class_only::<T>(module)?;
     // `dtype` and `frombuffer`, from the `eshm` Python package when it is installed (the
-    // `eshm` module gives them to its own `eshm.msg` classes once it is imported).
+    // `eshm` module gives them to its own `eshm.msg` classes once it is imported). Best
+    // effort: without that package (or with one that has no such helper) the class has
+    // everything else, and the module imports all the same.
     let py = module.py();
-    if let Ok(add) = py.import("eshm._declare").and_then(|m| m.getattr("_add_numpy_helpers")) {
-        add.call1((class_of::<T>(py),))?;
-    }
+    let _ = py
+        .import("eshm._declare")
+        .and_then(|m| m.getattr("_add_numpy_helpers"))
+        .and_then(|add| add.call1((class_of::<T>(py),)));
     Ok(())
 }
 
