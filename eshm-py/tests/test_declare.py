@@ -261,3 +261,16 @@ def test_string_annotations_are_evaluated_in_the_class_module():
     namespace = {"__name__": "test_declare_strings"}
     exec(compile(source, "<declared>", "exec"), namespace)  # noqa: S102
     assert namespace["Reading"].SCHEMA.endswith("    value: [u8; 3],                  // offset 1\n}\n")
+
+
+def test_string_annotations_see_the_function_that_declares_the_class():
+    source = (
+        "from __future__ import annotations\nimport eshm\n"
+        "def make():\n"
+        "    class Local(eshm.Enum, repr=eshm.u16):\n        A = 0\n"
+        "    class Reading(eshm.Message):\n        mode: Local\n"
+        "    return Reading\n"
+    )
+    namespace = {"__name__": "test_declare_local"}
+    exec(compile(source, "<declared>", "exec"), namespace)  # noqa: S102
+    assert namespace["make"]().SIZE == 2
