@@ -63,9 +63,11 @@ fn output_python_class_and_crate_path() {
     check(
         "python",
         quote::quote! {
+            /// One reading (becomes the class's `__doc__`).
             #[eshm(python(module = "robot"), crate = "my_eshm")]
             #[repr(C)]
             struct Reading {
+                /// The value, in volts (becomes the property's doc).
                 value: f64,
             }
         },

@@ -54,6 +54,7 @@ pub(crate) enum Ex {
     TooManyCalls,
     CallDropped,
     UnknownGoal,
+    MessageType,
 }
 
 /// A base of an exception: a built-in exception, or one of the module's.
@@ -229,6 +230,14 @@ const TABLE: &[(Ex, &str, &[Base], &str)] = &[
         "UnknownGoalError",
         &[Own(Ex::Error), Builtin("ValueError")],
         "The action client has no goal with this id.",
+    ),
+    (
+        Ex::MessageType,
+        "MessageTypeError",
+        &[Own(Ex::Error), Builtin("TypeError")],
+        "A message class declared in Python breaks a rule of `#[derive(eshm::Message)]`: \
+         implicit padding, a field type that is not a message type, no fields, a bad enum \
+         (raised when the class is created).",
     ),
 ];
 

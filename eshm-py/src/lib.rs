@@ -3,7 +3,8 @@
 //! One Rust file per Python class: `publisher`, `subscriber`, `channel`, `service_server`,
 //! `service_request`, `service_client`, `action_server`, `server_goal`, `action_client`; every
 //! exception in `errors`; arguments in `args`; value conversions in `codec`; the `wait`
-//! keyword in `wait`; waiting without the GIL in `handle`; asyncio waits in `aio`.
+//! keyword in `wait`; waiting without the GIL in `handle`; asyncio waits in `aio`; the schemas
+//! of message types declared in Python in `declare`.
 
 mod action_client;
 mod action_server;
@@ -13,6 +14,7 @@ mod array;
 mod channel;
 mod codec;
 mod data;
+mod declare;
 mod enums;
 mod errors;
 mod handle;
@@ -143,6 +145,7 @@ fn _eshm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     handle::register_fork_hook(m)?;
     m.add_class::<handle::Closable>()?;
     enums::register(m)?;
+    declare::register(m)?;
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<channel::Eshm>()?;

@@ -45,6 +45,7 @@ BASES = {
     "TooManyCallsError": ("Error", "builtins.RuntimeError"),
     "CallDroppedError": ("Error", "builtins.RuntimeError"),
     "UnknownGoalError": ("Error", "builtins.ValueError"),
+    "MessageTypeError": ("Error", "builtins.TypeError"),
 }
 
 
@@ -244,6 +245,12 @@ def unknown_goal(name):
         server.close()
 
 
+def padded_message_class(name):
+    class Padded(eshm.Message):
+        valid: bool
+        stamp_ns: eshm.u64
+
+
 PRODUCERS = {
     "TimeoutError": lambda n: eshm.Subscriber(n, 0).recv(timeout=0.01),
     "NoDataError": lambda n: ESHM(n, role=ESHMRole.MASTER).read(timeout_ms=0),
@@ -275,6 +282,7 @@ PRODUCERS = {
     "TooManyCallsError": too_many_calls,
     "CallDroppedError": call_dropped,
     "UnknownGoalError": unknown_goal,
+    "MessageTypeError": padded_message_class,
 }
 
 

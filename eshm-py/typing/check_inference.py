@@ -13,8 +13,9 @@ Each `# type: ignore[code]` marks a call that must be rejected: `--strict` inclu
 The checks live in functions that nothing calls, so importing the file would do nothing.
 """
 
-from typing import Any, Literal, assert_type
+from typing import Annotated, Any, Literal, assert_type
 
+import numpy as np
 from numpy.typing import NDArray
 
 import eshm
@@ -189,6 +190,45 @@ def _action_types() -> None:
     assert_type(client.getFeedback(), float)
     assert_type(client.getStatus(), eshm.ACTION_STATUS)
     assert_type(eshm.ACTION_STATUS.PREEMPTED, Literal[eshm.GoalStatus.PREEMPTED])  # = CANCELED
+
+
+class _Mode(eshm.Enum, repr=eshm.u8):
+    IDLE = 0
+    RUN = 1
+
+
+class _Imu(eshm.Message):
+    """A message type declared in Python, annotated the way mypy accepts (`Annotated`)."""
+
+    stamp_ns: Annotated[int, eshm.u64]
+    accel: Annotated[NDArray[np.float32], eshm.Array(eshm.f32, 3)]
+    valid: bool
+    mode: _Mode
+    _pad: Annotated[NDArray[np.uint8], eshm.Array(eshm.u8, 2)]
+
+
+class _Bare(eshm.Message):
+    """The bare form runs, but is no type for mypy: checked code writes `Annotated`."""
+
+    value: eshm.u64  # type: ignore[valid-type]
+    cells: eshm.Array(eshm.f32, 3)  # type: ignore[valid-type]
+
+
+def _declared_message_types() -> None:
+    """Declared classes are message classes: topics of them, their fields, their class attributes."""
+    assert_type(eshm.Subscriber("t", _Imu).recv(), _Imu)
+    assert_type(eshm.Subscriber("t", _Imu).recv().stamp_ns, int)
+    assert_type(eshm.Subscriber("t", _Imu).recv().mode, _Mode)
+    assert_type(eshm.Subscriber("t", _Imu).recv().accel, NDArray[np.float32])
+    eshm.Publisher("t", _Imu).publish(_Imu(stamp_ns=1, mode=_Mode.RUN))
+    eshm.Publisher("t", _Imu).publish(msg.Pose())  # type: ignore[arg-type]
+    assert_type(_Imu.FINGERPRINT, int)
+    assert_type(_Imu.SCHEMA_BYTES, bytes)
+    assert_type(_Imu.from_bytes(b""), _Imu)
+    assert_type(_Imu.from_buffer(bytearray(40), 0), _Imu)
+    assert_type(_Imu().to_bytes(), bytes)
+    assert_type(_Imu().mode.value, int)
+    assert_type(_Mode.FINGERPRINT, int)
 
 
 def _array_topics() -> None:

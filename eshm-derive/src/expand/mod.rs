@@ -38,6 +38,7 @@ pub(crate) fn derive_message(input: &DeriveInput) -> Result<TokenStream, Vec<syn
         Data::Struct(fields) => python::struct_class(
             &krate,
             cont.ident,
+            &cont.original.attrs,
             fields,
             cont.attrs.python_module.as_ref(),
             span,

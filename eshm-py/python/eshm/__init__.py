@@ -16,6 +16,15 @@ Message types defined in Rust (``eshm.msg.Pose``, or your own with ``#[eshm(pyth
     pose_pub = eshm.Publisher("robot/pose", eshm.msg.Pose)
     pose_pub.publish(eshm.msg.Pose(position=eshm.msg.Vector3(x=1.0)))
 
+Message types declared in Python, with the layout, schema and fingerprint of the Rust derive of
+the same struct (see ``eshm.Message``)::
+
+    class Imu(eshm.Message):
+        stamp_ns: eshm.u64
+        accel: eshm.Array(eshm.f32, 3)
+        valid: bool
+        _pad: eshm.Array(eshm.u8, 3)
+
 Services (request/response) and actions (goals with feedback), any number of clients::
 
     server = eshm.ServiceServer("calc/square", eshm.u64, eshm.u64, lambda x: x * x)
@@ -113,6 +122,11 @@ ESHM wrapper raised as one)::
                                                         answering it (its handler raised)
     UnknownGoalError        ValueError                  the action client has no goal with
                                                         this id
+    MessageTypeError        TypeError                   a message class declared in Python
+                                                        breaks a rule of #[derive(Message)]
+                                                        (padding, a field type that is not a
+                                                        message type, a bad enum), when the
+                                                        class is created
 
 ``eshm.Error`` itself is raised by nothing today (it would be, for an error of the Rust core
 that this version of the module does not name). Python's own ``TypeError`` comes only from a
@@ -129,6 +143,7 @@ from typing import Any
 
 from . import msg, shm_pub_sub
 from ._compat import ESHMConfig, ESHMStats
+from ._declare import Enum, Message, _add_numpy_helpers
 from ._eshm import (
     ACTION_STATUS,
     ESHM,
@@ -153,6 +168,7 @@ from ._eshm import (
     InvalidNameError,
     Loan,
     MessageTooLargeError,
+    MessageTypeError,
     NoDataError,
     NoServerError,
     NotFoundError,
@@ -196,6 +212,9 @@ from ._eshm import TimeoutError as TimeoutError
 from ._eshm import bool as bool_
 from ._eshm import clean as clean
 
+for _class in (msg.Vector3, msg.Quaternion, msg.Pose, msg.Twist, msg.Imu):
+    _add_numpy_helpers(_class)  # dtype and frombuffer, as declared classes have
+
 # u8 ... f64 and bool_ are the scalar message types, usable as the default value of a
 # Publisher or Subscriber (`eshm.Publisher("speed", eshm.f32)`).
 
@@ -225,6 +244,7 @@ __all__ = [
     "ActionClient",
     "Array",
     "ActionServer",
+    "Array",
     "BufferTooSmallError",
     "CallDroppedError",
     "Closable",
@@ -234,6 +254,7 @@ __all__ = [
     "Error",
     "ESHMConfig",
     "ESHMDisconnectBehavior",
+    "Enum",
     "ESHMError",
     "ESHMRole",
     "ESHMStats",
@@ -243,7 +264,9 @@ __all__ = [
     "InvalidMessageError",
     "InvalidNameError",
     "Loan",
+    "Message",
     "MessageTooLargeError",
+    "MessageTypeError",
     "NoDataError",
     "NoServerError",
     "NotFoundError",

@@ -38,6 +38,7 @@ __all__ = [
     "InvalidMessageError",
     "InvalidNameError",
     "MessageTooLargeError",
+    "MessageTypeError",
     "NoDataError",
     "NoServerError",
     "NotFoundError",
@@ -76,7 +77,14 @@ __all__ = [
     "_aio_stats",
     "_aio_write",
     "_cli_main",
+    "_array_schema",
+    "_enum_schema",
     "_list_json",
+    "_schema_check",
+    "_schema_init",
+    "_schema_node",
+    "_schema_repr",
+    "_struct_schema",
     "bool",
     "clean",
     "f32",
@@ -171,6 +179,9 @@ class TooManyCallsError(Error, RuntimeError):
 
 class CallDroppedError(Error, RuntimeError):
     """The server dropped the request without answering it (its handler failed, say)."""
+
+class MessageTypeError(Error, TypeError):
+    """A message class declared in Python breaks a rule of `#[derive(eshm::Message)]`: implicit padding, a field type that is not a message type, no fields, a bad enum (raised when the class is created)."""
 
 class UnknownGoalError(Error, ValueError):
     """The action client has no goal with this id."""
@@ -767,6 +778,13 @@ def schema_fingerprint(encoded: bytes) -> int: ...
 def schema_definition(encoded: bytes) -> str: ...
 def clean(dry_run: builtins.bool = False, include_corrupt: builtins.bool = False) -> dict[str, Any]: ...
 def _list_json() -> str: ...
+def _struct_schema(name: str, fields: list[tuple[str, bytes]]) -> bytes: ...
+def _array_schema(element: bytes, len: int) -> bytes: ...
+def _enum_schema(name: str, repr: str, variants: list[tuple[str, int]]) -> bytes: ...
+def _schema_node(encoded: bytes) -> tuple[Any, ...]: ...
+def _schema_init(encoded: bytes) -> bytes: ...
+def _schema_check(encoded: bytes, data: bytes) -> None: ...
+def _schema_repr(encoded: bytes, data: bytes) -> str: ...
 def _cli_main(argv: list[str]) -> int: ...
 def _after_fork_in_child() -> None: ...
 

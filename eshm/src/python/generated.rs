@@ -155,11 +155,26 @@ pub fn eq<T: PyMessage>(storage: &Storage, other: &Bound<'_, PyAny>) -> bool {
     other.is_some_and(|bytes| storage.with_bytes(|mine| bytes == mine))
 }
 
-/// An enum field: its integer value.
+/// An enum field: a member of an `eshm.Enum` (`IntEnum`) class made for `T` by the `eshm`
+/// Python package (`eshm._declare._generated_enum`), or its integer value where that package
+/// is not installed or the value is no variant's.
 pub fn enum_get<T: Message>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
-    let Kind::Enum { repr, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
+    let Kind::Enum { repr, variants, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
     let value = storage.with_bytes(|bytes| repr.read_integer(bytes)).unwrap_or_default();
-    Ok(value.into_pyobject(py)?.into_any().unbind())
+    let int = if *repr == Primitive::U64 {
+        (value as u64).into_pyobject(py)?.into_any() // the encoding's i64 of the same bits
+    } else {
+        value.into_pyobject(py)?.into_any()
+    };
+    if !variants.iter().any(|v| v.value() == value) {
+        return Ok(int.unbind());
+    }
+    let member = py
+        .import("eshm._declare")
+        .and_then(|m| m.getattr("_generated_enum"))
+        .and_then(|f| f.call1((schema_bytes(py, T::SCHEMA),)))
+        .and_then(|class| class.call1((&int,)));
+    Ok(member.unwrap_or(int).unbind())
 }
 
 /// An enum field: set from an integer that is one of the variants' values.

@@ -28,7 +28,9 @@
 //! independent copies. Arrays read as lists (of views, for arrays of messages) and are set
 //! from any sequence of the right length; `bool` fields accept only `bool`s, integer fields
 //! only integers in range, and enum fields only the values of their variants (`ValueError`
-//! otherwise, naming them).
+//! otherwise, naming them). With the `eshm` Python package installed, enum fields read as
+//! members of an `IntEnum` class made for each enum (`eshm.Enum`), and every class has the
+//! numpy `dtype` of its layout and `frombuffer` (the messages in a buffer as a numpy array).
 
 use crate::message::Message;
 use crate::schema::{Kind, Primitive, Scalar, ScalarError};
@@ -268,6 +270,20 @@ macro_rules! python_module {
 ///
 /// Python errors creating the class.
 pub fn add_class<T: PyMessage>(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    add_class_only::<T>(module)?;
+    // `dtype` and `frombuffer`, from the `eshm` Python package when it is installed (the
+    // `eshm` module gives them to its own `eshm.msg` classes once it is imported). Best
+    // effort: without that package (or with one that has no such helper) the class has
+    // everything else, and the module imports all the same.
+    let py = module.py();
+    let _ = py
+        .import("eshm._declare")
+        .and_then(|m| m.getattr("_add_numpy_helpers"))
+        .and_then(|add| add.call1((class_of::<T>(py),)));
+    Ok(())
+}
+
+fn add_class_only<T: PyMessage>(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<T::Class>()?;
     // A class declared without `module = "..."` belongs to the module it is added to (PyO3
     // would report `builtins`), so that its repr and pickling find it.
@@ -312,7 +328,7 @@ impl NativeCodec {
 /// Python errors creating the classes.
 pub fn add_msg_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
     macro_rules! add {
-        ($($t:ident),*) => { $(add_class::<crate::msg::$t>(module)?;)* };
+        ($($t:ident),*) => { $(add_class_only::<crate::msg::$t>(module)?;)* };
     }
     crate::msg::with_types!(add);
     Ok(())

@@ -26,8 +26,18 @@ pub enum LayoutError {
         /// How many bytes.
         bytes: usize,
     },
-    /// A struct without fields, or an enum without variants.
-    #[error("`{ty}` has no {what}: a message type holds data")]
+    /// A struct without fields, or an enum without variants (in the derive's words).
+    #[error(
+        "{}",
+        if *what == "fields" {
+            format!(
+                "`{ty}` has no fields: a zero-sized type carries no data and cannot be a \
+                 message; add a field"
+            )
+        } else {
+            format!("`{ty}` has no variants, so no value can ever be sent; add a variant")
+        }
+    )]
     Empty {
         /// The type.
         ty: String,
