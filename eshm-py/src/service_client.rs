@@ -119,6 +119,15 @@ impl ServiceClient {
         }
     }
 
+    /// Gives up on the call `ticket` (a `call_async` cancelled or timed out): its answer is
+    /// discarded when it comes, and its entry goes to a later call.
+    pub(crate) fn abandon(&self, py: Python<'_>, ticket: CallTicket) -> PyResult<()> {
+        self.handle.exclusive(py, |s| {
+            s.raw.abandon(ticket);
+            Ok(())
+        })
+    }
+
     /// What `call_async` waits on.
     pub(crate) fn aio_key(&self) -> (crate::aio::Key, crate::aio::Owner) {
         crate::aio::Key::of(&self.handle, crate::aio::Op::Call)

@@ -313,6 +313,42 @@ def test_call_async_against_a_server_in_another_thread(name):
     asyncio.run(main())
 
 
+def test_call_async_waits_for_room_and_a_given_up_call_frees_its_entry(name):
+    gate = threading.Event()
+    served = []
+
+    def handler(x):
+        served.append(x)
+        gate.wait(LINE_TIMEOUT)
+        return x + 1000
+
+    async def main():
+        with eshm.ServiceServer(name, eshm.u64, eshm.u64, handler, max_in_flight=2):
+            client = eshm.ServiceClient(name, eshm.u64, eshm.u64)
+            # Five calls, two entries: the last three wait for room (they fail as `call`
+            # would, with TooManyCallsError, if they did not), and each gets its own answer.
+            tasks = [asyncio.create_task(client.call_async(i, timeout=LINE_TIMEOUT)) for i in range(5)]
+            await until(lambda: len(served) == 1, "the server holds the first call")
+            assert not any(t.done() for t in tasks)
+            gate.set()
+            assert await asyncio.gather(*tasks) == [i + 1000 for i in range(5)]
+        # A call cancelled before its answer is given up: once its answer comes, its entry
+        # (the only one here) goes to the next calls; kept, it would block them for good.
+        gate.clear()
+        served.clear()
+        with eshm.ServiceServer(name + "/one", eshm.u64, eshm.u64, handler, max_in_flight=1):
+            client = eshm.ServiceClient(name + "/one", eshm.u64, eshm.u64)
+            cancelled = asyncio.create_task(client.call_async(7, timeout=LINE_TIMEOUT))
+            await until(lambda: served == [7], "the server holds the call")
+            cancelled.cancel()
+            await asyncio.gather(cancelled, return_exceptions=True)
+            gate.set()
+            got = [await client.call_async(i, timeout=LINE_TIMEOUT) for i in (8, 9, 10)]
+            assert got == [1008, 1009, 1010]
+
+    asyncio.run(main())
+
+
 SERVER = """
     import sys, eshm
     from eshm import msg

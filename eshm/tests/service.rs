@@ -92,6 +92,29 @@ fn service_several_calls_in_flight_get_their_own_answers_in_any_order() {
 }
 
 #[test]
+fn service_an_answer_not_yet_taken_keeps_its_entry() {
+    let n = name("untaken");
+    let mut server =
+        Server::<AddRequest, AddResponse>::builder(&n).max_in_flight(2).create().unwrap();
+    let client = Client::<AddRequest, AddResponse>::open(&n).unwrap();
+    let first = client.send(&AddRequest { a: 1, b: 100 }).unwrap();
+    let second = client.send(&AddRequest { a: 2, b: 100 }).unwrap();
+    serve(&mut server, 2); // both answered, neither answer taken yet
+    // A third call would need the first one's entry, whose answer nobody has taken.
+    let err = client.send(&AddRequest { a: 3, b: 3 }).err().unwrap();
+    assert!(matches!(err, CallError::TooManyInFlight { max: 2, .. }), "{err}");
+    assert_eq!(first.wait(SECOND).unwrap().sum, 101);
+    let third = client.send(&AddRequest { a: 3, b: 100 }).unwrap();
+    // A dropped `Pending` gives its call up: its answer (there already) is discarded and its
+    // entry goes to the next call.
+    drop(second);
+    let fourth = client.send(&AddRequest { a: 4, b: 100 }).unwrap();
+    serve(&mut server, 2);
+    assert_eq!(third.wait(SECOND).unwrap().sum, 103);
+    assert_eq!(fourth.wait(SECOND).unwrap().sum, 104);
+}
+
+#[test]
 fn service_timed_out_call_stays_in_flight_and_its_late_answer_is_discarded() {
     let n = name("late");
     let mut server =

@@ -87,9 +87,27 @@ async def write(ch: Any, data: Any, timeout_ms: int) -> None:
     await _within("ESHM.write_async", timeout_ms / 1000, _attempts(_eshm._aio_write, ch, data))
 
 
+# How often a call that finds every entry of its client taken looks again (an entry frees when
+# another task takes its answer, or gives its call up).
+_ROOM_POLL = 0.001
+
+
 async def _call(client: Any, request: Any) -> Any:
-    ticket = await _attempts(_eshm._aio_send, client, request)
-    return await _attempts(_eshm._aio_response, client, ticket)
+    while True:
+        try:
+            ticket = await _attempts(_eshm._aio_send, client, request)
+            break
+        except _eshm.TooManyCallsError:
+            # As many calls of this client in flight as its server allows (their answers not
+            # yet taken): wait for one of them to end, rather than fail as `call` does.
+            await asyncio.sleep(_ROOM_POLL)
+    try:
+        return await _attempts(_eshm._aio_response, client, ticket)
+    except BaseException:
+        # Cancelled, timed out or failed: the call is given up, so that its answer (discarded
+        # when it comes) does not keep its entry among the client's calls in flight.
+        _eshm._aio_abandon(client, ticket)
+        raise
 
 
 def call(client: Any, request: Any, timeout: float | None) -> Any:

@@ -203,6 +203,14 @@ fn _aio_response(
     })
 }
 
+/// Gives up on a call of `ServiceClient.call_async` whose task was cancelled or timed out
+/// (without it, its answer would keep its entry: the client's calls in flight are bounded).
+#[pyfunction]
+fn _aio_abandon(py: Python<'_>, client: PyRef<'_, ServiceClient>, ticket: PyRef<'_, Ticket>) {
+    // A closed client has nothing to give up.
+    let _ = client.abandon(py, ticket.0);
+}
+
 /// An attempt of `ActionClient.wait_for_result_async`.
 #[pyfunction]
 fn _aio_goal_result(
@@ -243,6 +251,7 @@ pub(crate) fn register_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_aio_write, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_send, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_response, m)?)?;
+    m.add_function(wrap_pyfunction!(_aio_abandon, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_goal_result, m)?)?;
     m.add_function(wrap_pyfunction!(_aio_goal_feedback, m)?)?;
     Ok(())

@@ -45,6 +45,10 @@ pub(crate) struct Attached {
     pub(crate) server_gen: u64,
     /// For each entry, the number of the call that occupies it (0: free).
     pub(crate) busy: Vec<u64>,
+    /// For each entry, whether its caller gave up on it (a wait that timed out, a dropped
+    /// `Pending`, a cancelled `call_async`): its entry may be reused once its answer came,
+    /// which is then discarded. An answer nobody gave up on is kept until it is taken.
+    pub(crate) abandoned: Vec<bool>,
     /// The next call's number.
     next: u64,
     /// Which attachment this is (tickets of older ones are gone with their server).
@@ -74,7 +78,22 @@ impl Attached {
         let e = (n % self.busy.len() as u64) as usize;
         if self.busy[e] == n {
             self.busy[e] = 0;
+            self.abandoned[e] = false;
         }
+    }
+
+    /// Marks call `n` as given up by its caller (see `abandoned`).
+    pub(crate) fn abandon(&mut self, n: u64) {
+        let e = (n % self.busy.len() as u64) as usize;
+        if self.busy[e] == n {
+            self.abandoned[e] = true;
+        }
+    }
+
+    /// Whether the caller of call `n` gave it up.
+    pub(crate) fn is_abandoned(&self, n: u64) -> bool {
+        let e = (n % self.busy.len() as u64) as usize;
+        self.busy[e] == n && self.abandoned[e]
     }
 }
 
@@ -163,6 +182,7 @@ impl ClientCore {
         self.attached = Some(Attached {
             server_gen: mapped.generation(),
             busy: vec![0; mapped.geo.entries],
+            abandoned: vec![false; mapped.geo.entries],
             mapped,
             slot,
             generation,
@@ -331,6 +351,7 @@ impl ClientCore {
         a.entry(n).write_request(a.token(n), &head, payload);
         protocol::wake_server(&a.mapped.header().server);
         a.busy[e] = n;
+        a.abandoned[e] = false;
         a.next = n + 1;
         Ok(CallTicket { epoch: a.epoch, n })
     }

@@ -25,9 +25,15 @@ pub struct RawClient {
     core: ClientCore,
 }
 
-/// Whether the answer to call `n` is there (so that its entry may be reused).
+/// Whether the answer to call `n` is there.
 fn answered(a: &Attached, n: u64) -> bool {
     a.entry(n).read_response(a.token(n), &mut []).is_some()
+}
+
+/// Whether the entry of call `n` may be reused: its caller gave it up and its answer came (an
+/// answer nobody gave up on stays until it is taken, however many calls are sent meanwhile).
+fn reusable(a: &Attached, n: u64) -> bool {
+    a.is_abandoned(n) && answered(a, n)
 }
 
 impl RawClient {
@@ -103,7 +109,7 @@ impl RawClient {
         if request.len() != size {
             return Err(CallError::WrongSize { service: name, size, given: request.len() });
         }
-        self.core.send(OP_CALL, request, answered).map(Some)
+        self.core.send(OP_CALL, request, reusable).map(Some)
     }
 
     /// Waits for the response to `ticket` (into `response`, resized to the response type's
@@ -125,9 +131,27 @@ impl RawClient {
         let n = ticket.n;
         let found = self.core.wait(ticket, deadline, slice_end, |a| {
             Ok(a.entry(n).read_response(a.token(n), as_uninit(response)))
-        })?;
+        });
+        let found = match found {
+            Err(CallError::Timeout) => {
+                self.abandon(ticket);
+                return Err(CallError::Timeout);
+            }
+            other => other?,
+        };
         let Some(head) = found else { return Ok(None) };
         self.finish(ticket, head, response).map(Some)
+    }
+
+    /// Gives up on the call `ticket` (a caller that will not wait for it): its answer, when
+    /// it comes, is discarded, and its entry goes to a later call. Until then it counts
+    /// among the calls in flight. A call whose wait timed out is given up already; one that
+    /// is neither waited for to the end nor given up keeps its entry, answered or not, and a
+    /// client that does that to `max_in_flight` calls gets `TooManyInFlight`.
+    pub fn abandon(&mut self, ticket: CallTicket) {
+        if let Ok(a) = self.core.attachment(ticket) {
+            a.abandon(ticket.n);
+        }
     }
 
     /// Calls the service: sends `request` and waits for the response, for at most `timeout`
@@ -159,7 +183,7 @@ impl RawClient {
         let fast =
             self.core.attached_now().is_some_and(|a| a.mapped.geo.request_size == request.len());
         let (ticket, start) = if fast {
-            (self.core.send(OP_CALL, request, answered)?, None)
+            (self.core.send(OP_CALL, request, reusable)?, None)
         } else {
             let start = Instant::now();
             (
@@ -188,7 +212,7 @@ impl RawClient {
             let service = self.core.name.clone();
             return Err(CallError::WrongSize { service, size, given: request.len() });
         }
-        self.core.send(OP_CALL, request, answered).map(Some)
+        self.core.send(OP_CALL, request, reusable).map(Some)
     }
 
     /// Looks for the answer to `ticket` a few times (a few µs at most, no clock read, no
@@ -458,7 +482,8 @@ impl<Req: Message, Res: Message> Client<Req, Res> {
 }
 
 /// A call in flight ([`Client::send`]): wait for its answer with [`wait`](Self::wait).
-/// Dropping it leaves the call in flight until its answer comes (and is discarded).
+/// Dropping it gives the call up ([`RawClient::abandon`]): it stays in flight until its answer
+/// comes, which is then discarded.
 #[derive(Debug)]
 #[must_use = "the answer is only received by `wait`"]
 pub struct Pending<'a, Req, Res> {
@@ -474,11 +499,21 @@ impl<Req: Message, Res: Message> Pending<'_, Req, Res> {
     /// As [`Client::call`] (after a `Timeout`, the call stays in flight, and its `Pending`
     /// is gone: its answer is discarded when it comes).
     pub fn wait(self, timeout: Duration) -> Result<Res, CallError> {
-        self.client.wait(self.ticket, Some(Instant::now() + timeout))
+        // Waited for, not given up (a wait that times out gives the call up itself).
+        let me = std::mem::ManuallyDrop::new(self);
+        me.client.wait(me.ticket, Some(Instant::now() + timeout))
     }
 
     /// The call's number among the client's calls to its current server.
     pub fn number(&self) -> u64 {
         self.ticket.number()
+    }
+}
+
+impl<Req, Res> Drop for Pending<'_, Req, Res> {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.client.inner.try_borrow_mut() {
+            inner.raw.abandon(self.ticket);
+        }
     }
 }
