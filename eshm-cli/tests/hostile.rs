@@ -110,8 +110,12 @@ impl Streaming {
 
     /// The next stdout line that `matches`; panics if the command exits first.
     fn line_where(&mut self, matches: impl Fn(&str) -> bool) -> String {
+        // Bounded in all, not per line: a command that prints on, never the line looked for,
+        // fails the test instead of holding it forever.
+        let end = std::time::Instant::now() + CHILD_PATIENCE;
         loop {
-            match self.lines.recv_timeout(CHILD_PATIENCE) {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
                 Ok(line) if matches(&line) => return line,
                 Ok(_) => {}
                 Err(e) => {
@@ -249,6 +253,11 @@ fn names_with_terminal_escapes_never_reach_the_terminal() {
     assert_eq!(list.as_array().unwrap().len(), 1, "only the real topic: {list:#}");
 }
 
+/// Whether `line` is a number in `range` (a value `eshm echo` printed).
+fn value_in(line: &str, range: std::ops::Range<u64>) -> bool {
+    line.trim().parse::<u64>().is_ok_and(|v| range.contains(&v))
+}
+
 /// A topic's file truncated under `eshm echo`, `eshm hz` and `eshm pub`: none dies. The
 /// readers report it (at most once) and go on with the topic's next publisher; `pub` stops
 /// with the corrupt-segment status.
@@ -258,7 +267,9 @@ fn a_truncated_topic_kills_no_command() {
     first.expect_line("ready");
     let mut echo = Streaming::spawn(&dir, &["echo", "t"]);
     let mut hz = Streaming::spawn(&dir, &["hz", "t"]);
-    echo.line_where(|l| l.starts_with("10000"));
+    // A value of the first publisher (from 1000000), then one of the second (from 2000000):
+    // whatever the ring overwrote while echo was not looking.
+    echo.line_where(|l| value_in(l, 1_000_000..2_000_000));
     while bounded(&dir, &["info", "t", "--json"]).json()["readers"] != 2 {
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -268,7 +279,7 @@ fn a_truncated_topic_kills_no_command() {
 
     let mut second = dir.child("steady_publisher", &["t", "2000000"]);
     second.expect_line("ready");
-    echo.line_where(|l| l.starts_with("20000"));
+    echo.line_where(|l| value_in(l, 2_000_000..u64::MAX));
     hz.line_where(|l| l.starts_with("rate"));
     // Whether echo reads the cut pages (and says so, once) or finds the next publisher's file
     // first depends on when it looks; either way it goes on.
