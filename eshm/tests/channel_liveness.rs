@@ -119,8 +119,9 @@ fn liveness_child_master() {
     let _ = std::io::stdin().read_line(&mut String::new());
 }
 
-/// Catches: 129 `!=` → `==`, 130 `+=` → `-=`/`*=` (a new slave generation), 136 `&&` → `||`
-/// (stale events counted on every look at a missing remote).
+/// Catches, in `remote_alive_cached`: `generation != slave_generation_seen` → `==` and
+/// `reconnects += 1` → `-=`/`*=` (a new slave generation); `(was_alive || came) && !alive` →
+/// `|| !alive` (a stale event counted on every look at a missing remote).
 #[test]
 fn liveness_master_counts_each_new_slave_but_the_first_as_a_reconnect() {
     let n = name("generations");
@@ -168,8 +169,9 @@ fn liveness_master_counts_each_new_slave_but_the_first_as_a_reconnect() {
     assert_eq!((stats.reconnects, stats.stale_events), (2, 2));
 }
 
-/// Catches: 160 `+` → `-` (an attempt counted on every look, not once per interval); also pins
-/// the budget's exact count and the slave's single stale event per outage.
+/// Catches, in `check_remote`: `outage.next = now + interval` → `-` (an attempt counted on
+/// every look, not once per interval); also pins the budget's exact count and the slave's
+/// single stale event per outage.
 #[test]
 fn liveness_slave_counts_one_reconnection_attempt_per_interval() {
     // An interval longer than the test: the outage makes exactly one attempt, however many
@@ -249,8 +251,9 @@ fn liveness_never_and_on_timeout_wait_for_the_master() {
     }
 }
 
-/// Catches: 116 `<` → `>` (a verdict of "alive" reused forever once older than the cache
-/// window), 180 `==` → `!=` (the wrong role in the reason). Immediately fails once a remote
+/// Catches: `at.elapsed() < LIVENESS_CACHE` → `>` (a verdict of "alive" reused forever once
+/// older than the cache window); in `check_remote`, the reason's `self.role == Role::Slave` →
+/// `!=` (the wrong role in the reason). Immediately fails once a remote
 /// that was there is gone, and not before one was seen.
 #[test]
 fn liveness_immediately_gives_up_on_a_remote_that_was_there() {
@@ -280,8 +283,8 @@ fn liveness_immediately_gives_up_on_a_remote_that_was_there() {
     assert!(reason.starts_with("the master is gone or stale (missing for "), "{reason}");
 }
 
-/// Catches: 221 `+=` → `-=`/`*=` and `+` → `-`/`*` (what a re-attaching slave counts as
-/// lost). A slave moves to a new master by itself and counts, exactly, the messages it wrote
+/// Catches, in `reattach`: `lost += outgoing + incoming` → `-=`/`*=`, and its `+` → `-`/`*`
+/// (what a re-attaching slave counts as lost). A slave moves to a new master by itself and counts, exactly, the messages it wrote
 /// that the old master never read plus those the old master wrote that it never read.
 #[test]
 fn liveness_slave_reattaches_and_counts_what_the_old_master_left_as_lost() {
@@ -307,8 +310,9 @@ fn liveness_slave_reattaches_and_counts_what_the_old_master_left_as_lost() {
     assert_eq!(s.stats().reconnects, 1);
 }
 
-/// Catches: 166 `&&` → `||` (a re-attached slave taking its new master for alive without
-/// looking) and 210 `||` → `&&` (re-attaching to the segment it is on, whose owner lives).
+/// Catches: `reattached && remote_alive_cached(..)` → `||` (a re-attached slave taking its new
+/// master for alive without looking) and, in `reattach`, `same segment || owner dead` → `&&`
+/// (re-attaching to the segment it is on, whose owner lives).
 #[test]
 fn liveness_slave_reattached_to_a_stale_master_waits_for_its_heartbeat() {
     let n = name("stale-new");
@@ -340,7 +344,8 @@ fn liveness_slave_reattached_to_a_stale_master_waits_for_its_heartbeat() {
     assert_eq!(s.stats().reconnects, 1);
 }
 
-/// Catches: 210 `||` → `&&` (re-attaching to a new segment whose owner is dead). A master
+/// Catches, in `reattach`: `same segment || owner dead` → `&&` (re-attaching to a new segment
+/// whose owner is dead). A master
 /// killed with SIGKILL leaves its segment under the name; the slave waits for a live one.
 #[test]
 fn liveness_slave_does_not_reattach_to_a_dead_masters_segment() {
@@ -367,7 +372,8 @@ fn liveness_slave_does_not_reattach_to_a_dead_masters_segment() {
     assert_eq!(s.stats().reconnects, 1);
 }
 
-/// Catches: 235 `/` → `*` (a heartbeat period longer than the stale threshold). An idle slave
+/// Catches, in `spawn_heartbeat`: `stale / 4` → `*` (a heartbeat period longer than the stale
+/// threshold), and `while !*stop` → `while *stop` (no heartbeat thread). An idle slave
 /// whose heartbeat thread beats at a quarter of the threshold never looks stale.
 #[test]
 fn liveness_heartbeat_thread_keeps_an_idle_endpoint_alive() {
