@@ -313,6 +313,12 @@ fn own_segment_directory() -> Option<std::path::PathBuf> {
 /// other, libtest-style, and exits with status 1 if any failed. `--list` lists them.
 /// The tests run in a segment directory of their own (removed when they all pass).
 pub fn run_main(roles: &[(&str, ChildRole)], tests: &[(&str, fn())]) {
+    // A run started in the background (`./test.sh &` without job control) inherits SIGINT
+    // ignored, and so would every child: the tests that stop a command with Ctrl-C would wait
+    // for good. Children inherit the default disposition instead.
+    // SAFETY: `SIG_DFL` installs no handler (no code of ours runs on the signal), and this runs
+    // first in `main`, before this process starts any thread.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Ok(role) = std::env::var(CHILD_ROLE_ENV) {
         let (_, play) = roles
