@@ -63,6 +63,11 @@ fn eshm_binary() -> Option<std::path::PathBuf> {
 }
 
 fn main() {
+    // Started in the background without job control, this process and the `eshm echo`s it
+    // starts would inherit SIGINT ignored, and the Ctrl-C it sends them would do nothing.
+    // SAFETY: `SIG_DFL` installs no handler (no code of ours runs on the signal), and this runs
+    // first in `main`, before any thread is started.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
     if let Ok(name) = std::env::var(ROLE_ENV) {
         // A subscriber that sleeps in a blocking receive until it is killed.
         let mut sub = Subscriber::<u64>::open(&name).expect("subscribe");
