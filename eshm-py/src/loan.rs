@@ -188,10 +188,9 @@ impl Loan {
             }
         };
         let len = slf.get().len;
-        // SAFETY: `view` comes from CPython (our contract). `ptr` is the loan's room: `len`
-        // bytes valid for writes while the publisher's mapping lives (`RawLoan::as_mut_ptr`),
-        // which this loan's `core` keeps alive, and so `owner` (the loan, referenced by the
-        // view) for as long as the export lasts. Readers do not see the bytes before publish.
+        // SAFETY: `view` comes from CPython; `ptr` is the loan's `len` writable bytes, valid while
+        // the publisher's mapping lives, which the loan's `core` keeps alive, and the view keeps
+        // the loan (`owner`); readers see nothing before publish.
         unsafe { fill_view(view, flags, ptr, len, false, slf.into_any()) }
     }
 

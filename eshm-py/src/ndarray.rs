@@ -426,10 +426,9 @@ impl HeldSample {
     ) -> PyResult<()> {
         let bytes = slf.get().sample.as_bytes();
         let (ptr, len) = (bytes.as_ptr().cast_mut(), bytes.len());
-        // SAFETY: `view` comes from CPython (our contract); the bytes stay where they are,
-        // unchanged, while the sample lives (`RawSample::as_bytes`: the hold keeps the
-        // publisher out of the block, and the sample keeps the mapping), and `owner` (the
-        // sample's object, whose reference the view keeps) keeps it alive; read-only.
+        // SAFETY: `view` comes from CPython; the bytes stay unchanged while the sample lives (its
+        // hold keeps the writer out, it keeps the mapping: `RawSample::as_bytes`), and the view
+        // keeps the sample's object (`owner`) alive; exported read-only.
         unsafe { fill_view(view, flags, ptr, len, true, slf.into_any()) }
     }
 

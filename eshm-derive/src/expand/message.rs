@@ -39,12 +39,10 @@ pub(crate) fn struct_impl(krate: &Path, ident: &Ident, fields: &[Field<'_>]) -> 
         const __ESHM_FIELDS: &[#krate::schema::Field] = &[#(#schema_fields),*];
 
         #[automatically_derived]
-        // SAFETY (the trait's five promises): `check` accepted only a `#[repr(C)]` struct whose
-        // fields are all `Message` (2: no pointers), and `layout::struct_checks`, emitted in the
-        // same `const _` block, fails the build unless the fields tile the struct without
-        // padding (1) and the type is `Copy`. SCHEMA is built from `offset_of!`, `size_of` and
-        // `align_of` and each field's own SCHEMA (3), so `validate` checks every field as its
-        // type requires (4), and INIT is each field's INIT in place (5).
+        #[doc = " # Safety: `#[derive(eshm::Message)]` checked the rules that make this sound."]
+        // SAFETY: a `#[repr(C)]` struct of `Message` fields (promise 2), tiled without padding and
+        // `Copy` (1, by `layout::struct_checks` in this `const _`); SCHEMA from `offset_of!` and
+        // each field's SCHEMA (3), so `validate` checks every field (4); INIT field by field (5).
         unsafe impl #krate::Message for #ident {
             const SCHEMA: &'static #krate::Schema = &#krate::Schema::structure(
                 #name,
@@ -76,6 +74,7 @@ pub(crate) fn enum_impl(
         const __ESHM_VARIANTS: &[#krate::schema::Variant] = &[#(#schema_variants),*];
 
         #[automatically_derived]
+        #[doc = " # Safety: `#[derive(eshm::Message)]` checked the rules that make this sound."]
         // SAFETY: `check` accepted only a fieldless enum with an integer repr, so the value is
         // exactly that integer (no padding, no pointers: promises 1-2); SCHEMA names that repr
         // and every variant's discriminant (3), so `validate` accepts only those values (4);

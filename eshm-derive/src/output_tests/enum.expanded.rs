@@ -13,6 +13,7 @@ const _: () = {
         ::eshm::schema::Variant::new("Fault", Mode::Fault as i64),
     ];
     #[automatically_derived]
+    /// # Safety: `#[derive(eshm::Message)]` checked the rules that make this sound.
     unsafe impl ::eshm::Message for Mode {
         const SCHEMA: &'static ::eshm::Schema = &::eshm::Schema::enumeration(
             "Mode",

@@ -27,6 +27,7 @@ const _: () = {
         ),
     ];
     #[automatically_derived]
+    /// # Safety: `#[derive(eshm::Message)]` checked the rules that make this sound.
     unsafe impl my_eshm::Message for Reading {
         const SCHEMA: &'static my_eshm::Schema = &my_eshm::Schema::structure(
             "Reading",

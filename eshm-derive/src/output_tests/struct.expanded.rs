@@ -60,6 +60,7 @@ const _: () = {
         ),
     ];
     #[automatically_derived]
+    /// # Safety: `#[derive(eshm::Message)]` checked the rules that make this sound.
     unsafe impl ::eshm::Message for Imu {
         const SCHEMA: &'static ::eshm::Schema = &::eshm::Schema::structure(
             "Imu",

@@ -206,11 +206,9 @@ impl Deref for ReadRef<'_> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         let words = self.side.link.incoming(self.role).record_words(&self.record);
-        // SAFETY: `words` are the record's payload in the mapping the locked `side` keeps
-        // alive (its `Arc<Link>`), at least `record.len` bytes (checked by `peek`); the
-        // producer wrote them before publishing `head` (which `peek` read with Acquire) and
-        // writes nothing there until `tail` moves past them, which only this guard does, on
-        // drop; `u8` has no alignment or validity requirement.
+        // SAFETY: `record.len` bytes (checked by `peek`) in the mapping the locked `side` keeps;
+        // written before `head` was published (read with Acquire), untouched until `tail` moves
+        // past them, which only this guard does on drop; `u8` needs no alignment or validity.
         unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), self.record.len) }
     }
 }

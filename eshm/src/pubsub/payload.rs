@@ -42,22 +42,17 @@ pub trait Payload: sealed::Sealed + Send + Sync + 'static {
     fn payload_bytes(&self) -> &[u8];
 
     /// The value in `len` bytes at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is aligned for `Self::Element`, valid for reads of `len` bytes for `'a`, and the
-    /// bytes are a valid value: `len` is the element size (for `T`) or a multiple of it (for
-    /// `[T]`), and the bytes passed [`Schema::validate`]. Nothing writes them during `'a`.
     #[doc(hidden)]
+    /// # Safety
+    /// `ptr` is aligned for `Self::Element` and readable for `len` bytes during `'a`, which
+    /// nothing writes then; `len` is the element size (`T`) or a multiple of it (`[T]`), and
+    /// the bytes passed [`Schema::validate`].
     unsafe fn from_raw<'a>(ptr: *const u8, len: usize) -> &'a Self;
 
     /// The value in `len` bytes at `ptr`, mutably.
-    ///
-    /// # Safety
-    ///
-    /// As [`from_raw`](Self::from_raw), and nothing else reads or writes the bytes during
-    /// `'a`.
     #[doc(hidden)]
+    /// # Safety
+    /// As [`from_raw`](Self::from_raw), and nothing else reads or writes the bytes during `'a`.
     unsafe fn from_raw_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut Self;
 
     /// An owned value, borrowed as `Self`.
@@ -79,6 +74,8 @@ impl<T: Message> Payload for T {
         message::as_bytes(self)
     }
 
+    /// # Safety
+    /// As [`Payload::from_raw`].
     #[inline(always)]
     unsafe fn from_raw<'a>(ptr: *const u8, len: usize) -> &'a T {
         debug_assert_eq!(len, size_of::<T>());
@@ -87,6 +84,8 @@ impl<T: Message> Payload for T {
         unsafe { &*ptr.cast::<T>() }
     }
 
+    /// # Safety
+    /// As [`Payload::from_raw_mut`].
     #[inline(always)]
     unsafe fn from_raw_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut T {
         debug_assert_eq!(len, size_of::<T>());
@@ -113,6 +112,8 @@ impl<T: Message> Payload for [T] {
         slice_bytes(self)
     }
 
+    /// # Safety
+    /// As [`Payload::from_raw`].
     #[inline(always)]
     unsafe fn from_raw<'a>(ptr: *const u8, len: usize) -> &'a [T] {
         debug_assert!(len.is_multiple_of(size_of::<T>()));
@@ -122,6 +123,8 @@ impl<T: Message> Payload for [T] {
         unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), len / size_of::<T>()) }
     }
 
+    /// # Safety
+    /// As [`Payload::from_raw_mut`].
     #[inline(always)]
     unsafe fn from_raw_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut [T] {
         debug_assert!(len.is_multiple_of(size_of::<T>()));

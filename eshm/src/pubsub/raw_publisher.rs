@@ -282,10 +282,8 @@ impl RawPublisher {
     /// to drop it (which gives its room back).
     ///
     /// # Safety
-    ///
-    /// `parts` came from a loan of this publisher, and the publisher has published nothing
-    /// and lent nothing since (the loan's message number and pool block are still its next
-    /// ones, and the block is not in the pool's free list).
+    /// `parts` came from a loan of this publisher, which has published and lent nothing since
+    /// (the loan's number and pool block are still its next ones, the block not free).
     pub unsafe fn resume_loan(&mut self, parts: LoanParts) -> RawLoan<'_> {
         let LoanParts { n, ptr, len, block } = parts;
         RawLoan { publisher: self, n, ptr, len, block, published: false }

@@ -66,11 +66,9 @@ impl RawSample {
     pub fn as_bytes(&self) -> &[u8] {
         match &self.storage {
             SampleStorage::Held { ptr, len, .. } => {
-                // SAFETY: `ptr` is the start of a pool block of at least `len` bytes (the
-                // descriptor was checked against the pool), in the mapping `ring` keeps alive;
-                // the hold keeps the writer out of the block while `self` lives, and the bytes
-                // were initialised by the writer before it published them (the reader's
-                // Acquire read of the sequence saw that).
+                // SAFETY: a pool block of at least `len` bytes (descriptor checked against the
+                // pool) in the mapping `ring` keeps; the hold keeps the writer out while `self`
+                // lives, and the bytes were written before publication (seen with Acquire).
                 unsafe { std::slice::from_raw_parts(ptr.as_ptr(), *len) }
             }
             SampleStorage::Copied(bytes) => bytes,
