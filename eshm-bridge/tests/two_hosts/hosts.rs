@@ -59,28 +59,39 @@ impl Host {
         child
     }
 
-    /// `eshm info TOPIC --json` on this host.
+    /// `eshm info TOPIC --json` on this host; panics if there is no such topic.
     pub(crate) fn info(&self, topic: &str) -> Value {
+        self.try_info(topic).unwrap_or_else(|output| panic!("eshm info {topic}: {output:?}"))
+    }
+
+    /// `eshm info TOPIC --json` on this host, or the failed command's output.
+    fn try_info(&self, topic: &str) -> Result<Value, std::process::Output> {
         let output = Command::new(std::env::current_exe().expect("current_exe"))
             .args(["info", topic, "--json"])
             .envs(self.env())
             .env(eshm_tests::CHILD_ROLE_ENV, "cli")
             .output()
             .expect("run eshm info");
-        assert!(output.status.success(), "eshm info {topic}: {output:?}");
-        serde_json::from_slice(&output.stdout).expect("eshm info prints JSON")
+        if !output.status.success() {
+            return Err(output);
+        }
+        Ok(serde_json::from_slice(&output.stdout).expect("eshm info prints JSON"))
     }
 
-    /// `eshm info TOPIC --json` once `ready` says the bridges' status files are far enough
-    /// (they are written a few times a second); panics after [`CHILD_PATIENCE`].
+    /// `eshm info TOPIC --json` once the topic exists and `ready` says the bridges' status
+    /// files are far enough (they are written a few times a second); panics after
+    /// [`CHILD_PATIENCE`]. A bridge creates an imported topic when its first good message
+    /// arrives, which may be after the lines a test waited for.
     pub(crate) fn info_when(&self, topic: &str, ready: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + CHILD_PATIENCE;
         loop {
-            let info = self.info(topic);
-            if ready(&info) {
-                return info;
+            let info = self.try_info(topic);
+            if let Ok(info) = &info {
+                if ready(info) {
+                    return info.clone();
+                }
             }
-            assert!(Instant::now() < deadline, "eshm info {topic} never got there: {info:#}");
+            assert!(Instant::now() < deadline, "eshm info {topic} never got there: {info:#?}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
