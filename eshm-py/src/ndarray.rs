@@ -18,11 +18,10 @@ use crate::errors::{argument_type, invalid_argument};
 use eshm::pubsub::RawSample;
 use eshm::schema::Primitive;
 use pyo3::buffer::PyUntypedBuffer;
-use pyo3::exceptions::PyBufferError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyTuple};
 use pyo3::{ffi, intern};
-use std::ffi::{CStr, c_int, c_void};
+use std::ffi::{CStr, c_int};
 
 /// How the values of an array or slice topic are made.
 pub(crate) struct ArrayCodec {
@@ -339,55 +338,7 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
     value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
 }
 
-/// Fills `view` with a flat export of `len` bytes at `ptr` (format `B`), owned by `owner`.
-///
-/// # Safety
-///
-/// `view` is the `Py_buffer` CPython passed to `__getbuffer__`; `ptr` is valid for reads (and
-/// for writes unless `readonly`) of `len` bytes for as long as `owner` lives.
-pub(crate) unsafe fn fill_view(
-    view: *mut ffi::Py_buffer,
-    flags: c_int,
-    ptr: *mut u8,
-    len: usize,
-    readonly: bool,
-    owner: Bound<'_, PyAny>,
-) -> PyResult<()> {
-    if view.is_null() {
-        return Err(PyBufferError::new_err("no view to fill"));
-    }
-    if readonly && flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
-        return Err(PyBufferError::new_err(
-            "a received sample is read-only (copy it to change it: numpy.array(view))",
-        ));
-    }
-    // SAFETY: `view` is non-null and points to a `Py_buffer` CPython owns for this call (the
-    // caller's contract); CPython reads the fields after we return.
-    let view = unsafe { &mut *view };
-    view.obj = owner.into_ptr();
-    view.buf = ptr.cast::<c_void>();
-    view.len = len as isize;
-    view.readonly = c_int::from(readonly);
-    view.itemsize = 1;
-    // A `'static` C string: consumers only read it, and nothing frees it.
-    view.format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT {
-        c"B".as_ptr().cast_mut()
-    } else {
-        std::ptr::null_mut()
-    };
-    view.ndim = 1;
-    // Shape and strides point into the view itself, which lives as long as the export.
-    view.shape =
-        if flags & ffi::PyBUF_ND == ffi::PyBUF_ND { &mut view.len } else { std::ptr::null_mut() };
-    view.strides = if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES {
-        &mut view.itemsize
-    } else {
-        std::ptr::null_mut()
-    };
-    view.suboffsets = std::ptr::null_mut();
-    view.internal = std::ptr::null_mut();
-    Ok(())
-}
+pub(crate) use eshm::python::fill_buffer_view as fill_view;
 
 /// A sample held in place (or, for a topic of small messages, its copy), exported read-only
 /// through the buffer protocol; dropping the last reference gives the sample back.

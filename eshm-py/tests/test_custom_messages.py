@@ -19,7 +19,7 @@ def test_generated_classes_and_schema():
     assert "cell_charge: [f32; 4],           // offset 16" in BatteryState.SCHEMA
     assert eshm.schema_fingerprint(BatteryState.SCHEMA_BYTES) == BatteryState.FINGERPRINT
     b = BatteryState(voltage=24.5, supply=2, cell_charge=[1, 0.5, 0.25, 0])
-    assert (b.voltage, b.supply, b.fault, b.cell_charge) == (24.5, 2, False, [1.0, 0.5, 0.25, 0.0])
+    assert (b.voltage, b.supply, b.fault, b.cell_charge.tolist()) == (24.5, 2, False, [1.0, 0.5, 0.25, 0.0])
     with pytest.raises(ValueError, match="not a `PowerSupply` value"):
         b.supply = 3
     assert BatteryState.from_bytes(b.to_bytes()) == b

@@ -71,3 +71,103 @@ def test_rust_doc_comments_are_the_class_and_property_docs():
     assert robot_messages.BatteryState.voltage.__doc__.strip() == "Volts."
     assert robot_messages.Odometry.velocity.__doc__.strip() == "Linear velocity (m/s)."
     assert msg.Pose.__doc__.strip() == "A position and an orientation."
+
+
+def test_an_array_field_of_a_generated_class_is_a_numpy_view_of_the_message():
+    b = robot_messages.BatteryState(voltage=24.5, cell_charge=[1, 0.5, 0.25, 0])
+    cells = b.cell_charge
+    assert isinstance(cells, np.ndarray) and cells.dtype == np.dtype("<f4") and cells.shape == (4,)
+    assert cells.flags.writeable and np.shares_memory(cells, b.cell_charge), "views, not copies"
+    cells[0] = 5.0  # the issue's `msg.cells[0] = 5.0`
+    assert b.cell_charge[0] == 5.0 and b.to_bytes()[16:20] == np.float32(5.0).tobytes()
+    assert b == robot_messages.BatteryState(voltage=24.5, cell_charge=[5, 0.5, 0.25, 0])
+    del b
+    cells[1] = 7.0  # the array keeps the message's bytes alive
+    assert cells.tolist() == [5.0, 7.0, 0.25, 0.0]
+
+    g = robot_messages.Grid()
+    g.pixels[1, 1, 2] = 9  # nested arrays: one array of the nested shape
+    assert g.pixels.shape == (2, 2, 3) and g.pixels.dtype == np.uint8
+    assert g.pixels.tolist() == [[[0, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 0, 9]]]
+    assert isinstance(g.modes, list), "arrays of enums (and of messages) stay lists"
+
+    # An array field of a nested message views the outer message's bytes.
+    s = robot_messages.Sample()
+    s.values[2] = 1.5
+    assert robot_messages.Sample.from_bytes(s.to_bytes()).values[2] == 1.5
+
+
+def test_an_array_field_of_a_generated_class_is_set_from_arrays_with_the_scalar_checks():
+    b = robot_messages.BatteryState()
+    b.cell_charge = np.arange(4, dtype=np.float32) / 2
+    assert b.cell_charge.tolist() == [0.0, 0.5, 1.0, 1.5]
+    b.cell_charge = np.arange(8)[::2]  # integers into floats, strided
+    assert b.cell_charge.tolist() == [0.0, 2.0, 4.0, 6.0]
+    s = robot_messages.Sample(counts=[1, 2])
+    with pytest.raises(TypeError, match="expected an integer"):
+        s.counts = np.array([1.5, 2.0])
+    with pytest.raises(OverflowError, match="65536 is out of range for u16"):
+        s.counts = np.array([1, 65536])
+    with pytest.raises(ValueError, match="expected 2 items, got 3"):
+        s.counts = np.array([1, 2, 3])
+    g = robot_messages.Grid()
+    with pytest.raises(ValueError, match=r"shape \(2, 2, 3\)"):
+        g.pixels = np.zeros((2, 3, 3), dtype=np.uint8)
+    assert s.counts.tolist() == [1, 2] and not g.pixels.any(), "a refused array changes nothing"
+    g.pixels = np.full((2, 2, 3), 4, dtype=np.uint8)
+    assert g.pixels.sum() == 48
+
+
+def test_a_received_generated_message_owns_its_arrays(name):
+    sub = eshm.Subscriber(name, robot_messages.BatteryState)
+    pub = eshm.Publisher(name, robot_messages.BatteryState)
+    pub.publish(robot_messages.BatteryState(cell_charge=[0.5] * 4))
+    got = sub.recv(timeout=10)
+    got.cell_charge[:] *= 2  # a received message is the user's copy: writable
+    pub.publish(got)
+    assert sub.recv(timeout=10).cell_charge.tolist() == [1.0] * 4
+
+
+def test_from_buffer_makes_a_generated_message_that_views_a_buffer():
+    records = bytearray(robot_messages.BatteryState(voltage=3.0, cell_charge=[1, 2, 3, 4]).to_bytes() * 2)
+    second = robot_messages.BatteryState.from_buffer(records, offset=robot_messages.BatteryState.SIZE)
+    assert isinstance(second, robot_messages.BatteryState) and second.voltage == 3.0
+    second.voltage = 7.5  # writes into the buffer
+    second.cell_charge[3] = 9.0  # and so do its array views
+    again = robot_messages.BatteryState.from_bytes(bytes(records[40:]))
+    assert (again.voltage, again.cell_charge.tolist()) == (7.5, [1.0, 2.0, 3.0, 9.0])
+    assert records[:40] == robot_messages.BatteryState(voltage=3.0, cell_charge=[1, 2, 3, 4]).to_bytes()
+    records[48:52] = np.float32(1.25).tobytes()  # and it reads what the buffer holds now
+    assert second.voltage == 1.25
+
+    arr = np.zeros(3, dtype=msg.Imu.dtype)  # a numpy structured array of messages
+    m = msg.Imu.from_buffer(arr, offset=msg.Imu.SIZE)
+    m.stamp_ns, m.orientation.w = 5, 1.0
+    assert arr["stamp_ns"].tolist() == [0, 5, 0] and arr["orientation"]["w"].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_from_buffer_refuses_what_does_not_fit_and_writes_to_read_only_buffers():
+    frozen = robot_messages.BatteryState.from_buffer(robot_messages.BatteryState(voltage=2.0).to_bytes())
+    assert frozen.voltage == 2.0 and not frozen.cell_charge.flags.writeable
+    with pytest.raises(TypeError, match="read-only"):
+        frozen.voltage = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        frozen.cell_charge[0] = 1.0
+    assert frozen.voltage == 2.0
+    with pytest.raises(ValueError, match=r"a `BatteryState` of 40 bytes at offset 41 does not fit 80 bytes"):
+        robot_messages.BatteryState.from_buffer(bytearray(80), offset=41)
+    with pytest.raises(ValueError, match="does not fit"):
+        robot_messages.BatteryState.from_buffer(bytearray(80), offset=-1)
+    with pytest.raises(BufferError, match="C-contiguous"):
+        msg.Imu.from_buffer(np.zeros((4, 200), dtype=np.uint8)[:, ::2])
+    bad = bytearray(40)
+    bad[33] = 9  # `fault`, a bool
+    with pytest.raises(ValueError, match="not a valid `BatteryState`"):
+        robot_messages.BatteryState.from_buffer(bad)
+
+
+def test_rust_doc_comments_of_an_enum_are_its_int_enum_docs():
+    supply = robot_messages.BatteryState(supply=1).supply
+    assert type(supply).__doc__ == "The charge state of the battery."
+    assert supply.__doc__ == "Plugged in and charging." and type(supply).Full.__doc__ == "Plugged in, full."
+    assert type(robot_messages.Sample(mode=7).mode).Fault.__doc__ == "Stopped by a fault."

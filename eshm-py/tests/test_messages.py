@@ -45,10 +45,10 @@ def test_nested_messages_are_views():
 def test_field_types_and_ranges():
     s = _testing.Sample(stamp_ns=2**64 - 1, values=[1.5, 2.5, 3.5], counts=(1, 65535), valid=True, mode=7, small=-128)
     assert s.stamp_ns == 2**64 - 1 and s.small == -128 and s.valid is True and s.mode == 7
-    assert s.values == [1.5, 2.5, 3.5] and s.counts == [1, 65535]
+    assert s.values.tolist() == [1.5, 2.5, 3.5] and s.counts.tolist() == [1, 65535]
     with pytest.raises(OverflowError):
         s.counts = [0, 65536]
-    assert s.counts == [1, 65535], "a failed assignment changes nothing"
+    assert s.counts.tolist() == [1, 65535], "a failed assignment changes nothing"
     with pytest.raises(OverflowError):
         s.small = 128
     with pytest.raises(TypeError):

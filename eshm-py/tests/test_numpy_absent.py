@@ -105,3 +105,28 @@ def test_numpy_absent_loans_and_views(name):
         "slice [[0, 0], [0, 0], [0, -5]]",
         "empty h (0,) []",
     ]
+
+
+def test_numpy_absent_array_fields_of_generated_classes_are_memoryviews(name):
+    out = run(
+        """
+        import robot_messages
+        b = robot_messages.BatteryState(cell_charge=[1, 0.5, 0.25, 0])
+        c = b.cell_charge
+        print(type(c).__name__, c.format, c.shape, c.readonly)
+        c[0] = 5.0
+        print(b.cell_charge.tolist())
+        g = robot_messages.Grid()
+        g.pixels[1, 1, 2] = 9
+        print(g.pixels.format, g.pixels.shape, g.pixels[1, 1, 2])
+        b.cell_charge = array.array("f", [2, 2, 2, 2])
+        print(b.cell_charge.tolist())
+        """,
+        name,
+    )
+    assert out.splitlines() == [
+        "memoryview f (4,) False",
+        "[5.0, 0.5, 0.25, 0.0]",
+        "B (2, 2, 3) 9",
+        "[2.0, 2.0, 2.0, 2.0]",
+    ]

@@ -86,10 +86,10 @@ impl Host {
         let deadline = Instant::now() + CHILD_PATIENCE;
         loop {
             let info = self.try_info(topic);
-            if let Ok(info) = &info {
-                if ready(info) {
-                    return info.clone();
-                }
+            if let Ok(info) = &info
+                && ready(info)
+            {
+                return info.clone();
             }
             assert!(Instant::now() < deadline, "eshm info {topic} never got there: {info:#?}");
             std::thread::sleep(Duration::from_millis(50));

@@ -43,7 +43,9 @@ pub(crate) fn derive_message(input: &DeriveInput) -> Result<TokenStream, Vec<syn
             cont.attrs.python_module.as_ref(),
             span,
         ),
-        Data::Enum(_) => python::enum_field(&krate, cont.ident),
+        Data::Enum(variants) => {
+            python::enum_field(&krate, cont.ident, &cont.original.attrs, variants)
+        }
     });
     Ok(quote! {
         #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! through `::eshm::__private::pyo3` and `::eshm::__private::python` only, and starts with a
 //! macro that stops the build with a clear message when eshm's `python` feature is off.
 
-use crate::ast::Field;
+use crate::ast::{Field, Variant};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -142,6 +142,20 @@ pub(crate) fn struct_class(
                 ::core::result::Result::Ok(Self { storage: #py::from_bytes::<#ident>(data)? })
             }
 
+            /// A message that views `SIZE` bytes of `buffer` at `offset`, without a copy (as
+            /// `ctypes`' `from_buffer`): setting a field writes into `buffer` (refused if it is
+            /// read-only), and the message reads what `buffer` holds now. Checked as
+            /// `from_bytes` checks, when made.
+            #[classmethod]
+            #[pyo3(signature = (buffer, offset = 0))]
+            fn from_buffer(
+                _cls: &#pyo3::Bound<'_, #pyo3::types::PyType>,
+                buffer: &#pyo3::Bound<'_, #pyo3::PyAny>,
+                offset: i64,
+            ) -> #pyo3::PyResult<Self> {
+                ::core::result::Result::Ok(Self { storage: #py::from_buffer::<#ident>(buffer, offset)? })
+            }
+
             #[classattr]
             #[allow(non_snake_case)]
             fn FINGERPRINT() -> u64 {
@@ -193,16 +207,42 @@ pub(crate) fn struct_class(
     }
 }
 
-pub(crate) fn enum_field(krate: &Path, ident: &Ident) -> TokenStream {
+/// The text of the doc comments among `attrs`, as rustdoc joins them (one line each, the
+/// leading space of `/// ` removed).
+fn doc_text(attrs: &[Attribute]) -> String {
+    let lines = docs(attrs).into_iter().filter_map(|a| match &a.meta {
+        syn::Meta::NameValue(syn::MetaNameValue {
+            value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    });
+    let lines: Vec<String> =
+        lines.map(|l| l.strip_prefix(' ').map(str::to_owned).unwrap_or(l)).collect();
+    lines.join("\n")
+}
+
+pub(crate) fn enum_field(
+    krate: &Path,
+    ident: &Ident,
+    attrs: &[Attribute],
+    variants: &[Variant<'_>],
+) -> TokenStream {
     let pyo3 = quote!(#krate::__private::pyo3);
     let py = quote!(#krate::__private::python);
+    let doc = doc_text(attrs);
+    let variant_docs = variants.iter().map(|v| {
+        let (name, doc) = (v.ident.unraw().to_string(), doc_text(&v.original.attrs));
+        quote!((#name, #doc))
+    });
+    let docs = quote!(&#py::EnumDocs { doc: #doc, variants: &[#(#variant_docs),*] });
     quote! {
         #krate::__eshm_require_python!();
 
         #[automatically_derived]
         impl #py::PyField for #ident {
             fn get(py: #pyo3::Python<'_>, storage: &#py::Storage) -> #pyo3::PyResult<#pyo3::Py<#pyo3::PyAny>> {
-                #py::enum_get::<#ident>(py, storage)
+                #py::enum_get::<#ident>(py, storage, #docs)
             }
             fn set(storage: &#py::Storage, value: &#pyo3::Bound<'_, #pyo3::PyAny>) -> #pyo3::PyResult<()> {
                 #py::enum_set::<#ident>(storage, value)

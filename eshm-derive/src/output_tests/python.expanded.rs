@@ -176,6 +176,29 @@ const _: () = {
                 storage: my_eshm::__private::python::from_bytes::<Reading>(data)?,
             })
         }
+        /// A message that views `SIZE` bytes of `buffer` at `offset`, without a copy (as
+        /// `ctypes`' `from_buffer`): setting a field writes into `buffer` (refused if it is
+        /// read-only), and the message reads what `buffer` holds now. Checked as
+        /// `from_bytes` checks, when made.
+        #[classmethod]
+        #[pyo3(signature = (buffer, offset = 0))]
+        fn from_buffer(
+            _cls: &my_eshm::__private::pyo3::Bound<
+                '_,
+                my_eshm::__private::pyo3::types::PyType,
+            >,
+            buffer: &my_eshm::__private::pyo3::Bound<
+                '_,
+                my_eshm::__private::pyo3::PyAny,
+            >,
+            offset: i64,
+        ) -> my_eshm::__private::pyo3::PyResult<Self> {
+            ::core::result::Result::Ok(Self {
+                storage: my_eshm::__private::python::from_buffer::<
+                    Reading,
+                >(buffer, offset)?,
+            })
+        }
         #[classattr]
         #[allow(non_snake_case)]
         fn FINGERPRINT() -> u64 {

@@ -35,6 +35,7 @@ import sys
 import types
 import typing
 import weakref
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from . import _eshm, _fields
@@ -456,12 +457,21 @@ def _finish_enum(cls: Any) -> None:
 _GENERATED_ENUMS: dict[bytes, type] = {}
 
 
-def _generated_enum(encoded: bytes) -> type:
+def _generated_enum(encoded: bytes, doc: str = "", member_docs: Sequence[tuple[str, str]] = ()) -> type:
     """The ``eshm.Enum`` class an enum field of a class generated from Rust reads as (called by
-    the generated getters; one class per enum type, made on first use)."""
+    the generated getters; one class per enum type, made on first use, with the Rust doc
+    comments of the enum and of its variants as ``__doc__`` s unless a class declared in Python
+    is used for it)."""
     found = _GENERATED_ENUMS.get(encoded)
     if found is None:
-        found = _GENERATED_ENUMS[encoded] = _enum_class(encoded)
+        declared = _BY_FINGERPRINT.get(schema_fingerprint(encoded))
+        made: Any = _enum_class(encoded)
+        found = _GENERATED_ENUMS[encoded] = made
+        if made is not declared:
+            made.__doc__ = doc or None
+            for name, text in member_docs:
+                if text and name in made.__members__:
+                    made.__members__[name].__doc__ = text
     return found
 
 

@@ -255,29 +255,40 @@ def message_bytes(cls: Any, value: Any) -> bytes:
 
 
 def _number_array(name: str, shape: tuple[int, ...]) -> tuple[Getter, Setter]:
-    count = math.prod(shape)
-    itemsize = struct.calcsize(STRUCT[name])
-    size = count * itemsize
-    convert = scalar_converter(name)
-    fmt = STRUCT[name]
+    size = math.prod(shape) * struct.calcsize(STRUCT[name])
 
     def get(buf: Buffer, pos: int) -> Any:
-        np = numpy()
-        if np is not None:
-            return np.frombuffer(buf, dtype=NUMPY[name], count=count, offset=pos).reshape(shape)
-        view: Any = memoryview(buf)[pos : pos + size]
-        return view.cast(fmt, shape)
+        return number_array_view(buf, name, shape, pos)
 
     def put(buf: Buffer, pos: int, value: Any) -> None:
-        np = numpy()
-        if np is not None and not isinstance(value, (str, bytes)):
-            buf[pos : pos + size] = _numpy_bytes(np, name, shape, value)
-            return
-        flat: list[Any] = []
-        _flatten(value, shape, flat)
-        buf[pos : pos + size] = struct.pack(f"<{count}{fmt}", *map(convert, flat))
+        buf[pos : pos + size] = number_array_bytes(name, shape, value)
 
     return get, put
+
+
+def number_array_view(buf: Buffer, name: str, shape: tuple[int, ...] | list[int], pos: int = 0) -> Any:
+    """The array of `shape` of scalar type `name` at `pos` in `buf`, without a copy: a numpy array
+    (a ``memoryview`` of that format and shape without numpy), writable if `buf` is. (Also what
+    the array fields of the classes generated from Rust read as.)"""
+    shape = tuple(shape)
+    count = math.prod(shape)
+    np = numpy()
+    if np is not None:
+        return np.frombuffer(buf, dtype=NUMPY[name], count=count, offset=pos).reshape(shape)
+    view: Any = memoryview(buf)[pos : pos + count * struct.calcsize(STRUCT[name])]
+    return view.cast(STRUCT[name], shape)
+
+
+def number_array_bytes(name: str, shape: tuple[int, ...] | list[int], value: Any) -> bytes:
+    """The bytes of `value` (an array-like of `shape`) as an array of scalar type `name`,
+    checked as the scalar setters check; nothing is written on an error."""
+    shape = tuple(shape)
+    np = numpy()
+    if np is not None and not isinstance(value, (str, bytes)):
+        return _numpy_bytes(np, name, shape, value)
+    flat: list[Any] = []
+    _flatten(value, shape, flat)
+    return struct.pack(f"<{math.prod(shape)}{STRUCT[name]}", *map(scalar_converter(name), flat))
 
 
 def _numpy_bytes(np: Any, name: str, shape: tuple[int, ...], value: Any) -> bytes:

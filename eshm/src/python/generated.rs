@@ -23,8 +23,7 @@ pub fn field_set<T: PyMessage>(storage: &Storage, value: &Bound<'_, PyAny>) -> P
             type_name(value)
         ))
     })?;
-    storage.set_all(&bytes);
-    Ok(())
+    storage.set_all(&bytes)
 }
 
 /// The bytes of `value` if it is a `T`: an instance of `T`'s class, or of another class of
@@ -144,6 +143,15 @@ pub fn from_bytes<T: Message>(data: &[u8]) -> PyResult<Storage> {
     Ok(Storage::new(data.to_vec()))
 }
 
+/// `from_buffer`: a view of `buffer` at `offset`, checked as `from_bytes` checks.
+pub fn from_buffer<T: Message>(buffer: &Bound<'_, PyAny>, offset: i64) -> PyResult<Storage> {
+    let storage = Storage::from_buffer(buffer, offset, size_of::<T>(), &T::SCHEMA.type_name())?;
+    T::SCHEMA.validate(&storage.to_vec()).map_err(|e| {
+        PyValueError::new_err(format!("not a valid `{}`: {e}", T::SCHEMA.type_name()))
+    })?;
+    Ok(storage)
+}
+
 /// The bytes as a Python `bytes`.
 pub fn to_bytes<'py>(py: Python<'py>, storage: &Storage) -> Bound<'py, PyBytes> {
     storage.with_bytes(|bytes| PyBytes::new(py, bytes))
@@ -155,10 +163,24 @@ pub fn eq<T: PyMessage>(storage: &Storage, other: &Bound<'_, PyAny>) -> bool {
     other.is_some_and(|bytes| storage.with_bytes(|mine| bytes == mine))
 }
 
+/// The doc comments of an enum and of its variants (name, text; empty where there is none):
+/// the `__doc__` of the `IntEnum` class its fields read as, and of its members.
+#[derive(Debug)]
+pub struct EnumDocs {
+    /// The enum's.
+    pub doc: &'static str,
+    /// Each variant's.
+    pub variants: &'static [(&'static str, &'static str)],
+}
+
 /// An enum field: a member of an `eshm.Enum` (`IntEnum`) class made for `T` by the `eshm`
 /// Python package (`eshm._declare._generated_enum`), or its integer value where that package
 /// is not installed or the value is no variant's.
-pub fn enum_get<T: Message>(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
+pub fn enum_get<T: Message>(
+    py: Python<'_>,
+    storage: &Storage,
+    docs: &EnumDocs,
+) -> PyResult<Py<PyAny>> {
     let Kind::Enum { repr, variants, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
     let value = storage.with_bytes(|bytes| repr.read_integer(bytes)).unwrap_or_default();
     let int = if *repr == Primitive::U64 {
@@ -172,7 +194,7 @@ pub fn enum_get<T: Message>(py: Python<'_>, storage: &Storage) -> PyResult<Py<Py
     let member = py
         .import("eshm._declare")
         .and_then(|m| m.getattr("_generated_enum"))
-        .and_then(|f| f.call1((schema_bytes(py, T::SCHEMA),)))
+        .and_then(|f| f.call1((schema_bytes(py, T::SCHEMA), docs.doc, docs.variants.to_vec())))
         .and_then(|class| class.call1((&int,)));
     Ok(member.unwrap_or(int).unbind())
 }
@@ -189,8 +211,7 @@ pub fn enum_set<T: Message>(storage: &Storage, value: &Bound<'_, PyAny>) -> PyRe
             names.join(", ")
         )));
     }
-    storage.write(0, &v.to_le_bytes()[..repr.size()]);
-    Ok(())
+    storage.write(0, &v.to_le_bytes()[..repr.size()])
 }
 
 /// `SCHEMA_BYTES` class attribute.
@@ -220,6 +241,5 @@ pub fn reduce<'py>(object: &Bound<'py, PyAny>, storage: &Storage) -> PyResult<Bo
 /// `__setstate__` of a message object: its bytes, checked.
 pub fn set_state<T: Message>(storage: &Storage, state: &[u8]) -> PyResult<()> {
     let checked = from_bytes::<T>(state)?;
-    storage.set_all(&checked.to_vec());
-    Ok(())
+    storage.set_all(&checked.to_vec())
 }

@@ -25,88 +25,26 @@
 //!
 //! An instance holds the message's bytes. A nested message is a *view* of its parent's
 //! bytes, so `pose.position.x = 1.0` changes `pose`; `to_bytes()` and `copy.copy()` make
-//! independent copies. Arrays read as lists (of views, for arrays of messages) and are set
-//! from any sequence of the right length; `bool` fields accept only `bool`s, integer fields
-//! only integers in range, and enum fields only the values of their variants (`ValueError`
-//! otherwise, naming them). With the `eshm` Python package installed, enum fields read as
+//! independent copies. Arrays of numbers (nested or not) read as numpy arrays of their shape
+//! that view the message's own bytes, so `msg.cells[0] = 5.0` changes `msg` and nothing is
+//! converted element by element (`memoryview`s of that format and shape without numpy, or
+//! without the `eshm` Python package); arrays of messages or enums read as lists (of views,
+//! for messages). Arrays are set from any sequence or array of the right shape; `bool` fields
+//! accept only `bool`s, integer fields only integers in range, and enum fields only the values
+//! of their variants (`ValueError` otherwise, naming them). With the `eshm` Python package installed, enum fields read as
 //! members of an `IntEnum` class made for each enum (`eshm.Enum`), and every class has the
 //! numpy `dtype` of its layout and `frombuffer` (the messages in a buffer as a numpy array).
 
 use crate::message::Message;
-use crate::schema::{Kind, Primitive, Scalar, ScalarError};
+use crate::schema::{Kind, Primitive, Scalar, ScalarError, Schema};
 use pyo3::PyClass;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyList};
-use std::sync::{Arc, Mutex, MutexGuard};
-
 pub(crate) mod generated;
+mod storage;
 
-/// The bytes behind a message object: a shared buffer and the range of this (sub-)message.
-#[derive(Clone, Debug)]
-pub struct Storage {
-    buf: Arc<Mutex<Vec<u8>>>,
-    offset: usize,
-    len: usize,
-}
-
-impl Storage {
-    /// Storage that owns `bytes`.
-    pub fn new(bytes: Vec<u8>) -> Storage {
-        let len = bytes.len();
-        Storage { buf: Arc::new(Mutex::new(bytes)), offset: 0, len }
-    }
-
-    /// A view of `len` bytes at `offset` within this storage.
-    ///
-    /// # Panics
-    ///
-    /// If the range is outside this storage (generated code passes schema offsets).
-    pub fn at(&self, offset: usize, len: usize) -> Storage {
-        assert!(offset + len <= self.len, "eshm bug: field outside its message");
-        Storage { buf: self.buf.clone(), offset: self.offset + offset, len }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
-        // A panic while holding the lock leaves plain bytes behind: still usable.
-        self.buf.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Calls `f` with the bytes (under the storage's lock: `f` must not touch it again).
-    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        f(&self.lock()[self.offset..self.offset + self.len])
-    }
-
-    /// A copy of the bytes.
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.with_bytes(<[u8]>::to_vec)
-    }
-
-    /// Reads `N` bytes at `offset` within this storage.
-    fn read<const N: usize>(&self, offset: usize) -> [u8; N] {
-        let guard = self.lock();
-        let start = self.offset + offset;
-        guard[start..start + N].try_into().expect("N bytes")
-    }
-
-    /// Overwrites the bytes at `offset` within this storage.
-    fn write(&self, offset: usize, bytes: &[u8]) {
-        assert!(offset + bytes.len() <= self.len, "eshm bug: write outside its message");
-        let start = self.offset + offset;
-        self.lock()[start..start + bytes.len()].copy_from_slice(bytes);
-    }
-
-    /// Appends a copy of the bytes to `out`.
-    pub fn extend_into(&self, out: &mut Vec<u8>) {
-        self.with_bytes(|bytes| out.extend_from_slice(bytes));
-    }
-
-    /// Replaces all the bytes of this (sub-)message.
-    pub fn set_all(&self, bytes: &[u8]) {
-        assert_eq!(bytes.len(), self.len, "eshm bug: wrong message size");
-        self.write(0, bytes);
-    }
-}
+pub use storage::{Storage, fill_buffer_view};
 
 /// A type whose values can be a field of a Python message class: numbers, `bool`, arrays of
 /// such, and message types with `#[eshm(python)]` (implemented by the derive).
@@ -142,8 +80,7 @@ macro_rules! primitive_field {
             fn set(storage: &Storage, value: &Bound<'_, PyAny>) -> PyResult<()> {
                 let mut bytes = [0u8; size_of::<$t>()];
                 write_scalar(primitive_of::<$t>(), value, &mut bytes)?;
-                storage.write(0, &bytes);
-                Ok(())
+                storage.write(0, &bytes)
             }
         }
     )*};
@@ -196,6 +133,9 @@ pub fn write_scalar(p: Primitive, value: &Bound<'_, PyAny>, out: &mut [u8]) -> P
 
 impl<T: PyField, const N: usize> PyField for [T; N] {
     fn get(py: Python<'_>, storage: &Storage) -> PyResult<Py<PyAny>> {
+        if let Some((element, shape)) = number_array(Self::SCHEMA) {
+            return number_array_view(py, storage, element, &shape);
+        }
         let size = size_of::<T>();
         let items = (0..N)
             .map(|i| T::get(py, &storage.at(i * size, size)))
@@ -212,14 +152,90 @@ impl<T: PyField, const N: usize> PyField for [T; N] {
         if len != N {
             return Err(PyValueError::new_err(format!("expected {N} items, got {len}")));
         }
+        if let Some((element, shape)) = number_array(Self::SCHEMA)
+            && let Some(bytes) = number_array_bytes(value, element, &shape)?
+        {
+            return storage.set_all(&bytes);
+        }
         // Convert everything first, so that a bad item leaves the field unchanged.
         let scratch = Storage::new(storage.to_vec());
         let size = size_of::<T>();
         for (i, item) in value.try_iter()?.enumerate() {
             T::set(&scratch.at(i * size, size), &item?)?;
         }
-        storage.set_all(&scratch.to_vec());
-        Ok(())
+        storage.set_all(&scratch.to_vec())
+    }
+}
+
+/// The innermost element and the shape of (nested) arrays of numbers or `bool`s; `None` for
+/// arrays of messages or enums, which read as lists.
+fn number_array(schema: &Schema) -> Option<(Primitive, Vec<usize>)> {
+    let mut shape = Vec::new();
+    let mut at = schema;
+    loop {
+        match at.kind() {
+            Kind::Array { element, len } => {
+                shape.push(*len as usize);
+                at = element;
+            }
+            Kind::Primitive(p) => return Some((*p, shape)),
+            _ => return None,
+        }
+    }
+}
+
+/// An array field of numbers: a numpy array of `shape` over the message's own bytes, as the
+/// classes declared in Python give (`eshm._fields`), or, without numpy or without the `eshm`
+/// Python package, a `memoryview` of that format and shape. Writable: it changes the message.
+fn number_array_view(
+    py: Python<'_>,
+    storage: &Storage,
+    element: Primitive,
+    shape: &[usize],
+) -> PyResult<Py<PyAny>> {
+    let bytes = storage.export(py)?;
+    if let Ok(view) = py.import("eshm._fields").and_then(|m| m.getattr("number_array_view")) {
+        return Ok(view.call1((bytes, element.name(), shape.to_vec()))?.unbind());
+    }
+    let cast = (struct_format(element), shape.to_vec());
+    Ok(pyo3::types::PyMemoryView::from(&bytes)?.call_method1("cast", cast)?.unbind())
+}
+
+/// The bytes of an array-like `value` (a numpy array, a buffer) for an array field of numbers,
+/// checked as the classes declared in Python check it (`eshm._fields`: shape, no floats into
+/// integers, integers in range) and converted without a loop over the elements in Rust;
+/// `None` where the `eshm` Python package is not there, or for a list or tuple, which the
+/// element-by-element conversion takes (its errors name the item).
+fn number_array_bytes(
+    value: &Bound<'_, PyAny>,
+    element: Primitive,
+    shape: &[usize],
+) -> PyResult<Option<Vec<u8>>> {
+    if value.is_instance_of::<PyList>() || value.is_instance_of::<pyo3::types::PyTuple>() {
+        return Ok(None);
+    }
+    let Ok(convert) =
+        value.py().import("eshm._fields").and_then(|m| m.getattr("number_array_bytes"))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(convert.call1((element.name(), shape.to_vec(), value))?.extract()?))
+}
+
+/// The `struct`/`memoryview` format character of a primitive.
+fn struct_format(p: Primitive) -> &'static str {
+    match p {
+        Primitive::U8 => "B",
+        Primitive::U16 => "H",
+        Primitive::U32 => "I",
+        Primitive::U64 => "Q",
+        Primitive::I8 => "b",
+        Primitive::I16 => "h",
+        Primitive::I32 => "i",
+        Primitive::I64 => "q",
+        Primitive::F32 => "f",
+        Primitive::F64 => "d",
+        Primitive::Bool => "?",
     }
 }
 

@@ -34,7 +34,7 @@ pub(crate) const ASM_COPY_MIN: usize = 512;
 /// # Safety
 ///
 /// `src` valid for reads and `dst` for writes of `len` bytes; the ranges must not overlap.
-unsafe fn movsb(dst: *mut u8, src: *const u8, len: usize) {
+pub(crate) unsafe fn movsb(dst: *mut u8, src: *const u8, len: usize) {
     // SAFETY: the caller guarantees both ranges; `rep movsb` moves `rcx` bytes from `[rsi]`
     // to `[rdi]` forwards (the direction flag is clear by the ABI), touches no stack and keeps
     // the flags.

@@ -30,7 +30,7 @@ with eshm.Publisher(f"{topic}/battery", BatteryState) as battery_pub, eshm.Subsc
     odom_pub.publish(Odometry(stamp_ns=2, wheels=[1.5, 1.6], velocity=msg.Vector3(x=0.5)))
     odom = odom_sub.recv(timeout=1.0)
     print(f"received {odom}")
-    print(f"velocity.x = {odom.velocity.x}, wheels = {odom.wheels}")
+    print(f"velocity.x = {odom.velocity.x}, wheels = {odom.wheels.tolist()}")
 
     # A subscriber for the wrong type is refused, naming the first difference.
     try:
