@@ -9,6 +9,9 @@
 //!                               # prints "received COUNT" (exit 0) or the first difference
 //!                               # (exit 1)
 //! declared fingerprint          # prints the fingerprints of Mode, Imu and Track
+//! declared modes NAME COUNT     # as publish, on a topic of `Mode` itself: the modes
+//!                               # [Idle, Streaming, Fault][i % 3]
+//! declared receive-modes NAME COUNT  # as receive, for those modes
 //! ```
 //!
 //! `track(i)` is `pose = ((i, -i, 0.5), (0, 0, 0, 1))`; `imus[k]` (k = 0, 1) has
@@ -73,6 +76,10 @@ fn track(i: u64) -> Track {
     }
 }
 
+fn mode(i: u64) -> Mode {
+    [Mode::Idle, Mode::Streaming, Mode::Fault][(i % 3) as usize]
+}
+
 fn wait_for_reader(name: &str) -> eshm::Result<()> {
     while eshm::inspect::info(eshm::segment::SegmentKind::Topic, name)?.readers == 0 {
         std::thread::sleep(Duration::from_millis(1));
@@ -124,8 +131,35 @@ fn main() -> eshm::Result<()> {
             }
             println!("received {count}");
         }
+        [c, name, count] if c == "modes" => {
+            let count: u64 = count.parse().expect("COUNT");
+            let capacity = usize::try_from(count).expect("COUNT").max(1);
+            let mut publisher = Publisher::<Mode>::builder(name).capacity(capacity).create()?;
+            println!("ready");
+            wait_for_reader(name)?;
+            for i in 0..count {
+                publisher.publish(&mode(i))?;
+            }
+            println!("published {count}");
+            let _ = std::io::stdin().read_line(&mut String::new());
+        }
+        [c, name, count] if c == "receive-modes" => {
+            let count: u64 = count.parse().expect("COUNT");
+            let mut subscriber = Subscriber::<Mode>::open(name)?;
+            println!("ready");
+            for i in 0..count {
+                let got = subscriber.recv_timeout(Duration::from_secs(60))?;
+                if got != mode(i) || subscriber.lost() > 0 {
+                    println!("message {i}: got {got:?}, lost {}", subscriber.lost());
+                    std::process::exit(1);
+                }
+            }
+            println!("received {count}");
+        }
         _ => {
-            eprintln!("usage: declared publish|receive NAME COUNT | declared fingerprint");
+            eprintln!(
+                "usage: declared publish|receive|modes|receive-modes NAME COUNT | declared fingerprint"
+            );
             std::process::exit(2);
         }
     }

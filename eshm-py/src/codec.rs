@@ -1,7 +1,9 @@
 //! How Python values become message bytes and back, decided once per topic from its default
 //! value: `bool`, `int` (an `i64` topic), `float` (`f64`), a scalar type (`eshm.f32`,
-//! `eshm.u8`, ...), or a message class or instance (anything with `SCHEMA_BYTES`, `to_bytes`
-//! and `from_bytes`, such as `eshm.msg.Pose` or a class generated in another extension).
+//! `eshm.u8`, ...), a message class or instance (anything with `SCHEMA_BYTES`, `to_bytes`
+//! and `from_bytes`, such as `eshm.msg.Pose` or a class generated in another extension), or an
+//! enum class (an `eshm.Enum`: anything with the `SCHEMA_BYTES` of an enum, called with a
+//! value to get its member).
 
 use crate::errors::{argument_type, invalid_argument, ours};
 use eshm::Schema;
@@ -99,6 +101,14 @@ pub(crate) enum Codec {
     },
     /// An array or slice topic (`eshm.Array`, `eshm.Slice`): numpy arrays or memoryviews.
     Array(std::sync::Arc<crate::ndarray::ArrayCodec>),
+    /// An enum topic (an `eshm.Enum` class, or the `IntEnum` class of a Rust enum): members
+    /// of the class, stored as its integer type.
+    Enum {
+        class: Py<PyType>,
+        repr: Primitive,
+        /// The type's fingerprint, which another class of the same enum shares.
+        fingerprint: u64,
+    },
 }
 
 /// What a topic carries, as decided from a default value.
@@ -114,7 +124,7 @@ pub(crate) struct Typed {
 
 const EXPECTED: &str = "the message type comes from the default value: a bool, an int (i64), a float (f64), \
                         a scalar type such as eshm.f32 or eshm.u8, a message class or instance such as eshm.msg.Pose, \
-                        or an eshm.Array or eshm.Slice";
+                        an eshm.Enum class, or an eshm.Array or eshm.Slice";
 
 fn message_class<'py>(value: &Bound<'py, PyAny>) -> Option<Bound<'py, PyType>> {
     let class = match value.cast::<PyType>() {
@@ -188,6 +198,24 @@ impl Typed {
                     class.name().map(|n| n.to_string()).unwrap_or_default()
                 ))
             })?;
+            if let eshm::schema::Kind::Enum { repr, variants, .. } = schema.kind() {
+                let first = variants.first().map_or(0, |v| v.value());
+                let default = if value.is_instance(&class)? {
+                    value.clone()
+                } else {
+                    class.call1((first,))?
+                };
+                return Ok(Typed {
+                    codec: Codec::Enum {
+                        repr: *repr,
+                        fingerprint: schema.fingerprint(),
+                        class: class.unbind(),
+                    },
+                    validate: true,
+                    schema,
+                    default: default.unbind(),
+                });
+            }
             let default = if value.is_instance(&class)? { value.clone() } else { class.call0()? };
             return Ok(Typed {
                 codec: Codec::Message {
@@ -219,6 +247,26 @@ impl Codec {
                 out.resize(source.len(), 0);
                 source.copy_into(out);
                 Ok(())
+            }
+            Codec::Enum { class, repr, fingerprint } => {
+                let class = class.bind(value.py());
+                // A member of the class, of another class of the same enum (the same
+                // fingerprint), or an integer that is one of its values.
+                let same_type = value
+                    .get_type()
+                    .getattr(intern!(value.py(), "FINGERPRINT"))
+                    .and_then(|f| f.extract::<u64>())
+                    .is_ok_and(|f| f == *fingerprint);
+                if !same_type && !value.is_exact_instance_of::<PyInt>() {
+                    return Err(argument_type(format!(
+                        "expected a {} (or one of its values), got {}",
+                        class.name()?,
+                        value.get_type().name()?
+                    )));
+                }
+                let member = class.call1((value,))?; // ValueError for no variant's value
+                out.resize(repr.size(), 0);
+                write_scalar(*repr, &member, out).map_err(|e| ours(value.py(), e))
             }
             Codec::Message { native: Some(native), .. } if (native.encode)(value, out) => Ok(()),
             Codec::Message { class, fingerprint, .. } => {
@@ -252,6 +300,9 @@ impl Codec {
         Ok(match self {
             Codec::Scalar(p) => read_scalar(py, *p, bytes)?,
             Codec::Array(codec) => codec.decode(py, bytes)?,
+            Codec::Enum { class, repr, .. } => {
+                class.bind(py).call1((read_scalar(py, *repr, bytes)?,))?.unbind()
+            }
             Codec::Message { native: Some(native), .. } => (native.decode)(py, bytes)?,
             Codec::Message { class, .. } => class
                 .bind(py)

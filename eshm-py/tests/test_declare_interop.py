@@ -154,3 +154,45 @@ def test_the_example_script_logs_every_message_with_the_rust_fingerprint(name, d
     lines = run.stdout.splitlines()
     assert f"fingerprint {imu}, 40 bytes" in lines, run.stdout
     assert lines[-3:] == ["received 300, lost 0", "last stamp 299000000 ns, mean gyro z 1.495", "modes ['Streaming']"]
+
+
+def test_an_enum_class_is_a_topic_type_both_ways_with_rust(name, declared_binary, child):
+    # Rust publishes `Publisher<Mode>`; Python subscribes with the declared `Mode`.
+    rust = run_rust(child, declared_binary, "modes", name, 300)
+    rust.expect(r"^ready")
+    sub = eshm.Subscriber(name, Mode, history=0)
+    rust.expect(r"^published")
+    got = []
+    while (m := sub.try_recv()) is not None:
+        got.append(m)
+    assert got == [MODES[i % 3] for i in range(300)] and all(type(m) is Mode for m in got)
+    rust.send("done")
+    rust.finish_ok()
+    # Python publishes members (or their values); Rust receives them as `Mode`.
+    pub = eshm.Publisher(name + "/back", Mode, buffer_num=300)
+    rust = run_rust(child, declared_binary, "receive-modes", name + "/back", 300)
+    rust.expect(r"^ready")
+    for i in range(300):
+        pub.publish(MODES[i % 3] if i % 2 else int(MODES[i % 3]))
+    rust.finish_ok()
+    assert rust.lines[-1] == "received 300", rust.report()
+
+
+def test_an_enum_topic_refuses_what_is_not_one_of_its_values(name):
+    pub = eshm.Publisher(name, Mode)
+    sub = eshm.Subscriber(name, Mode)
+    assert sub.subscribe() == (False, Mode.Idle), "the default is the first variant"
+    with pytest.raises(ValueError, match="7 is not a valid Mode"):
+        pub.publish(7)
+    for wrong in (True, 1.0, "Idle"):
+        with pytest.raises(eshm.ArgumentTypeError, match="expected a Mode"):
+            pub.publish(wrong)
+
+    class Other(eshm.Enum, repr=eshm.u8):
+        Idle = 0
+
+    with pytest.raises(eshm.ArgumentTypeError, match="expected a Mode .* got Other"):
+        pub.publish(Other.Idle)
+    assert sub.try_recv() is None, "nothing was published"
+    with pytest.raises(eshm.TypeMismatchError):
+        eshm.Subscriber(name, Other)

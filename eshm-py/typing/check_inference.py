@@ -229,6 +229,8 @@ def _declared_message_types() -> None:
     assert_type(_Imu().to_bytes(), bytes)
     assert_type(_Imu().mode.value, int)
     assert_type(_Mode.FINGERPRINT, int)
+    assert_type(eshm.Subscriber("t", _Mode).recv(), _Mode)  # an enum class is a topic type too
+    eshm.Publisher("t", _Mode).publish(_Mode.RUN)
 
 
 def _array_topics() -> None:
