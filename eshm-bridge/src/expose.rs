@@ -4,7 +4,8 @@
 //! One thread does it all. It looks at the segment directory every 100 ms (a directory
 //! listing, no mapping) and opens a subscriber for each new selected topic, which then follows
 //! the topic's publishers as they come and go; between looks it takes what every subscriber
-//! has (up to 1024 messages per topic in a row), then sleeps on all their wake-ups at once
+//! has (up to 1024 messages per topic in a row; those found waiting together go as batches of
+//! up to 64 KiB, see `wire`), then sleeps on all their wake-ups at once
 //! (`eshm::wait::wait_any`) until a publisher commits, the next look, or the bridge stops.
 //!
 //! Loop avoidance, on this side: a topic that a live bridge publishes here (this one, which
@@ -15,7 +16,7 @@
 use crate::event::Event;
 use crate::select::Selection;
 use crate::status::{self, Exposed};
-use crate::wire::Header;
+use crate::wire::{self, Header};
 use crate::{Shared, key};
 use eshm::inspect;
 use eshm::pubsub::SubscriberOptions;
@@ -35,6 +36,8 @@ const LOOK: Duration = Duration::from_millis(100);
 const FULL_LOOK: Duration = Duration::from_secs(1);
 /// Messages taken from one topic before the next topic's turn.
 const BATCH: u32 = 1024;
+/// Bytes of messages from which those received are put (as one batch, if several).
+const BATCH_BYTES: usize = 64 * 1024;
 /// How long a topic whose receive failed is left alone.
 const RETRY: Duration = Duration::from_millis(100);
 /// Wake-ups registered at once (`wait_any` takes at most 127); topics beyond are polled.
@@ -115,6 +118,7 @@ impl Exposer {
             }
             out.retry_at = None;
             let seq = self.seqs.entry(name.clone()).or_insert(0);
+            let mut pending = Pending::default();
             for _ in 0..BATCH {
                 match out.sub.try_recv_bytes() {
                     Ok(Some(bytes)) => {
@@ -129,7 +133,7 @@ impl Exposer {
                                 break;
                             }
                         }
-                        forward(&self.shared, name, out, seq, bytes);
+                        take(&self.shared, name, out, &mut pending, seq, bytes);
                         any = true;
                     }
                     Ok(None) => break,
@@ -140,6 +144,7 @@ impl Exposer {
                     }
                 }
             }
+            send(&self.shared, name, out, &mut pending, seq);
         }
         any
     }
@@ -357,25 +362,75 @@ fn announce(shared: &Shared, name: &str, out: &mut Outbound, schema: &eshm::Sche
     (shared.events)(&Event::Exposing { topic: name.to_owned(), type_name, fingerprint });
 }
 
-/// Puts one message on the topic's key.
-fn forward(shared: &Shared, name: &str, out: &mut Outbound, seq: &mut u64, bytes: Vec<u8>) {
+/// Messages of one topic received and not put yet, all of one type (see `wire`: several go
+/// as one batch).
+#[derive(Default)]
+struct Pending {
+    messages: Vec<Vec<u8>>,
+    /// Their bytes.
+    bytes: usize,
+    /// When the first was received (ns since the Unix epoch).
+    stamp_unix_ns: u64,
+}
+
+/// Adds a message just received to `pending`, after putting what `pending` holds if the
+/// message's type is another one, or if it is full.
+fn take(
+    shared: &Shared,
+    name: &str,
+    out: &mut Outbound,
+    pending: &mut Pending,
+    seq: &mut u64,
+    bytes: Vec<u8>,
+) {
     // Just received: attached, and to the segment the message came from.
     let Some(schema) = out.sub.schema() else { return };
     if schema.fingerprint() != out.fingerprint {
         let schema = schema.clone();
+        send(shared, name, out, pending, seq); // the previous type's messages first
         announce(shared, name, out, &schema);
     }
-    *seq += 1;
+    if pending.messages.is_empty() {
+        pending.stamp_unix_ns = status::unix_ns();
+    }
+    pending.bytes += bytes.len();
+    pending.messages.push(bytes);
+    if pending.bytes >= BATCH_BYTES {
+        send(shared, name, out, pending, seq);
+    }
+}
+
+/// Puts the pending messages on the topic's key: one alone (a version-1 attachment), several
+/// as a batch (version 2).
+fn send(shared: &Shared, name: &str, out: &mut Outbound, pending: &mut Pending, seq: &mut u64) {
+    let count = pending.messages.len();
+    if count == 0 {
+        return;
+    }
     let header = Header {
         fingerprint: out.fingerprint,
-        seq: *seq,
-        stamp_unix_ns: status::unix_ns(),
+        seq: *seq + 1,
+        stamp_unix_ns: pending.stamp_unix_ns,
         lost_at_source: out.sub.lost(),
         origin: shared.id,
     };
-    match out.publisher.put(bytes).attachment(header.encode()).wait() {
+    *seq += count as u64;
+    let put = if count == 1 {
+        let message = pending.messages.pop().expect("one message");
+        out.publisher.put(message).attachment(header.encode()).wait()
+    } else {
+        let mut payload = Vec::with_capacity(pending.bytes + 4 * count);
+        for message in pending.messages.drain(..) {
+            wire::push_record(&mut payload, &message);
+        }
+        let count = u32::try_from(count).expect("at most BATCH messages");
+        out.publisher.put(payload).attachment(header.encode_batch(count)).wait()
+    };
+    pending.bytes = 0;
+    match put {
         Ok(()) => {
-            out.stats.sent += 1;
+            out.stats.sent += count as u64;
+            out.stats.puts += 1;
             out.trouble = None;
         }
         Err(e) => {

@@ -24,7 +24,7 @@
 use crate::event::Event;
 use crate::select::Selection;
 use crate::status::Imported;
-use crate::wire::{Header, id_text};
+use crate::wire::{self, Header, id_text};
 use crate::{Shared, key};
 use eshm::pubsub::PublisherOptions;
 use eshm::segment::SegmentKind;
@@ -177,10 +177,11 @@ impl Importer {
         self.work_ready.notify_all();
     }
 
-    /// One message from the network (on a Zenoh thread: never blocks for long).
+    /// One sample from the network: a message, or a batch of them (on a Zenoh thread: never
+    /// blocks for long).
     fn on_sample(&self, sample: &Sample) {
         let key = sample.key_expr().as_str();
-        let header = sample.attachment().map(|a| Header::decode(&a.to_bytes()));
+        let header = sample.attachment().map(|a| Header::decode_any(&a.to_bytes()));
         let mut guard = self.lock();
         let inbound = &mut *guard;
         if !inbound.topics.contains_key(key) {
@@ -197,13 +198,21 @@ impl Importer {
                 }
             }
         }
-        let t = inbound.topics.get_mut(key).expect("just looked");
-        t.stats.received += 1;
-        let header = match header {
-            Some(Ok(h)) => h,
-            other => {
+        let payload = sample.payload().to_bytes();
+        let messages = match header {
+            Some(Ok((h, 1))) => Ok((h, vec![&payload[..]])),
+            Some(Ok((h, count))) => {
+                wire::records(&payload, count).map(|m| (h, m)).map_err(|e| Some(Err(e)))
+            }
+            other => Err(other.map(|h| h.map(|_| ()))),
+        };
+        let (header, messages) = match messages {
+            Ok(found) => found,
+            Err(refused) => {
+                let t = inbound.topics.get_mut(key).expect("just looked");
+                t.stats.received += 1;
                 t.stats.dropped_invalid += 1;
-                let what = match other {
+                let what = match refused {
                     Some(Err(e)) => format!("messages from the network are refused: {e}"),
                     _ => "messages from the network without eshm's attachment are refused".into(),
                 };
@@ -215,22 +224,44 @@ impl Importer {
                 return;
             }
         };
+        let mut events = Vec::new();
+        for (i, message) in messages.into_iter().enumerate() {
+            let header = Header { seq: header.seq + i as u64, ..header };
+            events.extend(self.deliver(inbound, key, &header, message));
+        }
+        drop(guard);
+        for e in &events {
+            (self.shared.events)(e);
+        }
+    }
+
+    /// One message from the network, on the topic of `key` (known): republished, queued until
+    /// the topic's publisher is set up, or counted as refused. The trouble to report, if any.
+    fn deliver(
+        &self,
+        inbound: &mut Inbound,
+        key: &str,
+        header: &Header,
+        payload: &[u8],
+    ) -> Option<Event> {
+        let t = inbound.topics.get_mut(key).expect("known topic");
+        t.stats.received += 1;
         if header.origin == self.shared.id {
             t.stats.dropped_own += 1;
-            return;
+            return None;
         }
-        if !account(t, &header) {
-            return;
+        if !account(t, header) {
+            return None;
         }
-        let payload = sample.payload().to_bytes();
         match &mut t.state {
             Some(State::Ready { publisher, fingerprint })
                 if *fingerprint == header.fingerprint && t.queue.is_empty() =>
             {
-                match publisher.publish_bytes(&payload) {
+                match publisher.publish_bytes(payload) {
                     Ok(()) => {
                         t.stats.republished += 1;
                         t.trouble = None;
+                        None
                     }
                     Err(e) => {
                         let lost_publisher = !matches!(
@@ -245,16 +276,13 @@ impl Importer {
                             // Taken over, or its file truncated: set up a new one, this
                             // message first.
                             t.state = Some(State::Waiting);
-                            enqueue(t, header.fingerprint, payload.into_owned());
+                            enqueue(t, header.fingerprint, payload.to_vec());
                             list(inbound, key);
                             self.work_ready.notify_one();
                         } else {
                             t.stats.dropped_invalid += 1;
                         }
-                        drop(guard);
-                        if let Some(e) = event {
-                            (self.shared.events)(&e);
-                        }
+                        event
                     }
                 }
             }
@@ -262,11 +290,13 @@ impl Importer {
                 if *fingerprint == header.fingerprint && Instant::now() < *recheck =>
             {
                 count_refused(&mut t.stats, *kind, 1);
+                None
             }
             _ => {
-                enqueue(t, header.fingerprint, payload.into_owned());
+                enqueue(t, header.fingerprint, payload.to_vec());
                 list(inbound, key);
                 self.work_ready.notify_one();
+                None
             }
         }
     }

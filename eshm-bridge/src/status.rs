@@ -19,7 +19,7 @@
 //! { "format": "eshm-bridge-status/1", "pid": 4242, "start_time": 123456, "id": "<zenoh id>",
 //!   "updated_unix_ns": ..., "expose": ["robot/**"], "import": ["base/**"], "peers": ["<id>"],
 //!   "exposed": { "robot/imu": { "type": "Imu", "fingerprint": "0x...", "sent": 10000,
-//!                               "lost_at_source": 0 } },
+//!                               "puts": 120, "lost_at_source": 0 } },
 //!   "imported": { "base/cmd": { "type": "Twist", "fingerprint": "0x...", "state": "republishing",
 //!                               "received": 500, "republished": 500, "lost_network": 0,
 //!                               "lost_at_source": 0, "dropped_type_conflict": 0,
@@ -111,6 +111,8 @@ pub(crate) struct Exposed {
     pub(crate) fingerprint: u64,
     /// Messages put on the topic's key.
     pub(crate) sent: u64,
+    /// Zenoh puts that carried them (fewer: messages waiting together go as one batch).
+    pub(crate) puts: u64,
     /// Messages the bridge's subscriber lost.
     pub(crate) lost_at_source: u64,
 }
@@ -153,6 +155,7 @@ impl Exposed {
             "type": self.type_name,
             "fingerprint": fingerprint_json(self.fingerprint),
             "sent": self.sent,
+            "puts": self.puts,
             "lost_at_source": self.lost_at_source,
         })
     }

@@ -24,11 +24,28 @@
 //!
 //! A longer attachment of version 1 is accepted (fields may be added at the end); another
 //! version is refused.
+//!
+//! ## Batches (version 2)
+//!
+//! When an exposing bridge finds several messages of a topic waiting in its ring (a fast
+//! publisher), it puts them as one Zenoh sample: one message per Zenoh put would cap the
+//! bridge far below what a ring delivers. Such a sample's attachment is 64 bytes: the layout
+//! above with version 2, where `seq` is the number of the batch's first message (the others
+//! follow it: `seq + 1`, ...), `stamp_unix_ns` when the bridge received the first,
+//! `lost_at_source` the count after the last; then, at offset 56, `count` (4 bytes: the
+//! messages in the batch, at least 2) and 4 zero bytes. Its payload is the `count` messages
+//! back to back, each a 4-byte length and then its bytes. A single waiting message still
+//! travels alone with a version-1 attachment, so that a consumer that is not a bridge reads
+//! one message per sample whenever the publisher is not faster than the network.
 
 /// The attachment's length.
 pub const ATTACHMENT_LEN: usize = 56;
-/// The layout version this bridge writes and reads.
+/// The layout version of a single message's attachment.
 pub const VERSION: u8 = 1;
+/// The length of a batch's attachment.
+pub const BATCH_ATTACHMENT_LEN: usize = 64;
+/// The layout version of a batch's attachment.
+pub const BATCH_VERSION: u8 = 2;
 
 /// The fields of an attachment (see the [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +70,24 @@ pub enum WireError {
     #[error("an attachment of {0} bytes, not at least {ATTACHMENT_LEN}")]
     Short(usize),
     /// Another layout version.
-    #[error("attachment layout version {0}, this bridge reads version {VERSION}")]
+    #[error(
+        "attachment layout version {0}, this bridge reads versions {VERSION} and {BATCH_VERSION}"
+    )]
     Version(u8),
+    /// A batch's attachment shorter than [`BATCH_ATTACHMENT_LEN`].
+    #[error("a batch attachment of {0} bytes, not at least {BATCH_ATTACHMENT_LEN}")]
+    ShortBatch(usize),
+    /// A batch that says it holds fewer than 2 messages.
+    #[error("a batch of {0} message(s), not at least 2")]
+    BatchCount(u32),
+    /// A batch's payload that is not `count` length-prefixed messages.
+    #[error("a batch payload of {len} bytes that does not hold its {count} messages")]
+    BatchPayload {
+        /// The payload's length.
+        len: usize,
+        /// The messages the attachment announced.
+        count: u32,
+    },
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
@@ -88,16 +121,84 @@ impl Header {
         if bytes[0] != VERSION {
             return Err(WireError::Version(bytes[0]));
         }
+        Ok(Header::fields(bytes))
+    }
+
+    fn fields(bytes: &[u8]) -> Header {
         let mut origin = [0u8; 16];
         origin.copy_from_slice(&bytes[40..56]);
-        Ok(Header {
+        Header {
             fingerprint: u64_at(bytes, 8),
             seq: u64_at(bytes, 16),
             stamp_unix_ns: u64_at(bytes, 24),
             lost_at_source: u64_at(bytes, 32),
             origin,
-        })
+        }
     }
+
+    /// The attachment of a batch of `count` messages (at least 2) whose first is this header's.
+    pub fn encode_batch(&self, count: u32) -> [u8; BATCH_ATTACHMENT_LEN] {
+        let mut out = [0u8; BATCH_ATTACHMENT_LEN];
+        out[..ATTACHMENT_LEN].copy_from_slice(&self.encode());
+        out[0] = BATCH_VERSION;
+        out[56..60].copy_from_slice(&count.to_le_bytes());
+        out
+    }
+
+    /// The fields of an attachment of either version, and the number of messages the sample
+    /// holds (1 for version 1).
+    ///
+    /// # Errors
+    ///
+    /// [`WireError`] for a short attachment, another version, or a batch of fewer than 2.
+    pub fn decode_any(bytes: &[u8]) -> Result<(Header, u32), WireError> {
+        match bytes.first() {
+            Some(&BATCH_VERSION) => {
+                if bytes.len() < BATCH_ATTACHMENT_LEN {
+                    return Err(WireError::ShortBatch(bytes.len()));
+                }
+                let count = u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes"));
+                if count < 2 {
+                    return Err(WireError::BatchCount(count));
+                }
+                Ok((Header::fields(bytes), count))
+            }
+            _ => Header::decode(bytes).map(|h| (h, 1)),
+        }
+    }
+}
+
+/// Appends one message to a batch's payload: its length (4 bytes), then its bytes.
+///
+/// # Panics
+///
+/// For a message of 4 GiB or more.
+pub fn push_record(payload: &mut Vec<u8>, message: &[u8]) {
+    let len = u32::try_from(message.len()).expect("a message under 4 GiB");
+    payload.extend_from_slice(&len.to_le_bytes());
+    payload.extend_from_slice(message);
+}
+
+/// The `count` messages of a batch's payload.
+///
+/// # Errors
+///
+/// [`WireError::BatchPayload`] unless the payload is exactly `count` length-prefixed messages.
+pub fn records(payload: &[u8], count: u32) -> Result<Vec<&[u8]>, WireError> {
+    let bad = || WireError::BatchPayload { len: payload.len(), count };
+    let mut out = Vec::with_capacity((count as usize).min(payload.len() / 4));
+    let mut rest = payload;
+    for _ in 0..count {
+        let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if tail.len() < len {
+            return Err(bad());
+        }
+        let (message, tail) = tail.split_at(len);
+        out.push(message);
+        rest = tail;
+    }
+    if rest.is_empty() { Ok(out) } else { Err(bad()) }
 }
 
 /// A bridge id (a Zenoh id's bytes) as text, as Zenoh prints ids: the little-endian number in
@@ -135,6 +236,40 @@ mod tests {
         let mut v2 = bytes;
         v2[0] = 2;
         assert_eq!(Header::decode(&v2), Err(WireError::Version(2)));
+    }
+
+    #[test]
+    fn wire_batches_round_trip_and_malformed_ones_are_refused() {
+        let h = Header {
+            fingerprint: 5,
+            seq: 11,
+            stamp_unix_ns: 3,
+            lost_at_source: 2,
+            origin: [9; 16],
+        };
+        let attachment = h.encode_batch(3);
+        assert_eq!(attachment[0], 2);
+        assert_eq!(&attachment[56..64], &[3, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Header::decode_any(&attachment), Ok((h, 3)));
+        assert_eq!(Header::decode_any(&h.encode()), Ok((h, 1)));
+        assert_eq!(Header::decode(&attachment), Err(WireError::Version(2)), "v1 readers refuse");
+        assert_eq!(Header::decode_any(&attachment[..60]), Err(WireError::ShortBatch(60)));
+        assert_eq!(Header::decode_any(&h.encode_batch(1)), Err(WireError::BatchCount(1)));
+        let mut v3 = attachment;
+        v3[0] = 3;
+        assert_eq!(Header::decode_any(&v3), Err(WireError::Version(3)));
+
+        let mut payload = Vec::new();
+        for m in [&b"ab"[..], b"", b"xyz"] {
+            push_record(&mut payload, m);
+        }
+        assert_eq!(payload.len(), 3 * 4 + 5);
+        assert_eq!(records(&payload, 3), Ok(vec![&b"ab"[..], b"", b"xyz"]));
+        let bad = |len, count| Err(WireError::BatchPayload { len, count });
+        assert_eq!(records(&payload, 2), bad(17, 2), "bytes left over");
+        assert_eq!(records(&payload, 4), bad(17, 4), "one missing");
+        assert_eq!(records(&payload[..16], 3), bad(16, 3), "the last one cut");
+        assert_eq!(records(&[1, 0, 0], 1), bad(3, 1), "a cut length");
     }
 
     #[test]

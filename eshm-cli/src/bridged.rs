@@ -106,8 +106,9 @@ pub(crate) fn text(bridged: &[Bridged]) -> String {
         } else {
             let _ = writeln!(
                 o,
-                "\n               sent {}, lost here before sending {}",
+                "\n               sent {} (in {} puts), lost here before sending {}",
                 count(c, "sent"),
+                count(c, "puts"),
                 count(c, "lost_at_source"),
             );
         }

@@ -241,9 +241,10 @@ pub(crate) fn role_f64_sub(args: &[String]) {
 }
 
 /// A Zenoh peer that is not a bridge (connecting to `args[0]`): it answers the schema query
-/// for `Imu` like a bridge, and on `send` puts four messages on `robot/forged`'s key: one
-/// without an attachment, one with an attachment of an unknown layout version, one whose
-/// payload is 10 bytes (shorter than an `Imu`), then a good one. Prints `sent`.
+/// for `Imu` like a bridge, and on `send` puts on `robot/forged`'s key: a message without an
+/// attachment, one with an attachment of an unknown layout version, one whose payload is 10
+/// bytes (shorter than an `Imu`), a good one, a good batch of three (`wire` version 2), and a
+/// batch that announces three messages and holds two. Prints `sent`.
 pub(crate) fn role_forger(args: &[String]) {
     use eshm_bridge::wire::Header;
     use zenoh::Wait as _;
@@ -282,6 +283,15 @@ pub(crate) fn role_forger(args: &[String]) {
         put(good.clone(), Some(other_version));
         put(vec![0xA5; 10], Some(header(1).encode()));
         put(good, Some(header(2).encode()));
+        // A batch of three (messages 3, 4 and 5), then one that says three and holds two.
+        let mut batch = Vec::new();
+        for i in 2..=4 {
+            eshm_bridge::wire::push_record(&mut batch, eshm::message::as_bytes(&imu(1, i)));
+        }
+        let attach = |h: Header, n| Some(h.encode_batch(n).to_vec());
+        publisher.put(batch.clone()).attachment(attach(header(3), 3)).wait().expect("put");
+        let short = batch[..batch.len() / 3 * 2].to_vec();
+        publisher.put(short).attachment(attach(header(6), 3)).wait().expect("put");
         println!("sent");
     }
     eshm_tests::wait_for_parent();
