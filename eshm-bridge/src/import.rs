@@ -224,80 +224,28 @@ impl Importer {
                 return;
             }
         };
+        let t = inbound.topics.get_mut(key).expect("just looked");
+        let count = messages.len() as u64;
+        t.stats.received += count;
+        if header.origin == self.shared.id {
+            t.stats.dropped_own += count;
+            return;
+        }
+        let skip = account(t, &header, count) as usize;
         let mut events = Vec::new();
-        for (i, message) in messages.into_iter().enumerate() {
-            let header = Header { seq: header.seq + i as u64, ..header };
-            events.extend(self.deliver(inbound, key, &header, message));
+        let mut queued = false;
+        for message in &messages[skip..] {
+            let (event, queue) = deliver(t, header.fingerprint, message);
+            events.extend(event);
+            queued |= queue;
+        }
+        if queued {
+            list(inbound, key);
+            self.work_ready.notify_one();
         }
         drop(guard);
         for e in &events {
             (self.shared.events)(e);
-        }
-    }
-
-    /// One message from the network, on the topic of `key` (known): republished, queued until
-    /// the topic's publisher is set up, or counted as refused. The trouble to report, if any.
-    fn deliver(
-        &self,
-        inbound: &mut Inbound,
-        key: &str,
-        header: &Header,
-        payload: &[u8],
-    ) -> Option<Event> {
-        let t = inbound.topics.get_mut(key).expect("known topic");
-        t.stats.received += 1;
-        if header.origin == self.shared.id {
-            t.stats.dropped_own += 1;
-            return None;
-        }
-        if !account(t, header) {
-            return None;
-        }
-        match &mut t.state {
-            Some(State::Ready { publisher, fingerprint })
-                if *fingerprint == header.fingerprint && t.queue.is_empty() =>
-            {
-                match publisher.publish_bytes(payload) {
-                    Ok(()) => {
-                        t.stats.republished += 1;
-                        t.trouble = None;
-                        None
-                    }
-                    Err(e) => {
-                        let lost_publisher = !matches!(
-                            e,
-                            PublishError::WrongSize { .. }
-                                | PublishError::InvalidMessage { .. }
-                                | PublishError::MessageTooLarge { .. }
-                        );
-                        let what = format!("a message from the network was not republished: {e}");
-                        let event = t.trouble(what);
-                        if lost_publisher {
-                            // Taken over, or its file truncated: set up a new one, this
-                            // message first.
-                            t.state = Some(State::Waiting);
-                            enqueue(t, header.fingerprint, payload.to_vec());
-                            list(inbound, key);
-                            self.work_ready.notify_one();
-                        } else {
-                            t.stats.dropped_invalid += 1;
-                        }
-                        event
-                    }
-                }
-            }
-            Some(State::Refused { fingerprint, recheck, kind })
-                if *fingerprint == header.fingerprint && Instant::now() < *recheck =>
-            {
-                count_refused(&mut t.stats, *kind, 1);
-                None
-            }
-            _ => {
-                enqueue(t, header.fingerprint, payload.to_vec());
-                list(inbound, key);
-                self.work_ready.notify_one();
-                None
-            }
         }
     }
 
@@ -492,24 +440,77 @@ fn local_conflict(name: &str, remote: &Schema) -> Option<Outcome> {
     Some(Outcome::Refused(Refusal::TypeConflict, e))
 }
 
-/// Counts the message of `header` in its stream: network losses, duplicates. Whether it goes
-/// on (a duplicate does not).
-fn account(t: &mut Topic, header: &Header) -> bool {
+/// Counts the `count` messages of `header` (numbered from its `seq`) in their stream: network
+/// losses, duplicates. How many of them, from the first, are not to go on (duplicates: all of
+/// them, or those up to the last number seen).
+fn account(t: &mut Topic, header: &Header, count: u64) -> u64 {
     let (last, lost_at_source) = t.streams.entry(header.origin).or_insert_with(|| {
         t.stats.origins.push(id_text(&header.origin));
         (0, 0)
     });
-    if *last != 0 && header.seq <= *last {
-        t.stats.duplicates += 1;
-        return false;
+    // Messages `seq ..= seq + count - 1`; those up to `last` came already (or are older).
+    let skip =
+        if *last != 0 && header.seq <= *last { (*last - header.seq + 1).min(count) } else { 0 };
+    t.stats.duplicates += skip;
+    if skip == count {
+        return count;
     }
-    if *last != 0 {
+    if *last != 0 && skip == 0 {
         t.stats.lost_network += header.seq - *last - 1;
     }
-    *last = header.seq;
+    *last = header.seq + count - 1;
     *lost_at_source = header.lost_at_source;
     t.stats.lost_at_source = t.streams.values().map(|(_, l)| l).sum();
-    true
+    skip
+}
+
+/// One new message of topic `t` (of type `fingerprint`): republished, queued until the
+/// topic's publisher is set up (`true`: the topic must be listed for the resolver), or
+/// counted as refused; and the trouble to report, if any.
+fn deliver(t: &mut Topic, fingerprint: u64, payload: &[u8]) -> (Option<Event>, bool) {
+    match &mut t.state {
+        Some(State::Ready { publisher, fingerprint: fp })
+            if *fp == fingerprint && t.queue.is_empty() =>
+        {
+            match publisher.publish_bytes(payload) {
+                Ok(()) => {
+                    t.stats.republished += 1;
+                    t.trouble = None;
+                    (None, false)
+                }
+                Err(e) => {
+                    let lost_publisher = !matches!(
+                        e,
+                        PublishError::WrongSize { .. }
+                            | PublishError::InvalidMessage { .. }
+                            | PublishError::MessageTooLarge { .. }
+                    );
+                    let what = format!("a message from the network was not republished: {e}");
+                    let event = t.trouble(what);
+                    if lost_publisher {
+                        // Taken over, or its file truncated: set up a new one, this message
+                        // first.
+                        t.state = Some(State::Waiting);
+                        enqueue(t, fingerprint, payload.to_vec());
+                        (event, true)
+                    } else {
+                        t.stats.dropped_invalid += 1;
+                        (event, false)
+                    }
+                }
+            }
+        }
+        Some(State::Refused { fingerprint: fp, recheck, kind })
+            if *fp == fingerprint && Instant::now() < *recheck =>
+        {
+            count_refused(&mut t.stats, *kind, 1);
+            (None, false)
+        }
+        _ => {
+            enqueue(t, fingerprint, payload.to_vec());
+            (None, true)
+        }
+    }
 }
 
 fn enqueue(t: &mut Topic, fingerprint: u64, payload: Vec<u8>) {
@@ -580,22 +581,37 @@ mod tests {
     fn import_account_counts_gaps_per_stream_and_refuses_repeats() {
         let mut t = Topic::default();
         // A stream may start anywhere (a bridge restarted on either side): no loss.
-        assert!(account(&mut t, &header(1, 41, 0)));
-        assert!(account(&mut t, &header(1, 42, 0)));
+        assert_eq!(account(&mut t, &header(1, 41, 0), 1), 0);
+        assert_eq!(account(&mut t, &header(1, 42, 0), 1), 0);
         assert_eq!(t.stats.lost_network, 0);
         // 43 and 44 went missing.
-        assert!(account(&mut t, &header(1, 45, 2)));
+        assert_eq!(account(&mut t, &header(1, 45, 2), 1), 0);
         assert_eq!((t.stats.lost_network, t.stats.lost_at_source), (2, 2));
         // A repeat, or an older message, is not republished.
-        assert!(!account(&mut t, &header(1, 45, 2)));
-        assert!(!account(&mut t, &header(1, 3, 2)));
+        assert_eq!(account(&mut t, &header(1, 45, 2), 1), 1);
+        assert_eq!(account(&mut t, &header(1, 3, 2), 1), 1);
         assert_eq!(t.stats.duplicates, 2);
         // A second origin is a stream of its own; source losses add up over origins.
-        assert!(account(&mut t, &header(2, 1, 5)));
-        assert!(account(&mut t, &header(2, 3, 6)));
-        assert!(account(&mut t, &header(1, 46, 2)));
+        assert_eq!(account(&mut t, &header(2, 1, 5), 1), 0);
+        assert_eq!(account(&mut t, &header(2, 3, 6), 1), 0);
+        assert_eq!(account(&mut t, &header(1, 46, 2), 1), 0);
         assert_eq!((t.stats.lost_network, t.stats.lost_at_source), (3, 8));
         assert_eq!(t.stats.origins.len(), 2);
+    }
+
+    #[test]
+    fn import_account_takes_batches_whole_with_their_gaps_and_repeats() {
+        let mut t = Topic::default();
+        assert_eq!(account(&mut t, &header(1, 10, 0), 5), 0, "10 to 14");
+        assert_eq!(account(&mut t, &header(1, 15, 0), 3), 0, "15 to 17: no gap");
+        assert_eq!(t.stats.lost_network, 0);
+        assert_eq!(account(&mut t, &header(1, 20, 0), 2), 0, "20, 21: 18 and 19 lost");
+        assert_eq!(t.stats.lost_network, 2);
+        assert_eq!(account(&mut t, &header(1, 20, 0), 4), 2, "20 and 21 again, then 22 and 23");
+        assert_eq!(account(&mut t, &header(1, 5, 0), 3), 3, "all older");
+        assert_eq!((t.stats.duplicates, t.stats.lost_network), (5, 2));
+        assert_eq!(account(&mut t, &header(1, 24, 0), 1), 0, "the stream goes on from 23");
+        assert_eq!(t.stats.lost_network, 2);
     }
 
     #[test]
