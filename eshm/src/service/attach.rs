@@ -258,13 +258,16 @@ impl ClientCore {
         let wait = self.options.wait;
         let a = self.attachment(ticket)?;
         let looks = if wait == crate::WaitStrategy::Park { 1 } else { QUICK_LOOKS };
-        // Back to back, without the spin hint that the longer spin of `wait` gives between
-        // looks: the looks last a few hundred ns at most, and a `PAUSE` between them delays
-        // the answer (measured: the default wait's round trip went from 1.54x to 1.37x the
-        // pub/sub ping-pong's, median of 8 runs of service_bench each).
+        // With a spin hint (`PAUSE`) between looks unless busy-polling: a client that reads
+        // the response's cache line less often lets the server finish writing it sooner (the
+        // server's looks go back to back instead; measured in
+        // bench-results/2026-11-29-service-quick-looks-ab.txt).
         for _ in 0..looks {
             if let Some(found) = poll(a)? {
                 return Ok(Some(found));
+            }
+            if !wait.is_spin() {
+                crate::sync::spin_loop();
             }
         }
         Ok(None)

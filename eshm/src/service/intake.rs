@@ -374,7 +374,9 @@ impl Intake {
         let m = &core.mapped;
         // A server that has just answered usually gets its next request within a round trip:
         // look for it a while before reading the clock.
-        // Back to back, without a spin hint between them (as the client's quick looks).
+        // Back to back, without a spin hint between them: a request is seen the moment it is
+        // there (a `PAUSE` here made the default wait's round trip 1.5x-1.7x the pub/sub
+        // ping-pong's instead of 1.2x-1.45x: bench-results/2026-11-29-service-quick-looks-ab.txt).
         let looks = if core.wait == WaitStrategy::Park { 0 } else { QUICK_LOOKS };
         for _ in 0..looks {
             if let Some(inc) = self.take_valid(core) {
