@@ -395,3 +395,19 @@ fn liveness_heartbeat_thread_keeps_an_idle_endpoint_alive() {
     });
     drop(s);
 }
+
+/// A slave opens only on a live master, so that master was alive: if it dies before the
+/// slave's first look, the slave's first look counts one stale event (it used to count none,
+/// since nothing had looked while the master was alive).
+#[test]
+fn liveness_slave_counts_a_master_that_died_before_its_first_look() {
+    let n = name("died-before-first-look");
+    let child = ChildMaster::spawn(&n);
+    let slave = slave(&n).disconnect_behavior(DisconnectBehavior::Never).open().unwrap();
+    child.kill();
+    for _ in 0..3 {
+        assert!(matches!(slave.try_read(), Ok(None)));
+    }
+    let stats = slave.stats();
+    assert_eq!((stats.stale_events, stats.reconnects), (1, 0), "{stats:?}");
+}

@@ -76,9 +76,11 @@ pub(super) enum Gone {
 }
 
 impl Liveness {
-    /// A slave opened on a live master: that master counts as seen.
+    /// A slave opened on a live master: that master counts as seen, and as alive at the last
+    /// look (so that a master that dies before the slave's first look is a stale event).
     pub(super) fn new(role: Role) -> Liveness {
-        Liveness { seen: role == Role::Slave, ..Liveness::default() }
+        let slave = role == Role::Slave;
+        Liveness { seen: slave, was_alive: slave, ..Liveness::default() }
     }
 }
 
