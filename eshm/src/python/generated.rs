@@ -154,7 +154,12 @@ pub fn from_buffer<T: Message>(buffer: &Bound<'_, PyAny>, offset: i64) -> PyResu
 
 /// The bytes as a Python `bytes`.
 pub fn to_bytes<'py>(py: Python<'py>, storage: &Storage) -> Bound<'py, PyBytes> {
-    storage.with_bytes(|bytes| PyBytes::new(py, bytes))
+    // Copied straight into the new object (no intermediate buffer: messages may be MiBs).
+    PyBytes::new_with(py, storage.len(), |out| {
+        storage.copy_to(out);
+        Ok(())
+    })
+    .expect("allocating bytes of a message's size")
 }
 
 /// `__eq__`: same message type (see `message_bytes`) and same bytes.

@@ -152,6 +152,25 @@ impl Storage {
         load(self.region(offset, dst.len()), dst);
     }
 
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none (a message of no bytes).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies the bytes into `dst`, which must have [`len`](Self::len) bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `dst` has another length.
+    pub fn copy_to(&self, dst: &mut [u8]) {
+        self.copy_out(0, dst);
+    }
+
     /// Calls `f` with a copy of the bytes.
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         f(&self.to_vec())
