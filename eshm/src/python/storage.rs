@@ -300,6 +300,10 @@ impl MessageBytes {
         unsafe { fill_buffer_view(view, flags, ptr, len, readonly, slf.into_any()) }
     }
 
+    /// # Safety
+    ///
+    /// Called by CPython with a view `__getbuffer__` filled; it releases nothing (the view's
+    /// reference to its owner is CPython's to drop) and does not touch `_view`.
     unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
 }
 
