@@ -97,7 +97,7 @@ impl Element {
     /// platform eshm supports), or `None` for a message class (its bytes, as `B`).
     pub(crate) fn format(&self) -> Option<&'static CStr> {
         match self {
-            Element::Scalar(p) => Some(format_of(*p)),
+            Element::Scalar(p) => Some(eshm::python::struct_format(*p)),
             Element::Message { .. } => None,
         }
     }
@@ -135,25 +135,6 @@ fn type_name(class: &Bound<'_, PyType>) -> String {
     let module = class.module().map(|m| m.to_string()).unwrap_or_default();
     let name = class.qualname().map(|n| n.to_string()).unwrap_or_default();
     if module.is_empty() || module == "builtins" { name } else { format!("{module}.{name}") }
-}
-
-/// The struct-module code of a primitive (little-endian native order).
-fn format_of(p: Primitive) -> &'static CStr {
-    match p {
-        Primitive::U8 => c"B",
-        Primitive::U16 => c"H",
-        Primitive::U32 => c"I",
-        Primitive::U64 => c"Q",
-        Primitive::I8 => c"b",
-        Primitive::I16 => c"h",
-        Primitive::I32 => c"i",
-        Primitive::I64 => c"q",
-        Primitive::F32 => c"f",
-        Primitive::F64 => c"d",
-        Primitive::Bool => c"?",
-        // `Primitive` is non-exhaustive; a new one needs its code here.
-        _ => c"B",
-    }
 }
 
 /// numpy's name of a primitive's dtype.

@@ -232,6 +232,15 @@ impl Typed {
     }
 }
 
+/// Whether `value`'s class is of the message or enum type of `fingerprint` (its `FINGERPRINT`).
+fn of_type(value: &Bound<'_, PyAny>, fingerprint: u64) -> bool {
+    value
+        .get_type()
+        .getattr(intern!(value.py(), "FINGERPRINT"))
+        .and_then(|f| f.extract::<u64>())
+        .is_ok_and(|f| f == fingerprint)
+}
+
 impl Codec {
     /// Writes the bytes of `value` into `out` (cleared first). A value of another type raises
     /// `ArgumentTypeError`; an integer out of the scalar type's range `OutOfRangeError`.
@@ -252,12 +261,7 @@ impl Codec {
                 let class = class.bind(value.py());
                 // A member of the class, of another class of the same enum (the same
                 // fingerprint), or an integer that is one of its values.
-                let same_type = value
-                    .get_type()
-                    .getattr(intern!(value.py(), "FINGERPRINT"))
-                    .and_then(|f| f.extract::<u64>())
-                    .is_ok_and(|f| f == *fingerprint);
-                if !same_type && !value.is_exact_instance_of::<PyInt>() {
+                if !of_type(value, *fingerprint) && !value.is_exact_instance_of::<PyInt>() {
                     return Err(argument_type(format!(
                         "expected a {} (or one of its values), got {}",
                         class.name()?,
@@ -273,13 +277,7 @@ impl Codec {
                 let class = class.bind(value.py());
                 // An instance of the class, or of another module's class of the same message
                 // type (see `eshm::python::NativeCodec`): the same fingerprint.
-                let same_type = value.is_instance(class)?
-                    || value
-                        .get_type()
-                        .getattr(intern!(value.py(), "FINGERPRINT"))
-                        .and_then(|f| f.extract::<u64>())
-                        .is_ok_and(|f| f == *fingerprint);
-                if !same_type {
+                if !value.is_instance(class)? && !of_type(value, *fingerprint) {
                     return Err(argument_type(format!(
                         "expected a {}, got {}",
                         class.name()?,

@@ -29,6 +29,7 @@ use crate::{Shared, key};
 use eshm::pubsub::PublisherOptions;
 use eshm::segment::SegmentKind;
 use eshm::{Error as EshmError, RawPublisher, Schema};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -143,23 +144,22 @@ impl Importer {
             }
         }
         let payload = sample.payload().to_bytes();
-        let messages = match header {
-            Some(Ok((h, 1))) => Ok((h, vec![&payload[..]])),
-            Some(Ok((h, count))) => {
-                wire::records(&payload, count).map(|m| (h, m)).map_err(|e| Some(Err(e)))
-            }
-            other => Err(other.map(|h| h.map(|_| ()))),
+        let single = [&payload[..]];
+        let refused = |e: wire::WireError| format!("messages from the network are refused: {e}");
+        let parsed = match header {
+            Some(Ok((h, 1))) => Ok((h, Cow::Borrowed(&single[..]))),
+            Some(Ok((h, count))) => wire::records(&payload, count)
+                .map(|messages| (h, Cow::Owned(messages)))
+                .map_err(refused),
+            Some(Err(e)) => Err(refused(e)),
+            None => Err("messages from the network without eshm's attachment are refused".into()),
         };
-        let (header, messages) = match messages {
+        let (header, messages) = match parsed {
             Ok(found) => found,
-            Err(refused) => {
+            Err(what) => {
                 let t = inbound.topics.get_mut(key).expect("just looked");
                 t.stats.received += 1;
                 t.stats.dropped_invalid += 1;
-                let what = match refused {
-                    Some(Err(e)) => format!("messages from the network are refused: {e}"),
-                    _ => "messages from the network without eshm's attachment are refused".into(),
-                };
                 let event = t.trouble(what);
                 drop(guard);
                 if let Some(e) = event {

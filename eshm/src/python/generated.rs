@@ -137,18 +137,21 @@ fn repr_into(schema: &Schema, bytes: &[u8], out: &mut String) {
 
 /// `from_bytes`: checks the length and every `bool` and enum field first.
 pub fn from_bytes<T: Message>(data: &[u8]) -> PyResult<Storage> {
-    T::SCHEMA.validate(data).map_err(|e| {
-        PyValueError::new_err(format!("not a valid `{}`: {e}", T::SCHEMA.type_name()))
-    })?;
+    check::<T>(data)?;
     Ok(Storage::new(data.to_vec()))
+}
+
+/// `ValueError` unless `data` is a valid `T` (length, `bool` and enum fields).
+fn check<T: Message>(data: &[u8]) -> PyResult<()> {
+    T::SCHEMA
+        .validate(data)
+        .map_err(|e| PyValueError::new_err(format!("not a valid `{}`: {e}", T::SCHEMA.type_name())))
 }
 
 /// `from_buffer`: a view of `buffer` at `offset`, checked as `from_bytes` checks.
 pub fn from_buffer<T: Message>(buffer: &Bound<'_, PyAny>, offset: i64) -> PyResult<Storage> {
     let storage = Storage::from_buffer(buffer, offset, size_of::<T>(), &T::SCHEMA.type_name())?;
-    T::SCHEMA.validate(&storage.to_vec()).map_err(|e| {
-        PyValueError::new_err(format!("not a valid `{}`: {e}", T::SCHEMA.type_name()))
-    })?;
+    check::<T>(&storage.to_vec())?;
     Ok(storage)
 }
 
@@ -165,7 +168,7 @@ pub fn to_bytes<'py>(py: Python<'py>, storage: &Storage) -> Bound<'py, PyBytes> 
 /// `__eq__`: same message type (see `message_bytes`) and same bytes.
 pub fn eq<T: PyMessage>(storage: &Storage, other: &Bound<'_, PyAny>) -> bool {
     let other = message_bytes::<T>(other).ok().flatten();
-    other.is_some_and(|bytes| storage.with_bytes(|mine| bytes == mine))
+    other.is_some_and(|bytes| bytes == storage.to_vec())
 }
 
 /// The doc comments of an enum and of its variants (name, text; empty where there is none):
@@ -187,7 +190,7 @@ pub fn enum_get<T: Message>(
     docs: &EnumDocs,
 ) -> PyResult<Py<PyAny>> {
     let Kind::Enum { repr, variants, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
-    let value = storage.with_bytes(|bytes| repr.read_integer(bytes)).unwrap_or_default();
+    let value = repr.read_integer(&storage.to_vec()).unwrap_or_default();
     let int = if *repr == Primitive::U64 {
         (value as u64).into_pyobject(py)?.into_any() // the encoding's i64 of the same bits
     } else {
@@ -196,11 +199,17 @@ pub fn enum_get<T: Message>(
     if !variants.iter().any(|v| v.value() == value) {
         return Ok(int.unbind());
     }
-    let member = py
-        .import("eshm._declare")
-        .and_then(|m| m.getattr("_generated_enum"))
-        .and_then(|f| f.call1((schema_bytes(py, T::SCHEMA), docs.doc, docs.variants.to_vec())))
-        .and_then(|class| class.call1((&int,)));
+    // The class is made (with the docs) on the first read of the type, then found by schema.
+    let member = py.import("eshm._declare").and_then(|m| {
+        let encoded = schema_bytes(py, T::SCHEMA);
+        let class = match m.getattr("_GENERATED_ENUMS")?.get_item(&encoded) {
+            Ok(class) => class,
+            Err(_) => {
+                m.getattr("_generated_enum")?.call1((encoded, docs.doc, docs.variants.to_vec()))?
+            }
+        };
+        class.call1((&int,))
+    });
     Ok(member.unwrap_or(int).unbind())
 }
 
@@ -245,6 +254,6 @@ pub fn reduce<'py>(object: &Bound<'py, PyAny>, storage: &Storage) -> PyResult<Bo
 
 /// `__setstate__` of a message object: its bytes, checked.
 pub fn set_state<T: Message>(storage: &Storage, state: &[u8]) -> PyResult<()> {
-    let checked = from_bytes::<T>(state)?;
-    storage.set_all(&checked.to_vec())
+    check::<T>(state)?;
+    storage.set_all(state)
 }

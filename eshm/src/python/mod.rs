@@ -31,9 +31,10 @@
 //! without the `eshm` Python package); arrays of messages or enums read as lists (of views,
 //! for messages). Arrays are set from any sequence or array of the right shape; `bool` fields
 //! accept only `bool`s, integer fields only integers in range, and enum fields only the values
-//! of their variants (`ValueError` otherwise, naming them). With the `eshm` Python package installed, enum fields read as
-//! members of an `IntEnum` class made for each enum (`eshm.Enum`), and every class has the
-//! numpy `dtype` of its layout and `frombuffer` (the messages in a buffer as a numpy array).
+//! of their variants (`ValueError` otherwise, naming them). With the `eshm` Python package
+//! installed, enum fields read as members of an `IntEnum` class made for each enum
+//! (`eshm.Enum`), and every class has the numpy `dtype` of its layout and `frombuffer` (the
+//! messages in a buffer as a numpy array).
 
 use crate::message::Message;
 use crate::schema::{Kind, Primitive, Scalar, ScalarError, Schema};
@@ -197,7 +198,8 @@ fn number_array_view(
     if let Ok(view) = py.import("eshm._fields").and_then(|m| m.getattr("number_array_view")) {
         return Ok(view.call1((bytes, element.name(), shape.to_vec()))?.unbind());
     }
-    let cast = (struct_format(element), shape.to_vec());
+    let format = struct_format(element).to_str().expect("ASCII");
+    let cast = (format, shape.to_vec());
     Ok(pyo3::types::PyMemoryView::from(&bytes)?.call_method1("cast", cast)?.unbind())
 }
 
@@ -222,20 +224,22 @@ fn number_array_bytes(
     Ok(Some(convert.call1((element.name(), shape.to_vec(), value))?.extract()?))
 }
 
-/// The `struct`/`memoryview` format character of a primitive.
-fn struct_format(p: Primitive) -> &'static str {
+/// The `struct`-module (PEP 3118) format of one value of a primitive, in native order (which
+/// is little-endian on every platform eshm supports): what buffer exports and memoryviews of
+/// arrays of it say.
+pub fn struct_format(p: Primitive) -> &'static std::ffi::CStr {
     match p {
-        Primitive::U8 => "B",
-        Primitive::U16 => "H",
-        Primitive::U32 => "I",
-        Primitive::U64 => "Q",
-        Primitive::I8 => "b",
-        Primitive::I16 => "h",
-        Primitive::I32 => "i",
-        Primitive::I64 => "q",
-        Primitive::F32 => "f",
-        Primitive::F64 => "d",
-        Primitive::Bool => "?",
+        Primitive::U8 => c"B",
+        Primitive::U16 => c"H",
+        Primitive::U32 => c"I",
+        Primitive::U64 => c"Q",
+        Primitive::I8 => c"b",
+        Primitive::I16 => c"h",
+        Primitive::I32 => c"i",
+        Primitive::I64 => c"q",
+        Primitive::F32 => c"f",
+        Primitive::F64 => c"d",
+        Primitive::Bool => c"?",
     }
 }
 

@@ -171,11 +171,6 @@ impl Storage {
         self.copy_out(0, dst);
     }
 
-    /// Calls `f` with a copy of the bytes.
-    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        f(&self.to_vec())
-    }
-
     /// A copy of the bytes.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = vec![0; self.len];
