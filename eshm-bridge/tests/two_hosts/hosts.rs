@@ -119,8 +119,23 @@ pub(crate) fn counter(entry: Option<&Value>, key: &str) -> u64 {
     entry.and_then(|e| e[key].as_u64()).unwrap_or(0)
 }
 
+/// The robot of the two-host tests: the publisher of `robot/imu` and `robot/scan` on host
+/// `a` (`role_publisher`), and on host `b` their typed subscribers and, when `.venv` has the
+/// eshm module, the Python one (each checks `N` messages per phase).
+pub(crate) fn robot(a: &Host, b: &Host) -> (ChildProcess, Vec<ChildProcess>) {
+    let mut subscribers = vec![b.spawn("sub_imu", &[]), b.spawn("sub_scan", &[])];
+    subscribers.extend(python_subscriber(b, crate::N));
+    (a.spawn("publisher", &[]), subscribers)
+}
+
+/// `eshm info TOPIC --json` on `host` once its importing bridge has republished `n` messages
+/// of it.
+pub(crate) fn republished(host: &Host, topic: &str, n: u64) -> Value {
+    host.info_when(topic, |i| counter(bridge_entry(i, "imported"), "republished") >= n)
+}
+
 /// The Python subscriber of `robot/imu` (the same checks as `sub_imu`), if `.venv` has eshm.
-pub(crate) fn python_subscriber(host: &Host, n: u64) -> Option<ChildProcess> {
+fn python_subscriber(host: &Host, n: u64) -> Option<ChildProcess> {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
     let usable = python.exists()
         && Command::new(&python)

@@ -14,7 +14,7 @@ mod hosts;
 mod roles;
 
 use eshm_tests::{ChildProcess, named_tests, run_main};
-use hosts::{Host, bridge_entry, counter, free_port, phase, python_subscriber};
+use hosts::{Host, bridge_entry, counter, free_port, phase, republished, robot};
 use roles::{
     role_bridge, role_cli, role_f64_pub, role_f64_sub, role_forger, role_publisher, role_sub_imu,
     role_sub_scan,
@@ -68,16 +68,11 @@ fn bridge_carries_typed_topics_between_hosts_through_restarts() {
     let mut bridge_b = b.bridge(&b_args);
     bridge_b.expect_line("connected");
 
-    let mut sub_imu = b.spawn("sub_imu", &[]);
-    let mut sub_scan = b.spawn("sub_scan", &[]);
-    let mut python = python_subscriber(&b, N);
-    let mut publisher = a.spawn("publisher", &[]);
-    let mut subs: Vec<&mut ChildProcess> = vec![&mut sub_imu, &mut sub_scan];
-    subs.extend(python.as_mut());
+    let (mut publisher, mut subscribers) = robot(&a, &b);
+    let mut subs: Vec<&mut ChildProcess> = subscribers.iter_mut().collect();
 
     phase(&mut publisher, &mut subs, 1, N);
-    let info =
-        b.info_when("robot/imu", |i| counter(bridge_entry(i, "imported"), "republished") >= N);
+    let info = republished(&b, "robot/imu", N);
     let imported = bridge_entry(&info, "imported").expect("imported by the bridge");
     assert_eq!(info["type"], "Imu");
     assert_eq!(imported["state"], "republishing");
@@ -97,8 +92,7 @@ fn bridge_carries_typed_topics_between_hosts_through_restarts() {
     let mut bridge_b = b.bridge(&b_args);
     bridge_b.expect_line("connected");
     phase(&mut publisher, &mut subs, 3, N);
-    let info =
-        b.info_when("robot/scan", |i| counter(bridge_entry(i, "imported"), "republished") >= N);
+    let info = republished(&b, "robot/scan", N);
     let imported = bridge_entry(&info, "imported").expect("imported by the new bridge");
     assert_eq!(imported["pid"], bridge_b.pid(), "{info:#}");
     assert_eq!(imported["lost_network"], 0, "{info:#}");
@@ -205,8 +199,7 @@ fn bridge_puts_a_waiting_burst_as_batches_and_every_message_arrives() {
     let exposed = bridge_entry(&info, "exposed");
     let (sent, puts) = (counter(exposed, "sent"), counter(exposed, "puts"));
     assert!(sent - puts >= COUNT - 10, "{sent} messages in {puts} puts: not batched: {info:#}");
-    let info =
-        b.info_when("burst/x", |i| counter(bridge_entry(i, "imported"), "republished") > COUNT);
+    let info = republished(&b, "burst/x", COUNT + 1);
     let imported = bridge_entry(&info, "imported");
     assert_eq!(counter(imported, "lost_network"), 0, "{info:#}");
     assert_eq!(counter(imported, "duplicates"), 0, "{info:#}");
@@ -245,8 +238,7 @@ fn bridge_pair_exposing_and_importing_the_same_topics_never_echoes() {
         let info = host.info_when(mine, |i| counter(bridge_entry(i, "exposed"), "sent") > COUNT);
         assert!(bridge_entry(&info, "imported").is_none(), "{mine} came back: {info:#}");
         // What it imported arrived once, never from itself, and is not sent back.
-        let info =
-            host.info_when(theirs, |i| counter(bridge_entry(i, "imported"), "republished") > COUNT);
+        let info = republished(host, theirs, COUNT + 1);
         let imported = bridge_entry(&info, "imported").expect("imported");
         assert_eq!(imported["dropped_own"], 0, "{info:#}");
         assert_eq!(imported["duplicates"], 0, "{info:#}");
@@ -315,14 +307,9 @@ fn bridge_across_network_namespaces() {
         ],
     );
     bridge_b.expect_line("connected");
-    let mut sub_imu = b.spawn("sub_imu", &[]);
-    let mut sub_scan = b.spawn("sub_scan", &[]);
-    let mut python = python_subscriber(&b, N);
-    let mut publisher = a.spawn("publisher", &[]);
-    let mut subs: Vec<&mut ChildProcess> = vec![&mut sub_imu, &mut sub_scan];
-    subs.extend(python.as_mut());
+    let (mut publisher, mut subscribers) = robot(&a, &b);
+    let mut subs: Vec<&mut ChildProcess> = subscribers.iter_mut().collect();
     phase(&mut publisher, &mut subs, 1, N);
-    let info =
-        b.info_when("robot/imu", |i| counter(bridge_entry(i, "imported"), "republished") >= N);
+    let info = republished(&b, "robot/imu", N);
     assert_eq!(bridge_entry(&info, "imported").expect("imported")["lost_network"], 0);
 }
