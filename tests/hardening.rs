@@ -176,7 +176,7 @@ fn signal(child: &ChildProcess, sig: Signal) {
 // Tests.
 
 /// Readers killed while asleep (SIGKILL, and SIGINT as a Ctrl-C on `eshm echo` gives) leave
-/// their sleeping registration behind; the next publish that wakes nobody clears it, so the
+/// their sleeping registration behind; the next publish takes it with the wake-up, so the
 /// publisher does not make a system call per message for the rest of its life.
 fn pubsub_readers_killed_asleep_leave_no_lasting_cost() {
     let name = unique_name("dead-sleepers");

@@ -443,11 +443,38 @@ fn run_bridge(size: usize, mode: Mode, count: u64, rate: f64) -> String {
     let sent = publisher.expect_line("sent");
     let result = sub.expect_line("result");
     let lost = sub.finish("lost_here");
+    let losses = where_lost(&dirs);
     drop((publisher, bridge_a, bridge_b));
     for d in &dirs {
         let _ = std::fs::remove_dir_all(d);
     }
-    format!("{result} {sent} {lost}")
+    format!("{result} {sent} {lost} {losses}")
+}
+
+/// Where messages were lost on the way, from the bridges' status files (written a few times a
+/// second; the receiver has been idle for seconds when this is read): overwritten in host A's
+/// ring before bridge A took them, and missing from bridge B's streams.
+fn where_lost(dirs: &[String]) -> String {
+    let status = |dir: &str| -> serde_json::Value {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("eshm.bridge."))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .find_map(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    };
+    let (a, b) = (status(&dirs[0]), status(&dirs[1]));
+    let count = |v: &serde_json::Value, side: &str, field: &str| {
+        v[side][TOPIC][field].as_u64().map_or("?".to_owned(), |n| n.to_string())
+    };
+    format!(
+        "lost_source={} lost_network={} puts={}",
+        count(&a, "exposed", "lost_at_source"),
+        count(&b, "imported", "lost_network"),
+        count(&a, "exposed", "puts")
+    )
 }
 
 fn main() {

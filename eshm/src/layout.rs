@@ -108,8 +108,8 @@ pub(crate) struct WriterLine {
     pub(crate) notify: AtomicU32,
     /// Readers with an entry in the reader table asleep (or about to sleep) on `notify`: bit
     /// `i` for entry `i`. The writer calls `futex_wake` only when this or `waiters` is
-    /// non-zero. A reader that dies asleep leaves its bit set; the writer clears it once a
-    /// wake-up woke nobody and the entry's process is gone (so the cost does not last).
+    /// non-zero, and takes (clears) the bits it wakes: a reader on its way back from a wake-up
+    /// costs no further wake-ups, and one that dies asleep costs one.
     pub(crate) waiting_mask: AtomicU64,
     pub(crate) _reserved: [AtomicU64; 4],
 }
@@ -138,7 +138,8 @@ pub(crate) const MAX_READERS: usize = 64;
 pub(crate) struct ReaderSlot {
     pub(crate) pid: AtomicU32,
     /// 1 while the reader is asleep (or about to be) on the ring's futex, set before its bit in
-    /// `WriterLine::waiting_mask` and cleared after it.
+    /// `WriterLine::waiting_mask` and cleared after it. Only a debugger reads it: the writer
+    /// goes by the bits alone, which it takes when it wakes them.
     pub(crate) waiting: AtomicU32,
     pub(crate) start_time: AtomicU64,
 }

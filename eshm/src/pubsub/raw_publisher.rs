@@ -144,13 +144,13 @@ impl RawPublisher {
         Ok(())
     }
 
-    /// Ends the publish of message `n` (committed; `sleepers`: a reader may be asleep).
+    /// Ends the publish of message `n` (committed; `sleepers`: a reader may be asleep, and
+    /// its registration was taken by the commit: it must be woken).
     #[inline(always)]
     fn commit(&mut self, n: u64, sleepers: bool) -> Result<(), PublishError> {
         let ring = self.ring.view();
-        if sleepers && ring.wake() == 0 {
-            // Registered sleepers, but nobody woke: one may have died asleep.
-            self.ring.reap_dead_waiters();
+        if sleepers {
+            ring.wake();
         }
         let now = os::coarse_ns();
         ring.writer.last_publish_ns.store(now, Ordering::Relaxed);

@@ -187,29 +187,6 @@ impl MappedRing {
         &self.header().readers[i]
     }
 
-    /// Writer: after a wake-up that woke nobody although readers are registered as asleep,
-    /// clears the registrations of readers that are not asleep (a flag left by a reader that
-    /// died) or whose process is gone. Costs a look at `/proc` per registered reader, so it
-    /// runs only then: a dead sleeper costs its writer this once, not on every publish.
-    pub(crate) fn reap_dead_waiters(&self) {
-        let header = self.header();
-        let mask = header.writer.waiting_mask.load(Ordering::Acquire);
-        for i in 0..MAX_READERS {
-            if mask & (1 << i) == 0 {
-                continue;
-            }
-            let slot = &header.readers[i];
-            let asleep = slot.waiting.load(Ordering::Acquire) != 0;
-            let alive = os::pid_slot_alive(
-                slot.pid.load(Ordering::Acquire),
-                slot.start_time.load(Ordering::Acquire),
-            );
-            if !asleep || !alive {
-                header.writer.waiting_mask.fetch_and(!(1 << i), Ordering::Relaxed);
-            }
-        }
-    }
-
     /// Process ids of the readers registered as asleep (for `eshm info`), and the count of
     /// sleepers without an entry in the reader table.
     pub(crate) fn sleepers(&self) -> (Vec<u32>, u32) {

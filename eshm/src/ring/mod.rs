@@ -134,8 +134,15 @@ impl<'a> RingView<'a> {
         // before this fence (and we see it below), or its re-check after its own fence sees
         // the commit above. Pairs with the SeqCst fence in `park`.
         fence(Ordering::SeqCst);
-        self.writer.waiters.load(Ordering::Relaxed) != 0
-            || self.writer.waiting_mask.load(Ordering::Relaxed) != 0
+        // The writer takes the registrations it is about to wake (the caller wakes whenever
+        // this returns `true`): a reader woken is not woken again by every commit until it
+        // has run and withdrawn its registration (at a high rate, a futile `futex_wake` per
+        // message while the reader is on its way), and one that died asleep costs one wake-up.
+        // A bit cleared here is always followed by the caller's bump of `notify`, which the
+        // reader's ticket predates (the fences order them), so its `futex_wait` returns.
+        let mask = self.writer.waiting_mask.load(Ordering::Relaxed);
+        let taken = mask != 0 && self.writer.waiting_mask.swap(0, Ordering::Relaxed) != 0;
+        taken || self.writer.waiters.load(Ordering::Relaxed) != 0
     }
 
     /// Brings the first cache line of message `n`'s slot into this core's cache (read intent)
@@ -230,7 +237,8 @@ impl<'a> RingView<'a> {
     /// Sleeps until message `n` may have arrived, a wake-up, or `timeout`. Returns at once if
     /// it is already there. Spurious returns are possible: callers loop. A reader with an entry
     /// in the reader table passes it (`slot`, its index): it then registers by its flag and its
-    /// bit, which the writer can clear if the reader dies asleep.
+    /// bit, which the writer takes when it wakes it (so one that dies asleep costs one wake-up);
+    /// one without registers in the `waiters` count.
     pub(crate) fn park(
         &self,
         n: u64,
@@ -395,5 +403,33 @@ mod tests {
             ring.wake();
         }
         assert_eq!(reader.join().unwrap(), (Read::Done(()), 7));
+    }
+
+    /// The registrations a commit reports are taken with it: a reader woken is not reported
+    /// again to every commit until it has run (a futile `futex_wake` per message, and, before,
+    /// a look at /proc), while a reader without a table entry is counted until it withdraws.
+    #[test]
+    fn ring_writer_takes_the_registrations_it_wakes() {
+        let heap = HeapRing::new(8, 1);
+        let ring = heap.view();
+        let slot = ReaderSlot {
+            pid: AtomicU32::new(1),
+            waiting: AtomicU32::new(0),
+            start_time: AtomicU64::new(0),
+        };
+        assert!(ring.register(1, Some((&slot, 3))).is_some(), "message 1 is pending");
+        assert!(ring.write(1, &[1; 8]), "a reader registered: to be woken");
+        assert_eq!(heap.writer.waiting_mask.load(Ordering::Relaxed), 0, "taken");
+        assert!(!ring.write(2, &[2; 8]), "woken already, though it has not run yet");
+        ring.deregister(Some((&slot, 3)));
+        assert!(!ring.write(3, &[3; 8]), "nobody registered");
+        assert!(ring.register(4, Some((&slot, 3))).is_some());
+        assert!(ring.write(4, &[4; 8]), "registered again: woken again");
+
+        assert!(ring.register(5, None).is_some());
+        assert!(ring.write(5, &[5; 8]));
+        assert!(ring.write(6, &[6; 8]), "counted until it withdraws");
+        ring.deregister(None);
+        assert!(!ring.write(7, &[7; 8]));
     }
 }

@@ -70,6 +70,11 @@ mod std_atomics {
                 }
 
                 #[inline(always)]
+                pub(crate) fn swap(&self, value: $int, order: Ordering) -> $int {
+                    self.0.swap(value, order)
+                }
+
+                #[inline(always)]
                 pub(crate) fn compare_exchange(
                     &self,
                     current: $int,

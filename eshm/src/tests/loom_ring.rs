@@ -2,9 +2,9 @@
 //! writer/sleeper handshake. Threads stand in for processes (loom models threads only; the
 //! cross-process behaviour is tested in `tests/multiprocess.rs`).
 
-use crate::layout::WriterLine;
+use crate::layout::{ReaderSlot, WriterLine};
 use crate::ring::{Read, RingView};
-use crate::sync::AtomicU64;
+use crate::sync::{AtomicU32, AtomicU64};
 use loom::sync::Arc;
 use loom::thread;
 use std::mem::MaybeUninit;
@@ -111,6 +111,40 @@ fn loom_ring_readers_never_see_torn_or_reordered_messages() {
         let (received, lost, next) = read_some(ring, 3, None);
         assert_eq!((received + lost, next), (3, 4));
         assert!(received >= 2, "a ring of two keeps the last two messages");
+    });
+}
+
+/// A reader with an entry in the reader table sleeps by its bit, which the writer takes when
+/// it wakes it: over two messages (the second committed while the reader may still be on its
+/// way back from the first wake-up, its registration taken), no wake-up is lost.
+#[test]
+fn loom_ring_reader_whose_registration_is_taken_is_always_woken() {
+    loom::model(|| {
+        let model = Model::new(4);
+        let reader = {
+            let model = model.clone();
+            thread::spawn(move || {
+                let ring = model.view();
+                let slot = ReaderSlot {
+                    pid: AtomicU32::new(1),
+                    waiting: AtomicU32::new(0),
+                    start_time: AtomicU64::new(0),
+                };
+                for n in 1..=2 {
+                    while ring.is_pending(n) {
+                        ring.park(n, None, Some((&slot, 0)));
+                    }
+                }
+                read_some(ring, 2, None)
+            })
+        };
+        let ring = model.view();
+        for n in 1..=2 {
+            if ring.write(n, &payload(n)) {
+                ring.wake();
+            }
+        }
+        assert_eq!(reader.join().unwrap(), (2, 0, 3));
     });
 }
 
