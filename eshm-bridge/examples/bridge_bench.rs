@@ -8,9 +8,12 @@
 //! Every party is a process of its own (two Zenoh sessions in one process would share Zenoh's
 //! runtime threads):
 //!
-//! - *zenoh*: a publisher session and a subscriber session (a callback) joined over TCP on
-//!   loopback, `CongestionControl::Block`, Zenoh's default configuration otherwise (multicast
-//!   scouting off, explicit endpoints);
+//! - *zenoh*: a publisher session and a subscriber session (a callback, run on Zenoh's
+//!   receiving thread: Zenoh's fastest way) joined over TCP on loopback,
+//!   `CongestionControl::Block`, Zenoh's default configuration otherwise (multicast scouting
+//!   off, explicit endpoints); for latency also *zenoh-fifo*, the same with Zenoh's default
+//!   subscriber handler (a bounded channel the subscriber's own thread receives from: one
+//!   thread hand-off, as the eshm subscriber at the end of the bridged path has);
 //! - *bridge*: an eshm publisher on host A (its own `ESHM_SHM_DIR`), bridge A exposing its
 //!   topic, bridge B importing it, over TCP on loopback with the same Zenoh settings, and an
 //!   eshm subscriber on host B (blocking receives, eshm's default wait: spin 20 µs, then sleep).
@@ -250,11 +253,33 @@ fn zenoh_config(listen: Option<&str>, connect: Option<&str>) -> zenoh::Config {
     c
 }
 
-/// Plain Zenoh subscriber: `[endpoint, mode, end]`; listens, counts in its callback.
+/// Plain Zenoh subscriber: `[endpoint, mode, end, handler]`; listens, and counts in its
+/// callback (`callback`: on Zenoh's receiving thread, the fastest way) or from Zenoh's default
+/// handler (`fifo`: a bounded channel that the subscriber's thread receives from).
 fn role_zsub(args: &[String]) {
     let mode = Mode::parse(&args[1]);
+    let end = args[2].parse().expect("end");
     let session = zenoh::open(zenoh_config(Some(&args[0]), None)).wait().expect("open");
-    let tally = Arc::new(Mutex::new(Tally::new(mode, args[2].parse().expect("end"))));
+    if args[3] == "fifo" {
+        let sub = session.declare_subscriber(KEY).wait().expect("subscribe");
+        println!("ready");
+        let mut tally = Tally::new(mode, end);
+        loop {
+            let timeout = if tally.received > 0 { IDLE_END } else { Duration::from_secs(60) };
+            match sub.recv_timeout(timeout) {
+                Ok(Some(sample)) => {
+                    tally.take(&sample.payload().to_bytes());
+                    if tally.done {
+                        break;
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        tally.report();
+        return;
+    }
+    let tally = Arc::new(Mutex::new(Tally::new(mode, end)));
     let (tx, done) = mpsc::channel::<()>();
     let t = tally.clone();
     let _sub = session
@@ -395,12 +420,13 @@ fn fields(line: &str) -> HashMap<String, f64> {
         .collect()
 }
 
-/// One plain Zenoh run: the receiver's result line.
-fn run_zenoh(size: usize, mode: Mode, count: u64, rate: f64) -> String {
+/// One plain Zenoh run (`handler`: see `role_zsub`): the receiver's result line.
+fn run_zenoh(size: usize, mode: Mode, count: u64, rate: f64, handler: &str) -> String {
     let endpoint = format!("tcp/127.0.0.1:{}", port());
     let m = if mode == Mode::Latency { "latency" } else { "throughput" };
     let end = if mode == Mode::Latency { count } else { u64::MAX };
-    let mut sub = spawn("zsub", &[endpoint.clone(), m.into(), end.to_string()], &[]);
+    let mut sub =
+        spawn("zsub", &[endpoint.clone(), m.into(), end.to_string(), handler.into()], &[]);
     sub.expect_line("ready");
     let args = [endpoint, size.to_string(), m.into(), count.to_string(), rate.to_string()];
     let mut publisher = spawn("zpub", &args, &[]);
@@ -512,8 +538,12 @@ fn main() {
     if let (Some(size), Some(mode)) = (opt("--size"), opt("--mode")) {
         let (size, mode) = (size.parse().expect("size"), Mode::parse(&mode));
         let rate: f64 = opt("--rate").map_or(0.0, |r| r.parse().expect("rate"));
-        let run = if opt("--path").as_deref() == Some("zenoh") { run_zenoh } else { run_bridge };
-        println!("{}", run(size, mode, 1000, rate));
+        let line = match opt("--path").as_deref() {
+            Some("zenoh") => run_zenoh(size, mode, 1000, rate, "callback"),
+            Some("zenoh-fifo") => run_zenoh(size, mode, 1000, rate, "fifo"),
+            _ => run_bridge(size, mode, 1000, rate),
+        };
+        println!("{line}");
         return;
     }
     for size in [64, MIB] {
@@ -523,16 +553,22 @@ fn main() {
             (_, false) => 1000,
             (_, true) => 200,
         };
-        let z = run_zenoh(size, Mode::Latency, count, 0.0);
+        let z = run_zenoh(size, Mode::Latency, count, 0.0, "callback");
         println!("RESULT path=zenoh size={size} mode=latency {z}");
+        let f = run_zenoh(size, Mode::Latency, count, 0.0, "fifo");
+        println!("RESULT path=zenoh-fifo size={size} mode=latency {f}");
         let b = run_bridge(size, Mode::Latency, count, 0.0);
         println!("RESULT path=bridge size={size} mode=latency {b}");
-        let (z, b) = (fields(&z), fields(&b));
+        let (z, f, b) = (fields(&z), fields(&f), fields(&b));
         for p in ["p50_us", "p99_us", "p999_us"] {
-            println!("RATIO size={size} latency {p} bridge/zenoh = {:.2}", b[p] / z[p]);
+            println!(
+                "RATIO size={size} latency {p} bridge/zenoh = {:.2} (bridge/zenoh-fifo = {:.2})",
+                b[p] / z[p],
+                b[p] / f[p]
+            );
         }
 
-        let z = run_zenoh(size, Mode::Throughput, 0, 0.0);
+        let z = run_zenoh(size, Mode::Throughput, 0, 0.0, "callback");
         println!("RESULT path=zenoh size={size} mode=throughput {z}");
         let zf = fields(&z);
         let offered = zf["rate"];
