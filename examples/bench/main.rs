@@ -17,6 +17,9 @@
 //!   then sleep on a futex) and `park` (sleep at once: every message costs a wake-up).
 //! - **throughput**: A publishes 8 B or 64 B messages as fast as it can, B receives them
 //!   (busy-polling); messages/s received, and how many B lost because it fell behind.
+//! - **burst**: A publishes bursts of 64 B messages, 1 ms apart, to B waiting with
+//!   the default strategy (asleep when a burst starts): A's time per message within a burst
+//!   (see `burst.rs`).
 //! - **large**: 1, 4 and 16 MiB frames written in place (loans) and read in place (samples),
 //!   every byte, against the touch floor of the same run (see `large.rs`); the byte channel's
 //!   1 MiB round trip in place.
@@ -27,6 +30,7 @@
 //! machine-readable line, e.g. `RESULT impl=eshm bench=pingpong payload=8 mode=spin ...`.
 #![allow(clippy::disallowed_types)] // the floor uses a plain std atomic in a mapping
 
+mod burst;
 mod channel;
 use channel::{channel_child, channel_round_trip, channel_throughput};
 mod common;
@@ -252,6 +256,7 @@ fn child_main(role: &str) {
             }
         }
         "channel" => channel_child(&args),
+        "burst" => burst::burst_child(&args),
         "tput" => {
             let (name, total) = (&args[1], args[2].parse().unwrap());
             match args[0].parse::<usize>().unwrap() {
@@ -381,6 +386,27 @@ fn main() {
                 "RESULT impl=eshm bench=throughput payload={size} msgs_per_s={rate:.0} sent={sent} received={received} lost={lost}"
             );
         }
+    }
+    if want("burst") {
+        let s = burst::bursts(&topic("burst"), scale(2_000) as u64);
+        println!(
+            "\nbursts of {} 64 B messages, 1 ms apart, to a subscriber with the default wait \
+             (asleep when each burst starts): publish time per message within a burst",
+            burst::BURST
+        );
+        println!(
+            "  median {:.1} ns, p99 {:.1} ns, p99.9 {:.1} ns, mean {:.1} ns ({} bursts)",
+            s.p50, s.p99, s.p999, s.mean, s.n
+        );
+        println!(
+            "RESULT impl=eshm bench=burst payload=64 burst={} n={} per_msg_p50_ns={:.1} per_msg_p99_ns={:.1} per_msg_p999_ns={:.1} per_msg_mean_ns={:.1}",
+            burst::BURST,
+            s.n,
+            s.p50,
+            s.p99,
+            s.p999,
+            s.mean
+        );
     }
     if want("channel") {
         println!(
