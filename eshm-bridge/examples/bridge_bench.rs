@@ -16,7 +16,10 @@
 //!   thread hand-off, as the eshm subscriber at the end of the bridged path has);
 //! - *bridge*: an eshm publisher on host A (its own `ESHM_SHM_DIR`), bridge A exposing its
 //!   topic, bridge B importing it, over TCP on loopback with the same Zenoh settings, and an
-//!   eshm subscriber on host B (blocking receives, eshm's default wait: spin 20 µs, then sleep).
+//!   eshm subscriber on host B (blocking receives, eshm's default wait: spin 20 µs, then sleep);
+//!   for latency also *bridge-poll*, the same with bridge A polling its topic
+//!   (`Config::busy_poll`) and the subscriber busy-polling (`WaitStrategy::Spin`): no sleeping
+//!   hand-off on either host, two cores kept busy.
 //!
 //! Each message starts with its number and the sender's `CLOCK_MONOTONIC` time; the receiver
 //! takes the difference (one clock: one machine). Latency: one message every 1 ms (64 B) or
@@ -26,7 +29,7 @@
 //! can), and what arrives at B is counted: messages/s over the receiving window, and the share
 //! lost on the way (overwritten in a ring: the bridge could not keep up).
 
-use eshm::{Publisher, RecvError, Subscriber};
+use eshm::{Publisher, RecvError, Subscriber, WaitStrategy};
 use eshm_bridge::{Bridge, Config};
 use eshm_tests::{CHILD_ROLE_ENV, ChildProcess};
 use std::collections::HashMap;
@@ -364,10 +367,12 @@ fn role_epub(args: &[String]) {
     eshm_tests::wait_for_parent();
 }
 
-/// An eshm subscriber on host B: `[mode, end]`.
+/// An eshm subscriber on host B: `[mode, end, wait]` (`wait`: `spin` to busy-poll, anything
+/// else for eshm's default wait).
 fn role_esub(args: &[String]) {
     let mut tally = Tally::new(Mode::parse(&args[0]), args[1].parse().expect("end"));
-    let mut sub = Subscriber::<[u8]>::open(TOPIC).expect("subscribe");
+    let wait = if args[2] == "spin" { WaitStrategy::Spin } else { WaitStrategy::default() };
+    let mut sub = Subscriber::<[u8]>::builder(TOPIC).wait_strategy(wait).open().expect("subscribe");
     println!("ready");
     loop {
         let timeout = if tally.received > 0 { IDLE_END } else { Duration::from_secs(60) };
@@ -387,10 +392,13 @@ fn role_esub(args: &[String]) {
     println!("lost_here={}", sub.lost());
 }
 
-/// A bridge: `[expose|import, endpoint to listen on or connect to, message size]`.
+/// A bridge: `[expose|import, endpoint to listen on or connect to, message size, poll|sleep]`.
 fn role_bridge(args: &[String]) {
     let size: usize = args[2].parse().expect("size");
-    let config = Config::new().multicast_scouting(false).capacity(capacity(size));
+    let config = Config::new()
+        .multicast_scouting(false)
+        .capacity(capacity(size))
+        .busy_poll(args[3] == "poll");
     let config = match args[0].as_str() {
         "expose" => config.expose("bench/**").listen(&args[1]),
         _ => config.import("bench/**").connect(&args[1]).listen("tcp/127.0.0.1:0"),
@@ -438,8 +446,9 @@ fn run_zenoh(size: usize, mode: Mode, count: u64, rate: f64, handler: &str) -> S
     format!("{result} {sent}")
 }
 
-/// One bridged run: the receiver's result line.
-fn run_bridge(size: usize, mode: Mode, count: u64, rate: f64) -> String {
+/// One bridged run (`poll`: bridge A busy-polls and the subscriber spins): the receiver's
+/// result line.
+fn run_bridge(size: usize, mode: Mode, count: u64, rate: f64, poll: bool) -> String {
     let dirs: Vec<String> = ["a", "b"]
         .iter()
         .map(|h| format!("/dev/shm/eshm-bridge-bench-{}-{h}", std::process::id()))
@@ -453,13 +462,15 @@ fn run_bridge(size: usize, mode: Mode, count: u64, rate: f64) -> String {
     let endpoint = format!("tcp/127.0.0.1:{}", port());
     let m = if mode == Mode::Latency { "latency" } else { "throughput" };
     let end = if mode == Mode::Latency { count } else { u64::MAX };
-    let mut bridge_a =
-        spawn("bridge", &["expose".into(), endpoint.clone(), size.to_string()], &env_a);
+    let (wait, bridge_wait) = if poll { ("spin", "poll") } else { ("default", "sleep") };
+    let args = ["expose".into(), endpoint.clone(), size.to_string(), bridge_wait.into()];
+    let mut bridge_a = spawn("bridge", &args, &env_a);
     bridge_a.expect_line("ready");
-    let mut bridge_b = spawn("bridge", &["import".into(), endpoint, size.to_string()], &env_b);
+    let args = ["import".into(), endpoint, size.to_string(), bridge_wait.into()];
+    let mut bridge_b = spawn("bridge", &args, &env_b);
     bridge_b.expect_line("ready");
     bridge_b.expect_line("connected");
-    let mut sub = spawn("esub", &[m.into(), end.to_string()], &env_b);
+    let mut sub = spawn("esub", &[m.into(), end.to_string(), wait.into()], &env_b);
     sub.expect_line("ready");
     let args = [size.to_string(), m.into(), count.to_string(), rate.to_string()];
     let mut publisher = spawn("epub", &args, &env_a);
@@ -541,7 +552,8 @@ fn main() {
         let line = match opt("--path").as_deref() {
             Some("zenoh") => run_zenoh(size, mode, 1000, rate, "callback"),
             Some("zenoh-fifo") => run_zenoh(size, mode, 1000, rate, "fifo"),
-            _ => run_bridge(size, mode, 1000, rate),
+            Some("bridge-poll") => run_bridge(size, mode, 1000, rate, true),
+            _ => run_bridge(size, mode, 1000, rate, false),
         };
         println!("{line}");
         return;
@@ -557,14 +569,18 @@ fn main() {
         println!("RESULT path=zenoh size={size} mode=latency {z}");
         let f = run_zenoh(size, Mode::Latency, count, 0.0, "fifo");
         println!("RESULT path=zenoh-fifo size={size} mode=latency {f}");
-        let b = run_bridge(size, Mode::Latency, count, 0.0);
+        let b = run_bridge(size, Mode::Latency, count, 0.0, false);
         println!("RESULT path=bridge size={size} mode=latency {b}");
-        let (z, f, b) = (fields(&z), fields(&f), fields(&b));
+        let bp = run_bridge(size, Mode::Latency, count, 0.0, true);
+        println!("RESULT path=bridge-poll size={size} mode=latency {bp}");
+        let (z, f, b, bp) = (fields(&z), fields(&f), fields(&b), fields(&bp));
         for p in ["p50_us", "p99_us", "p999_us"] {
             println!(
-                "RATIO size={size} latency {p} bridge/zenoh = {:.2} (bridge/zenoh-fifo = {:.2})",
+                "RATIO size={size} latency {p} bridge/zenoh = {:.2} (bridge/zenoh-fifo = {:.2}; \
+                 bridge-poll/zenoh = {:.2})",
                 b[p] / z[p],
-                b[p] / f[p]
+                b[p] / f[p],
+                bp[p] / z[p]
             );
         }
 
@@ -572,7 +588,7 @@ fn main() {
         println!("RESULT path=zenoh size={size} mode=throughput {z}");
         let zf = fields(&z);
         let offered = zf["rate"];
-        let b = run_bridge(size, Mode::Throughput, 0, offered);
+        let b = run_bridge(size, Mode::Throughput, 0, offered, false);
         println!("RESULT path=bridge size={size} mode=throughput offered={offered:.0} {b}");
         let bf = fields(&b);
         let loss = 1.0 - bf["received"] / bf["last"].max(1.0);
@@ -581,7 +597,7 @@ fn main() {
             bf["rate"] / offered,
             loss * 100.0
         );
-        let b = run_bridge(size, Mode::Throughput, 0, 0.0);
+        let b = run_bridge(size, Mode::Throughput, 0, 0.0, false);
         println!("RESULT path=bridge size={size} mode=throughput offered=max {b}");
         let bf = fields(&b);
         let loss = 1.0 - bf["received"] / bf["last"].max(1.0);

@@ -6,7 +6,8 @@
 //! the topic's publishers as they come and go; between looks it takes what every subscriber
 //! has (up to 1024 messages per topic in a row; those found waiting together go as batches of
 //! up to 64 KiB, see `wire`), then sleeps on all their wake-ups at once
-//! (`eshm::wait::wait_any`) until a publisher commits, the next look, or the bridge stops.
+//! (`eshm::wait::wait_any`) until a publisher commits, the next look, or the bridge stops; or,
+//! with `Config::busy_poll`, looks again at once.
 //!
 //! Loop avoidance, on this side: a topic that a live bridge publishes here (this one, which
 //! imported it, or another one on the same host, known by its status file) is never exposed:
@@ -75,11 +76,19 @@ pub(crate) struct Exposer {
     last_full_look: Option<Instant>,
     /// When the bridge started (ns since the Unix epoch).
     started_unix_ns: u64,
+    /// Poll instead of sleeping (`Config::busy_poll`).
+    busy_poll: bool,
 }
 
 impl Exposer {
-    pub(crate) fn new(shared: Arc<Shared>, session: zenoh::Session, selection: Selection) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        session: zenoh::Session,
+        selection: Selection,
+        busy_poll: bool,
+    ) -> Self {
         Exposer {
+            busy_poll,
             shared,
             session,
             selection,
@@ -102,7 +111,11 @@ impl Exposer {
                 next_look = now + LOOK;
             }
             if !self.forward_some() {
-                self.wait(next_look);
+                if self.busy_poll {
+                    std::hint::spin_loop();
+                } else {
+                    self.wait(next_look);
+                }
             }
         }
         self.flush_stats();

@@ -236,7 +236,8 @@ impl Bridge {
             threads.push(spawn("eshm-import", Box::new(move || importer.resolve(&session)))?);
         }
         if !expose.is_empty() {
-            let exposer = expose::Exposer::new(shared.clone(), session.clone(), expose);
+            let exposer =
+                expose::Exposer::new(shared.clone(), session.clone(), expose, config.busy_poll);
             threads.push(spawn("eshm-expose", Box::new(move || exposer.run()))?);
         }
         threads.push(spawn("eshm-status", Box::new(move || housekeeper.run(&stopped)))?);

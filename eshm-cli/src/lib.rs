@@ -314,6 +314,10 @@ pub(crate) struct BridgeArgs {
     /// Messages the ring of each imported topic keeps.
     #[arg(long, value_name = "N")]
     pub(crate) capacity: Option<usize>,
+    /// Poll the exposed topics without ever sleeping: one wake-up less per message when
+    /// messages come one at a time, and a core kept busy.
+    #[arg(long)]
+    pub(crate) busy_poll: bool,
 }
 
 #[derive(Debug, Args)]

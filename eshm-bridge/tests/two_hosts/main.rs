@@ -45,6 +45,7 @@ fn main() {
             bridge_reports_a_type_conflict_and_republishes_nothing,
             bridge_refuses_malformed_messages_from_the_network,
             bridge_puts_a_waiting_burst_as_batches_and_every_message_arrives,
+            bridge_busy_polling_never_sleeps_and_every_message_arrives,
             bridge_pair_exposing_and_importing_the_same_topics_never_echoes,
             bridge_across_network_namespaces,
         ],
@@ -204,6 +205,34 @@ fn bridge_puts_a_waiting_burst_as_batches_and_every_message_arrives() {
     assert_eq!(counter(imported, "lost_network"), 0, "{info:#}");
     assert_eq!(counter(imported, "duplicates"), 0, "{info:#}");
     assert_eq!(counter(imported, "republished"), counter(imported, "received"), "{info:#}");
+}
+
+/// With `--busy-poll` the exposing bridge finds messages by polling: it never registers as a
+/// sleeper on the topic (a sleeping bridge does, between messages), and every message of a run
+/// published one by one arrives on host B, in order, with no loss on the network.
+fn bridge_busy_polling_never_sleeps_and_every_message_arrives() {
+    const COUNT: u64 = 2_000;
+    let (a, b) = (Host::new("a"), Host::new("b"));
+    let listen = format!("tcp/127.0.0.1:{}", free_port());
+    let bridge_a = a.bridge(&["--expose", "poll/**", "--listen", &listen, "--busy-poll"]);
+    let mut bridge_b = b.bridge(&["--import", "poll/**", "--connect", &listen]);
+    bridge_b.expect_line("connected");
+    let mut sub = b.spawn("f64_sub", &["poll/x", &COUNT.to_string()]);
+    let mut publisher = a.spawn("f64_pub", &["poll/x"]);
+    publisher.send("probe");
+    sub.expect_line("ready 1");
+    publisher.send(&format!("run {COUNT}"));
+    publisher.expect_line("published");
+    sub.expect_line("done 1");
+    let info = republished(&b, "poll/x", COUNT + 1);
+    assert_eq!(counter(bridge_entry(&info, "imported"), "lost_network"), 0, "{info:#}");
+    // Idle now: a sleeping bridge would be registered asleep on the topic.
+    let info = a.info("poll/x");
+    let sleepers = info["sleeping_reader_pids"].as_array().expect("sleeping_reader_pids");
+    assert!(
+        !sleepers.iter().any(|p| p.as_u64() == Some(u64::from(bridge_a.pid()))),
+        "the polling bridge sleeps: {info:#}"
+    );
 }
 
 /// Two bridges that both expose and import `loop/**`, each host publishing one topic: each

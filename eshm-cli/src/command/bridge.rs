@@ -31,6 +31,7 @@ pub(crate) fn run(a: &BridgeArgs) -> Outcome {
     if let Some(n) = a.capacity {
         config = config.capacity(n);
     }
+    config = config.busy_poll(a.busy_poll);
     let say = |line: &str| {
         // A closed stdout (`eshm bridge | head`) must not stop the bridge.
         let mut out = std::io::stdout().lock();
