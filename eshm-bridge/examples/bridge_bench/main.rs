@@ -29,9 +29,12 @@
 //! can), and what arrives at B is counted: messages/s over the receiving window, and the share
 //! lost on the way (overwritten in a ring: the bridge could not keep up).
 
+mod measure;
+
 use eshm::{Publisher, RecvError, Subscriber, WaitStrategy};
 use eshm_bridge::{Bridge, Config};
 use eshm_tests::{CHILD_ROLE_ENV, ChildProcess};
+use measure::{Mode, SendPlan, Tally, stamp};
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::{Arc, Mutex, mpsc};
@@ -52,10 +55,6 @@ const IDLE_END: Duration = Duration::from_secs(3);
 fn capacity(size: usize) -> usize {
     if size >= MIB { 16 } else { 1 << 16 }
 }
-
-mod measure;
-
-use measure::{Mode, SendPlan, Tally, stamp};
 
 fn zenoh_config(listen: Option<&str>, connect: Option<&str>) -> zenoh::Config {
     let mut c = zenoh::Config::default();
