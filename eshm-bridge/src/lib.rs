@@ -57,7 +57,8 @@
 //! # Threads
 //!
 //! Zenoh runs its own threads (no async code here). The bridge adds three: one exposes (all
-//! local topics, sleeping on all their rings at once), one sets up imported topics (schema
+//! local topics, sleeping on all their rings at once, or polling them with
+//! [`Config::busy_poll`]), one sets up imported topics (schema
 //! queries may block), and one writes the status file and watches peers. Imported messages
 //! are republished on Zenoh's receiving threads once their topic is set up.
 
