@@ -11,7 +11,7 @@ use crate::layout::{STATE_LIVE, STATE_SUPERSEDED};
 use crate::os::{self, Dir};
 use crate::schema::Schema;
 use crate::segment::{self, SegmentKind};
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::wait::{self, Stand, WaitStrategy};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const PARK_SLICE: Duration = Duration::from_millis(200);
 /// Looks for a request that a receive makes before it reads the clock (a few µs at most).
 const QUICK_LOOKS: u32 = 64;
+/// Least time between two looks at `/proc` for a client slot whose wake-ups wake nobody.
+const LIVENESS_EVERY_NS: u64 = 100_000_000;
 
 /// Which call of which client: enough to answer it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,6 +66,9 @@ pub(crate) struct ServerCore {
     /// a time (two threads may answer calls of one slot, of two successive holders of it, to
     /// one entry). Process-local; taking it is one atomic operation.
     locks: Box<[AtomicU32]>,
+    /// Per client slot, when this process last looked whether its client is alive
+    /// (`os::coarse_ns`; see [`wake`]). Process-local.
+    liveness_looks: Box<[AtomicU64]>,
     dir: Dir,
     unlink_on_drop: bool,
     pub(crate) wait: WaitStrategy,
@@ -101,11 +106,13 @@ impl ServerCore {
             Err(pid) => return Err(Error::ServerExists { name: name.to_owned(), pid }),
         };
         let locks = (0..mapped.geo.max_clients).map(|_| AtomicU32::new(0)).collect();
+        let liveness_looks = (0..mapped.geo.max_clients).map(|_| AtomicU64::new(0)).collect();
         Ok(ServerCore {
             generation: mapped.generation(),
             name: name.into(),
             op: if kind == SegmentKind::Action { protocol::OP_GOAL } else { protocol::OP_CALL },
             locks,
+            liveness_looks,
             mapped,
             dir,
             unlink_on_drop: options.unlink_on_drop,
@@ -154,7 +161,7 @@ impl ServerCore {
             m.header().stats.undelivered.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        wake(slot);
+        wake(slot, &self.liveness_looks[s], os::coarse_ns());
         true
     }
 
@@ -211,16 +218,23 @@ impl ServerCore {
     }
 }
 
-/// Wakes the client of `slot` if it sleeps; a client that died asleep is deregistered (its
-/// wake-up woke nobody and its process is gone), so that it costs no more system calls.
-fn wake(slot: &ClientSlot) {
+/// Wakes the client of `slot` if it sleeps (`now_ns`: `os::coarse_ns`). A wake-up that wakes
+/// nobody although the client is registered asleep is most often one made while the client is
+/// on its way back from the previous one (answers or feedback written back to back); it may be
+/// a client that died asleep, which is deregistered (its process is gone) so that it costs no
+/// more system calls. `looked_ns` (the slot's last look) keeps that look at `/proc` to one per
+/// [`LIVENESS_EVERY_NS`]: a live client's way back costs no look per answer.
+fn wake(slot: &ClientSlot, looked_ns: &AtomicU64, now_ns: u64) {
     if protocol::wake_client(slot) == Some(0)
-        && !os::pid_slot_alive(
+        && now_ns.saturating_sub(looked_ns.load(Ordering::Relaxed)) >= LIVENESS_EVERY_NS
+    {
+        looked_ns.store(now_ns, Ordering::Relaxed);
+        if !os::pid_slot_alive(
             slot.pid.load(Ordering::Acquire),
             slot.start_time.load(Ordering::Acquire),
-        )
-    {
-        slot.waiters.store(0, Ordering::Relaxed);
+        ) {
+            slot.waiters.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -408,5 +422,36 @@ impl Intake {
                 protocol::server_sleep(&m.header().server, Some(nap), || self.ready(m));
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A client registered asleep whom a wake-up does not find (on its way back from the
+    /// previous wake-up, or dead) has its liveness looked at once per `LIVENESS_EVERY_NS`, not
+    /// at every answer; a dead one is deregistered at that look.
+    #[test]
+    fn intake_wake_looks_at_a_client_that_woke_nobody_once_a_while() {
+        let slot = ClientSlot::new();
+        // The holder: this pid with another start time, a process that is gone.
+        slot.pid.store(os::pid(), Ordering::Relaxed);
+        slot.start_time.store(os::self_start_time().wrapping_add(1), Ordering::Relaxed);
+        let looked = AtomicU64::new(0);
+        let t0 = 5_000_000_000;
+        slot.waiters.store(1, Ordering::Relaxed);
+        wake(&slot, &looked, t0);
+        assert_eq!(slot.waiters.load(Ordering::Relaxed), 0, "looked at, and deregistered");
+        slot.waiters.store(1, Ordering::Relaxed);
+        wake(&slot, &looked, t0 + LIVENESS_EVERY_NS / 2);
+        assert_eq!(slot.waiters.load(Ordering::Relaxed), 1, "not looked at again so soon");
+        wake(&slot, &looked, t0 + LIVENESS_EVERY_NS);
+        assert_eq!(slot.waiters.load(Ordering::Relaxed), 0, "looked at again");
+        // A live holder (this process) stays registered.
+        slot.start_time.store(os::self_start_time(), Ordering::Relaxed);
+        slot.waiters.store(1, Ordering::Relaxed);
+        wake(&slot, &looked, t0 + 3 * LIVENESS_EVERY_NS);
+        assert_eq!(slot.waiters.load(Ordering::Relaxed), 1, "alive");
     }
 }

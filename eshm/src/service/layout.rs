@@ -186,7 +186,7 @@ impl ServerLine {
 }
 
 impl ClientSlot {
-    #[cfg(loom)]
+    #[cfg(any(loom, test))]
     pub(crate) fn new() -> ClientSlot {
         let z = || AtomicU64::new(0);
         ClientSlot {
