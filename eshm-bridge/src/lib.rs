@@ -76,6 +76,13 @@ pub use config::Config;
 pub use error::Error;
 pub use event::Event;
 
+/// Prints Zenoh's own log lines (connections, closed links, dropped messages) as the
+/// `RUST_LOG` environment variable selects, e.g. `RUST_LOG=zenoh=info`; does nothing when it
+/// is not set. For programs (`eshm bridge` calls it): a library installs no logger.
+pub fn log_zenoh_from_env() {
+    zenoh::try_init_log_from_env();
+}
+
 use import::Importer;
 use select::Selection;
 use status::{Snapshot, StatusFile};

@@ -10,6 +10,7 @@ pub(crate) fn run(a: &BridgeArgs) -> Outcome {
     use eshm_bridge::{Bridge, Config, Error};
     use std::io::Write as _;
 
+    eshm_bridge::log_zenoh_from_env();
     let stop = signals::install()
         .map_err(|e| Failure::new(Exit::Failure, format!("cannot handle signals: {e}")))?;
     let mut config = Config::new().multicast_scouting(!a.no_multicast_scouting);
