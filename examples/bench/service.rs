@@ -18,6 +18,8 @@
 //!   at once: every call pays two wake-ups).
 //! - **throughput**: 1, 2 and 4 client processes call as fast as they can (default wait,
 //!   one call in flight each, clients on CPU 0, the server on CPU 1).
+//! - **feedback**: an action server publishes one goal's feedback in bursts to a client that
+//!   sleeps between them: the server's time per feedback message (see `feedback.rs`).
 //!
 //! Latency rows print one-way figures (round trip / 2, as the peers' harness compares them),
 //! with the round trip itself (`rtt_p50_ns`) on the `RESULT` lines. `ESHM_BENCH_CASE=service-spin`
@@ -31,6 +33,8 @@ use std::time::{Duration, Instant};
 
 #[path = "common.rs"]
 mod common;
+#[path = "feedback.rs"]
+mod feedback;
 use common::{
     CPU_A, CPU_B, ROLE_ENV, Stats, floor, floor_child, pin, spawn, wait_ok, wait_strategy,
 };
@@ -171,6 +175,7 @@ fn main() {
             "echo" => echo_child(&args),
             "server" => server_child(&args),
             "client" => client_child(&args),
+            "feedback" => feedback::feedback_client(&args),
             other => panic!("unknown role {other}"),
         };
     }
@@ -239,6 +244,29 @@ fn main() {
                 paired.p50
             );
         }
+    }
+
+    if want("feedback") {
+        let s = feedback::feedback_bursts(&name("feedback"), scale(2_000) as u64);
+        println!(
+            "\naction feedback in bursts of {} messages, 1 ms apart, to a client with the default \
+             wait (asleep when each burst starts): the server's time per message within a burst",
+            feedback::BURST
+        );
+        println!(
+            "  median {:.1} ns, p99 {:.1} ns, p99.9 {:.1} ns, mean {:.1} ns ({} bursts)",
+            s.p50, s.p99, s.p999, s.mean, s.n
+        );
+        println!(
+            "RESULT impl=eshm bench=feedback_burst payload=8 burst={} n={} per_msg_p50_ns={:.1} \
+             per_msg_p99_ns={:.1} per_msg_p999_ns={:.1} per_msg_mean_ns={:.1}",
+            feedback::BURST,
+            s.n,
+            s.p50,
+            s.p99,
+            s.p999,
+            s.mean
+        );
     }
 
     if want("throughput") {
