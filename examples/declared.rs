@@ -87,6 +87,23 @@ fn wait_for_reader(name: &str) -> eshm::Result<()> {
     Ok(())
 }
 
+/// Publishes messages `make(0)` to `make(count - 1)` on `name` once a reader is attached, in a
+/// ring that holds them all, then keeps the topic until the reader has everything (it closes
+/// our stdin when done).
+fn publish_all<T: Message>(name: &str, count: &str, make: fn(u64) -> T) -> eshm::Result<()> {
+    let count: u64 = count.parse().expect("COUNT");
+    let capacity = usize::try_from(count).expect("COUNT").max(1);
+    let mut publisher = Publisher::<T>::builder(name).capacity(capacity).create()?;
+    println!("ready");
+    wait_for_reader(name)?;
+    for i in 0..count {
+        publisher.publish(&make(i))?;
+    }
+    println!("published {count}");
+    let _ = std::io::stdin().read_line(&mut String::new());
+    Ok(())
+}
+
 fn main() -> eshm::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -95,19 +112,7 @@ fn main() -> eshm::Result<()> {
             println!("Imu {:#018x}", Imu::SCHEMA.fingerprint());
             println!("Track {:#018x}", Track::SCHEMA.fingerprint());
         }
-        [c, name, count] if c == "publish" => {
-            let count: u64 = count.parse().expect("COUNT");
-            let capacity = usize::try_from(count).expect("COUNT").max(1);
-            let mut publisher = Publisher::<Track>::builder(name).capacity(capacity).create()?;
-            println!("ready");
-            wait_for_reader(name)?;
-            for i in 0..count {
-                publisher.publish(&track(i))?;
-            }
-            println!("published {count}");
-            // Keep the topic until the reader has everything (it closes our stdin when done).
-            let _ = std::io::stdin().read_line(&mut String::new());
-        }
+        [c, name, count] if c == "publish" => publish_all(name, count, track)?,
         [c, name, count] if c == "receive" => {
             let count: u64 = count.parse().expect("COUNT");
             let mut subscriber = Subscriber::<Track>::open(name)?;
@@ -131,18 +136,7 @@ fn main() -> eshm::Result<()> {
             }
             println!("received {count}");
         }
-        [c, name, count] if c == "modes" => {
-            let count: u64 = count.parse().expect("COUNT");
-            let capacity = usize::try_from(count).expect("COUNT").max(1);
-            let mut publisher = Publisher::<Mode>::builder(name).capacity(capacity).create()?;
-            println!("ready");
-            wait_for_reader(name)?;
-            for i in 0..count {
-                publisher.publish(&mode(i))?;
-            }
-            println!("published {count}");
-            let _ = std::io::stdin().read_line(&mut String::new());
-        }
+        [c, name, count] if c == "modes" => publish_all(name, count, mode)?,
         [c, name, count] if c == "receive-modes" => {
             let count: u64 = count.parse().expect("COUNT");
             let mut subscriber = Subscriber::<Mode>::open(name)?;

@@ -50,6 +50,9 @@ struct Outbound {
     publisher: zenoh::pubsub::Publisher<'static>,
     /// The fingerprint of the type last sent (0 before the first).
     fingerprint: u64,
+    /// The number of the last message put (the topic's stream; kept in `Exposer::seqs` while
+    /// the topic is not exposed, so that it goes on when its subscriber is re-created).
+    seq: u64,
     stats: Exposed,
     /// After a failed receive: not before then.
     retry_at: Option<Instant>,
@@ -68,8 +71,7 @@ pub(crate) struct Exposer {
     topics: BTreeMap<String, Outbound>,
     /// Selected topics that are not exposed, and why (each reason reported once).
     not_exposed: HashMap<String, String>,
-    /// Per topic, the last sequence number put: a topic's stream goes on when its subscriber
-    /// is re-created.
+    /// Per topic not exposed now, the last sequence number put (see `Outbound::seq`).
     seqs: HashMap<String, u64>,
     /// Counters of every topic ever exposed.
     stats: BTreeMap<String, Exposed>,
@@ -130,7 +132,6 @@ impl Exposer {
                 continue;
             }
             out.retry_at = None;
-            let seq = self.seqs.entry(name.clone()).or_insert(0);
             let mut pending = Pending::default();
             for _ in 0..BATCH {
                 match out.sub.try_recv_bytes() {
@@ -146,7 +147,7 @@ impl Exposer {
                                 break;
                             }
                         }
-                        take(&self.shared, name, out, &mut pending, seq, bytes);
+                        take(&self.shared, name, out, &mut pending, bytes);
                         any = true;
                     }
                     Ok(None) => break,
@@ -157,7 +158,7 @@ impl Exposer {
                     }
                 }
             }
-            send(&self.shared, name, out, &mut pending, seq);
+            send(&self.shared, name, out, &mut pending);
         }
         any
     }
@@ -230,6 +231,7 @@ impl Exposer {
         for (name, why) in stopped {
             if let Some(out) = self.topics.remove(&name) {
                 self.stats.insert(name.clone(), out.stats);
+                self.seqs.insert(name.clone(), out.seq);
             }
             (self.shared.events)(&Event::ExposeStopped {
                 topic: name.clone(),
@@ -310,6 +312,7 @@ impl Exposer {
             sub,
             publisher,
             fingerprint: 0,
+            seq: self.seqs.remove(&name).unwrap_or(0),
             stats,
             retry_at: None,
             trouble: None,
@@ -388,19 +391,13 @@ struct Pending {
 
 /// Adds a message just received to `pending`, after putting what `pending` holds if the
 /// message's type is another one, or if it is full.
-fn take(
-    shared: &Shared,
-    name: &str,
-    out: &mut Outbound,
-    pending: &mut Pending,
-    seq: &mut u64,
-    bytes: Vec<u8>,
-) {
-    // Just received: attached, and to the segment the message came from.
-    let Some(schema) = out.sub.schema() else { return };
-    if schema.fingerprint() != out.fingerprint {
-        let schema = schema.clone();
-        send(shared, name, out, pending, seq); // the previous type's messages first
+fn take(shared: &Shared, name: &str, out: &mut Outbound, pending: &mut Pending, bytes: Vec<u8>) {
+    // Just received: attached, and to the segment the message came from (whose fingerprint
+    // the subscriber computed once, when it attached).
+    let Some(fingerprint) = out.sub.fingerprint() else { return };
+    if fingerprint != out.fingerprint {
+        let schema = out.sub.schema().expect("attached").clone();
+        send(shared, name, out, pending); // the previous type's messages first
         announce(shared, name, out, &schema);
     }
     if pending.messages.is_empty() {
@@ -409,25 +406,25 @@ fn take(
     pending.bytes += bytes.len();
     pending.messages.push(bytes);
     if pending.bytes >= BATCH_BYTES {
-        send(shared, name, out, pending, seq);
+        send(shared, name, out, pending);
     }
 }
 
 /// Puts the pending messages on the topic's key: one alone (a version-1 attachment), several
 /// as a batch (version 2).
-fn send(shared: &Shared, name: &str, out: &mut Outbound, pending: &mut Pending, seq: &mut u64) {
+fn send(shared: &Shared, name: &str, out: &mut Outbound, pending: &mut Pending) {
     let count = pending.messages.len();
     if count == 0 {
         return;
     }
     let header = Header {
         fingerprint: out.fingerprint,
-        seq: *seq + 1,
+        seq: out.seq + 1,
         stamp_unix_ns: pending.stamp_unix_ns,
         lost_at_source: out.sub.lost(),
         origin: shared.id,
     };
-    *seq += count as u64;
+    out.seq += count as u64;
     let put = if count == 1 {
         let message = pending.messages.pop().expect("one message");
         out.publisher.put(message).attachment(header.encode()).wait()

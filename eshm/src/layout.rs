@@ -144,6 +144,19 @@ pub(crate) struct ReaderSlot {
     pub(crate) start_time: AtomicU64,
 }
 
+impl ReaderSlot {
+    /// A registration of process 1 (tests and loom models; real ones are claimed in the
+    /// segment).
+    #[cfg(any(loom, test))]
+    pub(crate) fn new() -> ReaderSlot {
+        ReaderSlot {
+            pid: AtomicU32::new(1),
+            waiting: AtomicU32::new(0),
+            start_time: AtomicU64::new(0),
+        }
+    }
+}
+
 /// `RingHeader::flags`: the topic carries a slice schema; each message has a length (in bytes,
 /// a multiple of the element size, up to `payload_size`).
 pub(crate) const RING_SLICE: u64 = 1;

@@ -271,6 +271,23 @@ fn pubsub_raw_publisher_validates_its_input() {
     assert_eq!(sub.try_recv_bytes().unwrap(), None);
 }
 
+#[test]
+fn pubsub_raw_subscriber_fingerprint_follows_the_attached_type() {
+    let n = name("fingerprint");
+    let mut sub = RawSubscriber::open(&n, None, SubscriberOptions::default()).unwrap();
+    assert_eq!(sub.fingerprint(), None, "no topic yet");
+    let mut first = Publisher::<Sample>::create(&n).unwrap();
+    first.publish(&sample(1)).unwrap();
+    assert!(sub.try_recv_bytes().unwrap().is_some());
+    assert_eq!(sub.fingerprint(), Some(Sample::SCHEMA.fingerprint()));
+    drop(first);
+    let mut second = Publisher::<u64>::create(&n).unwrap();
+    second.publish(&7).unwrap();
+    assert_eq!(sub.try_recv_bytes().unwrap(), Some(7u64.to_ne_bytes().to_vec()));
+    assert_eq!(sub.fingerprint(), Some(u64::SCHEMA.fingerprint()), "the new publisher's type");
+    assert_eq!(sub.schema().map(eshm::Schema::fingerprint), sub.fingerprint());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile segment files.
 

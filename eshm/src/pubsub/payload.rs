@@ -41,16 +41,18 @@ pub trait Payload: sealed::Sealed + Send + Sync + 'static {
     #[doc(hidden)]
     fn payload_bytes(&self) -> &[u8];
 
-    /// The value in `len` bytes at `ptr`.
     #[doc(hidden)]
+    /// The value in `len` bytes at `ptr`.
+    ///
     /// # Safety
     /// `ptr` is aligned for `Self::Element` and readable for `len` bytes during `'a`, which
     /// nothing writes then; `len` is the element size (`T`) or a multiple of it (`[T]`), and
     /// the bytes passed [`Schema::validate`].
     unsafe fn from_raw<'a>(ptr: *const u8, len: usize) -> &'a Self;
 
-    /// The value in `len` bytes at `ptr`, mutably.
     #[doc(hidden)]
+    /// The value in `len` bytes at `ptr`, mutably.
+    ///
     /// # Safety
     /// As [`from_raw`](Self::from_raw), and nothing else reads or writes the bytes during `'a`.
     unsafe fn from_raw_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut Self;

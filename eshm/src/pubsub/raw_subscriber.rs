@@ -31,6 +31,8 @@ pub(super) struct Attached {
     pub(super) ring: Arc<MappedRing>,
     /// The schema in the segment (decoded once).
     schema: Schema,
+    /// Its fingerprint (computed once: it walks the whole schema).
+    fingerprint: u64,
     /// Our registration in the ring's reader table.
     pub(super) reader_slot: Option<usize>,
     /// Messages of a fixed size in the ring's slots: the fast path applies.
@@ -133,6 +135,13 @@ impl RawSubscriber {
         self.attached.as_ref().map(|a| &a.schema)
     }
 
+    /// The [fingerprint](Schema::fingerprint) of [`schema`](Self::schema), computed once when
+    /// the subscriber attached: a cheap look, after each receive, at whether the type changed
+    /// (a new publisher of another type). `None` while not attached.
+    pub fn fingerprint(&self) -> Option<u64> {
+        self.attached.as_ref().map(|a| a.fingerprint)
+    }
+
     /// Messages that were overwritten before this subscriber read them.
     pub fn lost(&self) -> u64 {
         self.lost
@@ -202,7 +211,9 @@ impl RawSubscriber {
         // Holds of readers that died (a new reader is the natural time to look).
         ring.reclaim_dead_holds();
         let inline_fixed = ring.geo.pool.is_none() && !ring.geo.slice;
-        self.attached = Some(Attached { ring, schema: found, reader_slot, inline_fixed });
+        let fingerprint = found.fingerprint();
+        self.attached =
+            Some(Attached { ring, schema: found, fingerprint, reader_slot, inline_fixed });
         self.idle_polls = 0;
         Ok(true)
     }

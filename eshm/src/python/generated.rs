@@ -190,7 +190,10 @@ pub fn enum_get<T: Message>(
     docs: &EnumDocs,
 ) -> PyResult<Py<PyAny>> {
     let Kind::Enum { repr, variants, .. } = T::SCHEMA.kind() else { unreachable!("enum schema") };
-    let value = repr.read_integer(&storage.to_vec()).unwrap_or_default();
+    let mut bytes = [0u8; 8]; // an enum's integer type has at most 8 bytes
+    let bytes = &mut bytes[..storage.len()];
+    storage.copy_to(bytes);
+    let value = repr.read_integer(bytes).unwrap_or_default();
     let int = if *repr == Primitive::U64 {
         (value as u64).into_pyobject(py)?.into_any() // the encoding's i64 of the same bits
     } else {

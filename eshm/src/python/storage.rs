@@ -92,9 +92,10 @@ impl Storage {
         Storage { block: Arc::new(block), offset: 0, len }
     }
 
-    /// Storage of `len` bytes (a `type_name`) at `offset` in a Python object's buffer (any C-contiguous buffer:
-    /// `bytearray`, `bytes`, `mmap`, numpy arrays), without a copy: what `from_buffer` views.
-    /// Writes go into the buffer; a read-only buffer refuses them.
+    /// Storage of `len` bytes (a message of type `type_name`) at `offset` in a Python object's
+    /// buffer (any C-contiguous buffer: `bytearray`, `bytes`, `mmap`, numpy arrays), without a
+    /// copy: what `from_buffer` views. Writes go into the buffer; a read-only buffer refuses
+    /// them.
     ///
     /// # Errors
     ///

@@ -412,11 +412,7 @@ mod tests {
     fn ring_writer_takes_the_registrations_it_wakes() {
         let heap = HeapRing::new(8, 1);
         let ring = heap.view();
-        let slot = ReaderSlot {
-            pid: AtomicU32::new(1),
-            waiting: AtomicU32::new(0),
-            start_time: AtomicU64::new(0),
-        };
+        let slot = ReaderSlot::new();
         assert!(ring.register(1, Some((&slot, 3))).is_some(), "message 1 is pending");
         assert!(ring.write(1, &[1; 8]), "a reader registered: to be woken");
         assert_eq!(heap.writer.waiting_mask.load(Ordering::Relaxed), 0, "taken");

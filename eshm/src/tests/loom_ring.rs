@@ -4,7 +4,7 @@
 
 use crate::layout::{ReaderSlot, WriterLine};
 use crate::ring::{Read, RingView};
-use crate::sync::{AtomicU32, AtomicU64};
+use crate::sync::AtomicU64;
 use loom::sync::Arc;
 use loom::thread;
 use std::mem::MaybeUninit;
@@ -125,11 +125,7 @@ fn loom_ring_reader_whose_registration_is_taken_is_always_woken() {
             let model = model.clone();
             thread::spawn(move || {
                 let ring = model.view();
-                let slot = ReaderSlot {
-                    pid: AtomicU32::new(1),
-                    waiting: AtomicU32::new(0),
-                    start_time: AtomicU64::new(0),
-                };
+                let slot = ReaderSlot::new();
                 for n in 1..=2 {
                     while ring.is_pending(n) {
                         ring.park(n, None, Some((&slot, 0)));
