@@ -404,22 +404,20 @@ fn main() {
         let offered = zf["rate"];
         let b = run_bridge(size, Mode::Throughput, 0, offered, false);
         println!("RESULT path=bridge size={size} mode=throughput offered={offered:.0} {b}");
-        let bf = fields(&b);
-        let loss = 1.0 - bf["received"] / bf["last"].max(1.0);
+        // The rate received, against the zenoh pair's, and the share of what was sent lost.
+        let ratio = |b: &str| {
+            let bf = fields(b);
+            (bf["rate"] / offered, (1.0 - bf["received"] / bf["last"].max(1.0)) * 100.0, bf["last"])
+        };
+        let (r, lost, _) = ratio(&b);
         println!(
-            "RATIO size={size} throughput at zenoh's rate: bridge/zenoh = {:.2} (lost {:.1} %)",
-            bf["rate"] / offered,
-            loss * 100.0
+            "RATIO size={size} throughput at zenoh's rate: bridge/zenoh = {r:.2} (lost {lost:.1} %)"
         );
         let b = run_bridge(size, Mode::Throughput, 0, 0.0, false);
         println!("RESULT path=bridge size={size} mode=throughput offered=max {b}");
-        let bf = fields(&b);
-        let loss = 1.0 - bf["received"] / bf["last"].max(1.0);
+        let (r, lost, sent) = ratio(&b);
         println!(
-            "RATIO size={size} throughput unpaced: bridge/zenoh = {:.2} (lost {:.1} % of {} offered)",
-            bf["rate"] / offered,
-            loss * 100.0,
-            bf["last"]
+            "RATIO size={size} throughput unpaced: bridge/zenoh = {r:.2} (lost {lost:.1} % of {sent} offered)"
         );
     }
 }

@@ -114,54 +114,43 @@ fn loom_ring_readers_never_see_torn_or_reordered_messages() {
     });
 }
 
-/// A reader with an entry in the reader table sleeps by its bit, which the writer takes when
-/// it wakes it: over two messages (the second committed while the reader may still be on its
-/// way back from the first wake-up, its registration taken), no wake-up is lost.
-#[test]
-fn loom_ring_reader_whose_registration_is_taken_is_always_woken() {
-    loom::model(|| {
+/// A reader that sleeps until each of `messages` messages is there, while the writer commits
+/// them one after the other, waking it when the commit says so: every message is received.
+/// `table`: the reader has an entry in the reader table and sleeps by its bit, which the
+/// writer takes when it wakes it (over two messages, the second may be committed while the
+/// reader is still on its way back from the first wake-up); otherwise it counts in `waiters`.
+fn sleeping_reader_is_always_woken(messages: u64, table: bool) {
+    loom::model(move || {
         let model = Model::new(4);
         let reader = {
             let model = model.clone();
             thread::spawn(move || {
                 let ring = model.view();
                 let slot = ReaderSlot::new();
-                for n in 1..=2 {
+                for n in 1..=messages {
                     while ring.is_pending(n) {
-                        ring.park(n, None, Some((&slot, 0)));
+                        ring.park(n, None, table.then_some((&slot, 0)));
                     }
                 }
-                read_some(ring, 2, None)
+                read_some(ring, messages, None)
             })
         };
         let ring = model.view();
-        for n in 1..=2 {
+        for n in 1..=messages {
             if ring.write(n, &payload(n)) {
                 ring.wake();
             }
         }
-        assert_eq!(reader.join().unwrap(), (2, 0, 3));
+        assert_eq!(reader.join().unwrap(), (messages, 0, messages + 1));
     });
 }
 
 #[test]
+fn loom_ring_reader_whose_registration_is_taken_is_always_woken() {
+    sleeping_reader_is_always_woken(2, true);
+}
+
+#[test]
 fn loom_ring_sleeping_reader_is_always_woken() {
-    loom::model(|| {
-        let model = Model::new(2);
-        let reader = {
-            let model = model.clone();
-            thread::spawn(move || {
-                let ring = model.view();
-                while ring.is_pending(1) {
-                    ring.park(1, None, None);
-                }
-                read_some(ring, 1, None)
-            })
-        };
-        let ring = model.view();
-        if ring.write(1, &payload(1)) {
-            ring.wake();
-        }
-        assert_eq!(reader.join().unwrap(), (1, 0, 2));
-    });
+    sleeping_reader_is_always_woken(1, false);
 }
